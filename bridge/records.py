@@ -1,0 +1,92 @@
+"""Typed records passed between pipeline stages.
+
+scan → ScannedFile → (worker: decode + metadata + preprocess) → FileResult → embed → store/ledger.
+Per-file failure is a value (`Failure` with a `Reason`), never an abort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+
+class Reason(StrEnum):
+    """Named reasons a file can fail. Stable strings: they are stored in the ledger and shown to users."""
+
+    EMPTY_FILE = "empty_file"  # 0 bytes
+    NOT_AN_IMAGE = "not_an_image"  # content is not an image format we know (text renamed .jpg, ...)
+    TRUNCATED = "truncated"  # image data ends early (partial copy, interrupted download)
+    CORRUPT = "corrupt"  # decoder rejected the data for another reason
+    TOO_LARGE = "too_large"  # pixel count above the decompression-bomb limit
+    UNSUPPORTED_FORMAT = "unsupported_format"  # an image, but no decoder here (e.g. a plugin missing)
+    UNSUPPORTED_RAW = "unsupported_raw"  # LibRaw cannot open this RAW variant
+    RAW_NO_IMAGE = "raw_no_image_data"  # RAW container whose image data is stripped or empty
+    IO_ERROR = "io_error"  # the OS failed to read it
+    PERMISSION_DENIED = "permission_denied"
+    MISSING = "missing"  # deleted or moved between scan and processing
+    DECODER_CRASHED = "decoder_crashed"  # the decoding worker process died on this file
+    METADATA_ERROR = "metadata_error"  # metadata could not be read (the image itself may be fine)
+
+
+class DecodeError(Exception):
+    """A decode failure with a named reason; `str()` gives the human detail."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class MetadataError(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = Reason.METADATA_ERROR
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """One file found by the scan. `fingerprint` is filled for new or changed files only."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    root: str
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str
+    stage: str  # "decode", "metadata", "embed", "scan"
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A decoded, oriented RGB bitmap, small enough to reuse for embedding, scores and thumbnails."""
+
+    pixels: np.ndarray  # H x W x 3, uint8, EXIF/container orientation applied
+    width: int  # original (full-resolution, oriented) width as far as the decoder knows it
+    height: int
+    source: str  # how it was decoded: "jpeg-draft", "pillow", "heif", "raw-preview", "raw-halfsize"
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What a decode worker sends back for one file."""
+
+    path: str
+    fingerprint: str
+    metadata: dict[str, Any] | None = None
+    model_input: np.ndarray | None = None  # S x S x 3 uint8, ready for the model's normalisation
+    failures: tuple[Failure, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase in the worker
+
+    @property
+    def failed(self) -> bool:
+        return any(f.stage == "decode" for f in self.failures)

@@ -1,0 +1,126 @@
+"""One typed settings object: defaults < settings file (TOML) < environment (PIXEL_DETECTIVE_*) < CLI flags.
+
+The settings file is `settings.toml` in the per-user config dir, or the file named by
+`PIXEL_DETECTIVE_CONFIG`. The data dir (ledger, vector store, imported weights) is per-user via
+platformdirs and overridable with `PIXEL_DETECTIVE_DATA_DIR` or `--data-dir` (tests use a temp dir).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "pixel-detective"
+ENV_PREFIX = "PIXEL_DETECTIVE_"
+
+# Names that are never photos: editors' temp files, partial downloads, OS metadata files.
+DEFAULT_EXCLUDES = (
+    "**/.*",  # hidden files and folders (.DS_Store, ._AppleDouble, .Trash)
+    "**/*.part",
+    "**/*.crdownload",
+    "**/*.download",
+    "**/*.tmp",
+    "**/~$*",
+    "**/*.lrdata/**",  # Lightroom previews: thousands of small JPEGs that are not photos
+    "**/@eaDir/**",  # Synology thumbnails
+)
+
+
+def default_config_file() -> Path:
+    env = os.environ.get(ENV_PREFIX + "CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+
+    # Embedding model: "<architecture>/<pretrained tag>", see `pixel-detective models list`.
+    model: str = "ViT-B-32/laion2b_s34b_b79k"
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    batch_size: int = Field(default=0, ge=0)  # 0: chosen from the device (free GPU memory) and model
+    workers: int = Field(default=0, ge=0)  # decode processes; 0: number of CPU cores
+    decode_size: int = Field(default=448, ge=64)  # shortest side of the reusable decoded bitmap
+    max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
+
+    # Scanning
+    include: list[str] = Field(default_factory=list)  # globs; empty = every supported file
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES))
+    follow_symlinks: bool = False
+    max_attempts: int = Field(default=3, ge=1)  # failed files are retried at most this often, unless changed
+
+    # Metadata rules file (TOML or YAML), applied at index time
+    rules_file: Path | None = None
+
+    # Vector store: embedded Qdrant Edge by default, or a Qdrant server/cluster
+    store: Literal["edge", "qdrant"] = "edge"
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+
+    # Watching
+    watch_stable_seconds: float = Field(default=2.0, ge=0)
+    watch_rescan_minutes: float = Field(default=30.0, ge=0)
+
+    # Extra open_clip model config dirs (custom or fine-tuned architectures)
+    model_config_dirs: list[Path] = Field(default_factory=list)
+
+    @field_validator("data_dir", "rules_file", mode="after")
+    @classmethod
+    def _expand(cls, v: Path | None) -> Path | None:
+        return v.expanduser() if v is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
+        return (init_settings, env_settings, toml)
+
+    # Derived paths: one place that knows the data-dir layout.
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def owner_lock_path(self) -> Path:
+        return self.data_dir / "owner.lock"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-None CLI overrides applied (validated like every other source)."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        if not values:
+            return self
+        merged = self.model_dump()
+        merged.update(values)
+        return Settings(**merged)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings().with_overrides(**overrides)
