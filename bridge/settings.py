@@ -23,16 +23,17 @@ from pydantic_settings import (
 APP_NAME = "pixel-detective"
 ENV_PREFIX = "PIXEL_DETECTIVE_"
 
-# Names that are never photos: editors' temp files, partial downloads, OS metadata files.
+# Names that are never photos (gitignore syntax, matched against the path relative to the scanned
+# folder): editors' temp files, partial downloads, OS metadata, catalog previews.
 DEFAULT_EXCLUDES = (
-    "**/.*",  # hidden files and folders (.DS_Store, ._AppleDouble, .Trash)
-    "**/*.part",
-    "**/*.crdownload",
-    "**/*.download",
-    "**/*.tmp",
-    "**/~$*",
-    "**/*.lrdata/**",  # Lightroom previews: thousands of small JPEGs that are not photos
-    "**/@eaDir/**",  # Synology thumbnails
+    ".*",  # hidden files and folders (.DS_Store, ._AppleDouble, .Trash)
+    "*.part",
+    "*.crdownload",
+    "*.download",
+    "*.tmp",
+    "~$*",
+    "*.lrdata/",  # Lightroom previews: thousands of small JPEGs that are not photos
+    "@eaDir/",  # Synology thumbnails
 )
 
 
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
 
     # Scanning
-    include: list[str] = Field(default_factory=list)  # globs; empty = every supported file
+    include: list[str] = Field(default_factory=list)  # gitignore-style globs; empty = every supported file
     exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES))
     follow_symlinks: bool = False
     max_attempts: int = Field(default=3, ge=1)  # failed files are retried at most this often, unless changed

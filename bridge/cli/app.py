@@ -1,0 +1,57 @@
+"""The `pixel-detective` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge import __version__
+from bridge.cli import db_cmd, index_cmd, info_cmd, models_cmd, search_cmd
+from bridge.cli.common import EXIT_HELP
+
+app = typer.Typer(
+    name="pixel-detective",
+    help=f"Find any photo by describing it; similar shots; metadata filters. {EXIT_HELP}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"pixel-detective {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="PIXEL_DETECTIVE_DATA_DIR",
+            help="Where the index lives (default: per-user data dir).",
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    ctx.obj = {"data_dir": data_dir} if data_dir else {}
+
+
+app.command("index")(index_cmd.index)
+app.command("watch")(index_cmd.watch_cmd)
+app.command("search")(search_cmd.search_cmd)
+app.command("status")(info_cmd.status)
+app.command("failures")(info_cmd.failures)
+app.command("doctor")(info_cmd.doctor)
+app.command("export-db")(db_cmd.export_db)
+app.command("import-db")(db_cmd.import_db)
+app.add_typer(models_cmd.app, name="models")
+
+
+def main() -> None:
+    app()

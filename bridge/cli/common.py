@@ -1,0 +1,146 @@
+"""Shared CLI pieces: exit codes, settings from the global options, error reporting, progress display."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from bridge.ledger import LedgerError
+from bridge.models import ModelError
+from bridge.owner import OwnerBusy
+from bridge.pipeline import Progress as PipelineProgress
+from bridge.settings import Settings, load_settings
+
+console = Console(stderr=True)
+out = Console()
+
+
+class Exit(IntEnum):
+    """Exit codes scripts can rely on (documented in `pixel-detective --help` and the README)."""
+
+    OK = 0
+    ERROR = 1  # something went wrong; the message says what
+    USAGE = 2  # bad command line
+    DEGRADED = 4  # finished, but a stage was skipped (e.g. no model weights: metadata only)
+    BUSY = 75  # another process owns this index (EX_TEMPFAIL: try again later)
+    INTERRUPTED = 130  # stopped by Ctrl-C after finishing the current batch
+
+
+EXIT_HELP = (
+    "Exit codes: 0 ok; 1 error; 2 usage; 4 finished without a stage (e.g. weights missing); "
+    "75 index busy (another process owns it); 130 stopped by Ctrl-C (work so far is kept)."
+)
+
+
+def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(ctx.obj or {})
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**base)
+
+
+def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(int(code))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors users can act on into one clear line and a stable exit code."""
+    from bridge.store import StoreError
+
+    try:
+        yield
+    except OwnerBusy as e:
+        raise fail(str(e), Exit.BUSY) from None
+    except (LedgerError, ModelError, StoreError) as e:
+        raise fail(str(e)) from None
+
+
+def emit_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+@contextmanager
+def graceful_stop() -> Iterator[threading.Event]:
+    """First Ctrl-C: finish the current batch and stop cleanly. Second Ctrl-C: stop at once."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("\n[yellow]stopping after the current batch… (Ctrl-C again to abort)[/]")
+
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+class RichProgress(PipelineProgress):
+    """Live progress: files done / total, rate, ETA and failures so far."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty() or os.environ.get("PIXEL_DETECTIVE_PROGRESS") == "1"
+        self.failed = 0
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("[red]{task.fields[failed]}"),
+            console=console,
+            disable=not self.enabled,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(name, total=total, rate="", failed="")
+
+    def advance(self, done: int = 0, failed: int = 0) -> None:
+        self.failed += failed
+        task = self.bar.tasks[-1] if self.bar.tasks else None
+        speed = task.speed if task is not None and task.speed else None
+        self.bar.update(
+            self.task,
+            advance=done + failed,
+            rate=f"{speed:.1f} files/s" if speed else "",
+            failed=f"{self.failed} failed" if self.failed else "",
+        )

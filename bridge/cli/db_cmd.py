@@ -1,0 +1,42 @@
+"""`pixel-detective export-db` / `import-db`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge.cli.common import fail, out, settings_from, user_errors
+from bridge.engine import Engine
+from bridge.portable import PortableError, export_index, import_index
+
+
+def export_db(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Destination .tar.gz")]) -> None:
+    """Export the whole index (ledger + vectors + payloads) into one portable, checksummed archive."""
+    s = settings_from(ctx)
+    with user_errors(), Engine.open(s, purpose="pixel-detective export-db") as engine:
+        try:
+            manifest = export_index(engine, file)
+        except PortableError as e:
+            raise fail(str(e)) from None
+    n = sum(c["count"] for c in manifest["collections"])
+    out.print(f"exported {n} vectors in {len(manifest['collections'])} collection(s) to {file}")
+
+
+def import_db(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An archive made by export-db")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing index.")] = False,
+) -> None:
+    """Import an archive made by export-db (verified before anything is replaced)."""
+    s = settings_from(ctx)
+    with user_errors():
+        try:
+            manifest = import_index(
+                file, s.data_dir, lambda: Engine.open(s, purpose="pixel-detective import-db"), force=force
+            )
+        except PortableError as e:
+            raise fail(str(e)) from None
+    n = sum(c["count"] for c in manifest["collections"])
+    out.print(f"imported {n} vectors from {file} into {s.data_dir}")

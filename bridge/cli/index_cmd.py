@@ -1,0 +1,160 @@
+"""`pixel-detective index` and `watch`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge.cli.common import (
+    Exit,
+    RichProgress,
+    console,
+    emit_json,
+    fail,
+    graceful_stop,
+    settings_from,
+    user_errors,
+)
+from bridge.engine import Engine, load_rules
+from bridge.pipeline import RunSummary
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Temp file + fsync + replace: readers see the old or the new file, never half of one (R2)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def print_summary(s: RunSummary) -> None:
+    d = s.as_dict()
+    console.print(
+        f"[bold]{s.status}[/]: {s.files_seen} files seen, {s.new_or_changed} new/changed, "
+        f"{s.embedded} embedded, {s.metadata_read} metadata read, {s.repathed} moved/renamed, "
+        f"{s.deleted} removed, {s.failed} failed, {s.skipped_failed} known-bad skipped "
+        f"in {s.wall_seconds:.1f}s ({d['files_per_second'] or 0} files/s)",
+        highlight=False,
+    )
+    if s.phase_seconds:
+        console.print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in sorted(s.phase_seconds.items())))
+    if s.failures_by_reason:
+        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(s.failures_by_reason.items())))
+        console.print("see `pixel-detective failures` for the files and reasons")
+    for note in s.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def index(
+    ctx: typer.Context,
+    folders: Annotated[list[Path] | None, typer.Argument(help="Folders (or single photos) to index.")] = None,
+    folder: Annotated[
+        list[Path] | None, typer.Option("--folder", help="Same as FOLDERS (earlier CLI).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Images per model batch.")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "--max-workers", min=1, help="Decode processes (default: CPU cores)."),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    model: Annotated[str | None, typer.Option(help="Embedding model id (see `models list`).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep watching the folders afterwards.")] = False,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", "--save-summary", help="Write the run summary as JSON to this file."),
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-embeddings",
+            "--clear-embedding-cache",
+            help="Re-embed every photo with the current model.",
+        ),
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Retry files that failed before even if unchanged.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Accepted for compatibility: runs always resume.", hidden=False)
+    ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Also write progress to this JSON file after every batch (resume itself uses the ledger).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Index folders: metadata, embeddings, into the local index. Resumes after any interruption."""
+    roots = [str(p) for p in (folders or []) + (folder or [])]
+    if not roots:
+        raise fail("name at least one folder to index", Exit.USAGE)
+    settings = settings_from(ctx, batch_size=batch_size, workers=workers, device=device, model=model)
+    with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:
+        if engine.weights_problem:
+            console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
+            console.print(
+                "[yellow]continuing without embeddings: metadata is still recorded for every file; "
+                "run the same command again once the weights are there.[/]"
+            )
+        rules = load_rules(settings)
+        with graceful_stop() as stop, RichProgress(enabled=not as_json) as progress:
+            idx = engine.indexer(progress=progress, stop=stop, rules=rules)
+            if checkpoint:
+                done = [0]
+
+                def on_batch(n: int) -> None:
+                    done[0] += n
+                    write_json_atomic(
+                        checkpoint,
+                        {
+                            "roots": roots,
+                            "processed": done[0],
+                            "model": engine.model_id,
+                            "summary": idx.summary.as_dict(),
+                        },
+                    )
+
+                idx.on_batch_committed = on_batch
+            result = idx.run(roots, rebuild=rebuild, retry_failed=retry_failed)
+        if summary:
+            write_json_atomic(summary, result.as_dict())
+        if as_json:
+            emit_json(result.as_dict())
+        else:
+            print_summary(result)
+        if result.status == "stopped":
+            raise typer.Exit(int(Exit.INTERRUPTED))
+        if watch:
+            from bridge.watch import watch_forever
+
+            watch_forever(engine, roots, rules=rules)
+        if engine.weights_problem:
+            raise typer.Exit(int(Exit.DEGRADED))
+
+
+def watch_cmd(
+    ctx: typer.Context,
+    folders: Annotated[list[Path], typer.Argument(help="Folders to watch.")],
+    model: Annotated[str | None, typer.Option(help="Embedding model id.")] = None,
+) -> None:
+    """Index new, changed and deleted files as they happen (waits until a copy is complete)."""
+    settings = settings_from(ctx, model=model)
+    roots = [str(p) for p in folders]
+    with user_errors(), Engine.open(settings, purpose="pixel-detective watch") as engine:
+        if engine.weights_problem:
+            console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
+        from bridge.watch import watch_forever
+
+        watch_forever(engine, roots, rules=load_rules(settings))

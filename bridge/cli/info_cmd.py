@@ -1,0 +1,148 @@
+"""`pixel-detective status`, `failures` and `doctor`: read-only views of the index and the machine."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bridge.cli.common import Exit, emit_json, out, settings_from
+from bridge.ledger import Ledger, LedgerError
+
+
+def _ledger(ctx: typer.Context) -> Ledger:
+    s = settings_from(ctx)
+    try:
+        return Ledger(s.ledger_path, readonly=True)
+    except LedgerError as e:
+        out.print(str(e))
+        raise typer.Exit(int(Exit.ERROR)) from None
+
+
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is indexed: files, vectors per model, failures, the last runs."""
+    s = settings_from(ctx)
+    led = _ledger(ctx)
+    data: dict[str, Any] = {
+        "data_dir": str(s.data_dir),
+        "model": s.model,
+        **led.counts(),
+        "stages": [
+            {"stage": k[0], "version": k[1], "count": v} for k, v in sorted(led.stage_counts().items())
+        ],
+        "runs": led.runs(5),
+    }
+    if as_json:
+        emit_json(data)
+        return
+    out.print(f"index: {s.data_dir}  (current model {s.model})")
+    out.print(
+        f"files {data['files']}  distinct contents {data['contents']}  with metadata "
+        f"{data['with_metadata']}  failed {data['failed']}"
+    )
+    for st in data["stages"]:
+        out.print(f"  {st['stage']:<9} {st['version']:<40} {st['count']}")
+    for r in data["runs"]:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"]))
+        sm = r["summary"]
+        out.print(
+            f"run {r['id']} {started} {r['status']}: embedded {sm.get('embedded', 0)}, "
+            f"failed {sm.get('failed', 0)}, {sm.get('wall_seconds', 0)}s"
+        )
+
+
+def failures(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Only this reason (e.g. truncated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which files failed, why, and how often they were tried."""
+    rows = [f for f in _ledger(ctx).failures() if reason is None or f.reason == reason]
+    if as_json:
+        emit_json([asdict(f) for f in rows])
+        return
+    if not rows:
+        out.print("no failures")
+        return
+    t = Table("reason", "stage", "tries", "path", "detail")
+    for f in rows:
+        t.add_row(f.reason, f.stage, str(f.attempts), f.path, f.detail or "")
+    out.print(t)
+
+
+def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the environment: Python, libraries, model weights, vector store, ledger."""
+    from bridge.models import WeightsMissing, resolve
+
+    s = settings_from(ctx)
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, fn: Any) -> None:
+        try:
+            detail = fn()
+            checks.append({"check": name, "ok": True, "detail": detail})
+        except Exception as e:  # doctor reports every problem instead of stopping at the first
+            checks.append({"check": name, "ok": False, "detail": f"{type(e).__name__}: {e}"})
+
+    check("python", lambda: f"{platform.python_version()} on {platform.platform()}")
+    for mod in (
+        "torch",
+        "torchvision",
+        "open_clip",
+        "qdrant_edge",
+        "qdrant_client",
+        "pyexiv2",
+        "rawpy",
+        "pillow_heif",
+        "PIL",
+        "sqlite_utils",
+    ):
+        check(mod, lambda m=mod: getattr(importlib.import_module(m), "__version__", "ok"))
+
+    def weights() -> str:
+        try:
+            rw = resolve(s.model, s.models_dir)
+        except WeightsMissing as e:
+            raise RuntimeError(str(e)) from None
+        return f"{s.model}: {rw.source} {rw.weights_file or ''}"
+
+    check("model weights", weights)
+    check("data dir", lambda: f"{s.data_dir} ({'exists' if s.data_dir.exists() else 'will be created'})")
+
+    def ledger() -> str:
+        if not s.ledger_path.exists():
+            return "no index yet"
+        led = Ledger(s.ledger_path, readonly=True)
+        if not led.integrity_ok():
+            raise RuntimeError("ledger quick_check failed")
+        return f"schema {led.schema_version()}, {led.counts()['files']} files"
+
+    check("ledger", ledger)
+
+    def owner() -> str:
+        from bridge.owner import OwnerBusy, Ownership
+
+        try:
+            with Ownership(s.data_dir, "pixel-detective doctor"):
+                return "free"
+        except OwnerBusy as e:
+            return f"in use: {e}"
+
+    check("index owner", owner)
+    check("torch device", lambda: __import__("bridge.embed", fromlist=["x"]).pick_device(s.device))
+    ok = all(c["ok"] for c in checks)
+    if as_json:
+        emit_json({"ok": ok, "checks": checks})
+    else:
+        for c in checks:
+            mark = "[green]ok[/]" if c["ok"] else "[red]FAIL[/]"
+            out.print(f"{mark:>14}  {c['check']:<14} {c['detail']}", highlight=False)
+    if not ok:
+        raise typer.Exit(int(Exit.ERROR))
+    sys.stdout.flush()

@@ -1,0 +1,118 @@
+"""`pixel-detective models list|import|verify|download`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bridge.cli.common import emit_json, fail, out, settings_from, user_errors
+from bridge.models import (
+    REGISTRY,
+    ModelError,
+    WeightsMissing,
+    import_weights,
+    read_manifest,
+    resolve,
+    verify_weights,
+)
+
+app = typer.Typer(
+    help="Embedding models: which exist, which have weights here, import and verify weights.",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Known models and whether their weights are on this machine."""
+    s = settings_from(ctx)
+    ids = list(REGISTRY)
+    if s.models_dir.exists():
+        for d in sorted(s.models_dir.iterdir()):
+            m = read_manifest(s.models_dir, d.name) if d.is_dir() else None
+            if (d / "manifest.json").exists():
+                import json
+
+                m = json.loads((d / "manifest.json").read_text())
+                if m["spec"]["id"] not in ids:
+                    ids.append(m["spec"]["id"])
+    rows = []
+    for mid in ids:
+        try:
+            rw = resolve(mid, s.models_dir)
+            weights, spec = rw.source, rw.spec
+        except WeightsMissing:
+            weights, spec = "missing", REGISTRY.get(mid)
+        rows.append(
+            {
+                "model": mid,
+                "default": mid == s.model,
+                "weights": weights,
+                "dim": spec.dim if spec else None,
+                "tier": spec.tier if spec else "custom",
+                "note": spec.note if spec else "",
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table("model", "weights", "dim", "tier", "note")
+    for r in rows:
+        t.add_row(
+            r["model"] + (" (current)" if r["default"] else ""),
+            r["weights"],
+            str(r["dim"]),
+            r["tier"],
+            r["note"],
+        )
+    out.print(t)
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Weights file (open_clip_model.safetensors or .bin/.pt).")],
+    model: Annotated[
+        str | None, typer.Option(help="Model id the weights belong to (default: current).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="open_clip architecture JSON, for custom models.")
+    ] = None,
+) -> None:
+    """Import a weights file for offline use; it is checked by loading it before it is kept."""
+    s = settings_from(ctx)
+    mid = model or s.model
+    with user_errors():
+        try:
+            manifest = import_weights(file, mid, s.models_dir, config=config)
+        except (ModelError, RuntimeError, OSError, ValueError) as e:
+            raise fail(f"could not import {file} as {mid}: {e}") from None
+    out.print(f"imported {mid} (sha256 {manifest['sha256'][:12]}…); it loads and is ready to use")
+
+
+@app.command("verify")
+def verify_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Option()] = None) -> None:
+    """Check the weights' checksum and that they load into the model."""
+    s = settings_from(ctx)
+    mid = model or s.model
+    try:
+        report = verify_weights(mid, s.models_dir)
+    except (WeightsMissing, ModelError, RuntimeError) as e:
+        raise fail(str(e)) from None
+    emit_json(report)
+
+
+@app.command("download")
+def download_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Download pretrained weights into the hub cache (needs internet; run on a connected machine)."""
+    from bridge.models import download
+
+    s = settings_from(ctx)
+    try:
+        path = download(model or s.model)
+    except Exception as e:  # network errors come in many types; all mean the same to the user
+        raise fail(f"download failed (is this machine online?): {e}") from None
+    out.print(f"downloaded to {path}")

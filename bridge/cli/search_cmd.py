@@ -1,0 +1,78 @@
+"""`pixel-detective search`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bridge.cli.common import emit_json, fail, out, settings_from, user_errors
+from bridge.engine import Engine
+from bridge.search import SearchError, photo_vector, search, text_vector
+
+
+def search_cmd(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Argument(help='Describe the photo, e.g. "dog on a beach at sunset".')
+    ] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="Find photos similar to this photo.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000)] = 20,
+    min_score: Annotated[
+        float | None, typer.Option("--min-score", help="Drop results below this cosine score.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help='Metadata filters, e.g. "rating>=3 camera=canon '
+            'date>=2024-01-01" (fields: see `pixel-detective search --help`).',
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Search this model's index.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
+) -> None:
+    """Search the index by text or by example photo, with optional metadata filters."""
+    from bridge.where import WhereError, parse_where
+
+    if (query is None) == (like is None):
+        raise fail("give either a text query or --like PHOTO", 2)
+    try:
+        flt = parse_where(where) if where else None
+    except WhereError as e:
+        raise fail(str(e), 2) from None
+    settings = settings_from(ctx, model=model)
+    with user_errors(), Engine.open(settings, purpose="pixel-detective search") as engine:
+        try:
+            vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
+            results = search(engine, vec, limit=limit, min_score=min_score, where=flt)
+        except SearchError as e:
+            raise fail(str(e)) from None
+    if as_json:
+        emit_json(
+            {
+                "query": query,
+                "like": str(like) if like else None,
+                "model": settings.model,
+                "results": [r.as_dict() for r in results],
+            }
+        )
+        return
+    if not results:
+        out.print("no results")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for col in ("#", "score", "path", "camera", "date", "rating"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(
+            str(r.rank),
+            f"{r.score:.3f}",
+            r.path,
+            str(r.fields.get("camera", "")),
+            str(r.fields.get("captured_at", ""))[:19],
+            str(r.fields.get("rating", "")),
+        )
+    out.print(table)

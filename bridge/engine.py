@@ -1,0 +1,120 @@
+"""The engine facade: one owner of the data dir (ledger writer, vector store, model) for the CLI,
+the service and the desktop app.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.embed import Embedder
+from bridge.ledger import Ledger
+from bridge.models import WeightsMissing, spec_for
+from bridge.owner import Ownership
+from bridge.pipeline import Indexer, Progress, RunSummary
+from bridge.settings import Settings
+from bridge.store import collection_name, open_store
+from bridge.store.base import VectorStore
+
+STORE_SCHEMA_VERSION = 1  # bump when the payload layout changes incompatibly: a new collection is built
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    ledger: Ledger
+    owner: Ownership | None
+    embedder: Embedder | None = None
+    weights_problem: str | None = None
+    _stores: dict[str, VectorStore] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings, *, purpose: str = "", own: bool = True) -> Engine:
+        """Take ownership of the data dir (raises OwnerBusy), open the ledger, resolve the model's weights."""
+        owner = Ownership(settings.data_dir, purpose).acquire() if own else None
+        try:
+            ledger = Ledger(settings.ledger_path)
+            engine = cls(settings, ledger, owner)
+            try:
+                engine.embedder = Embedder(
+                    settings.model, settings.models_dir, device=settings.device, precision=settings.precision
+                )
+            except WeightsMissing as e:
+                engine.weights_problem = str(e)
+            return engine
+        except BaseException:
+            if owner:
+                owner.release()
+            raise
+
+    @property
+    def model_id(self) -> str:
+        return self.settings.model
+
+    def collection(self, model_id: str | None = None) -> str:
+        return collection_name(model_id or self.model_id, STORE_SCHEMA_VERSION)
+
+    def store(self, model_id: str | None = None) -> VectorStore:
+        model_id = model_id or self.model_id
+        if model_id not in self._stores:
+            dim = spec_for(model_id, self.settings.models_dir).dim
+            s = self.settings
+            self._stores[model_id] = open_store(
+                s.store,
+                collection=self.collection(model_id),
+                dim=dim,
+                path=s.store_dir,
+                url=s.qdrant_url,
+                api_key=s.qdrant_api_key,
+            )
+        return self._stores[model_id]
+
+    def indexer(
+        self, *, progress: Progress | None = None, stop: threading.Event | None = None, rules: Any = None
+    ) -> Indexer:
+        store = self.store() if self.embedder else None
+        idx = Indexer(
+            self.settings,
+            self.ledger,
+            embedder=self.embedder,
+            store=store,
+            rules=rules,
+            progress=progress,
+            stop=stop,
+        )
+        if self.embedder is not None and not self.settings.batch_size:
+            from bridge.embed import auto_batch_size, pick_device
+
+            idx.batch_size = auto_batch_size(
+                pick_device(self.settings.device), self.embedder.weights.spec.image_size
+            )
+        return idx
+
+    def index(self, roots: list[str], **kw: Any) -> RunSummary:
+        return self.indexer(
+            progress=kw.pop("progress", None), stop=kw.pop("stop", None), rules=kw.pop("rules", None)
+        ).run(roots, **kw)
+
+    def close(self) -> None:
+        for st in self._stores.values():
+            st.close()
+        self._stores.clear()
+        self.ledger.close()
+        if self.owner:
+            self.owner.release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_rules(settings: Settings) -> Any:
+    if settings.rules_file is None:
+        return None
+    from bridge.rules import load_rules as _load
+
+    return _load(Path(settings.rules_file))

@@ -1,0 +1,420 @@
+"""The state ledger: one SQLite file (WAL) that is the single source of indexing progress.
+
+It records every file (path, size, mtime, fingerprint), what is known about each content fingerprint
+(normalized metadata), which stages are done for which model, failures with reasons and attempt counts,
+and runs with their summaries. The vector store is derived from it: a crash redoes at most one batch.
+
+Writers use `BEGIN IMMEDIATE` (a deferred transaction that is upgraded after another process committed
+fails at once with "database is locked", ignoring the busy timeout); readers never block writers (WAL).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bridge.records import Failure, ScannedFile
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
+
+
+class LedgerError(Exception):
+    """A ledger problem a user can act on (message says what to do)."""
+
+
+# Named, ordered migrations: index i brings the schema from version i to i+1.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "initial layout",
+        """
+        CREATE TABLE IF NOT EXISTS files (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            root TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            fingerprint TEXT,
+            seen_scan INTEGER NOT NULL DEFAULT 0,
+            added_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS files_fingerprint ON files(fingerprint);
+        CREATE INDEX IF NOT EXISTS files_root ON files(root);
+        CREATE TABLE IF NOT EXISTS content (
+            fingerprint TEXT PRIMARY KEY,
+            metadata TEXT NOT NULL,
+            metadata_version TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS stages (
+            fingerprint TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            version TEXT NOT NULL,
+            point_id TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (fingerprint, stage, version)
+        );
+        CREATE TABLE IF NOT EXISTS failures (
+            path TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            size INTEGER,
+            mtime_ns INTEGER,
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL,
+            PRIMARY KEY (path, stage)
+        );
+        CREATE TABLE IF NOT EXISTS runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL,
+            args TEXT,
+            summary TEXT
+        );
+        """,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    id: int
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    seen_scan: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    path: str
+    stage: str
+    reason: str
+    detail: str
+    attempts: int
+    size: int | None
+    mtime_ns: int | None
+    last_at: float
+
+
+class Ledger:
+    """One connection per Ledger object; use one per thread/process."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            if not self.path.exists():
+                raise LedgerError(f"no index at {self.path.parent}: run `pixel-detective index FOLDER` first")
+            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self.db = sqlite_utils.Database(conn)
+        self.readonly = readonly
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(
+                "PRAGMA synchronous = NORMAL"
+            )  # durable across process crashes; WAL keeps it consistent
+            self._migrate()
+        else:
+            self._check_version(self.schema_version())
+
+    # -- transactions -------------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One explicit write transaction (BEGIN IMMEDIATE). Nested use joins the outer transaction."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise LedgerError(f"the ledger {self.path} is busy or unwritable: {e}") from e
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- schema -------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self.db.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"this index ({self.path}) was written by a newer Pixel Detective (ledger schema {version}, "
+                f"this version reads up to {SCHEMA_VERSION}). Upgrade pixel-detective, or point --data-dir "
+                "at another folder to start a separate index."
+            )
+
+    def _migrate(self) -> None:
+        with self.write() as conn:
+            version = self.schema_version()
+            self._check_version(version)
+            for _name, sql in MIGRATIONS[version:]:
+                for statement in filter(str.strip, sql.split(";")):
+                    conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- files --------------------------------------------------------------------------------------
+    def files_under(self, root: str) -> dict[str, FileRow]:
+        prefix = root.rstrip("/") + "/"
+        rows = self.db.conn.execute(
+            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files "
+            "WHERE root = ? OR substr(path, 1, ?) = ?",
+            (root, len(prefix), prefix),
+        )
+        return {r[1]: FileRow(*r) for r in rows}
+
+    def file_by_path(self, path: str) -> FileRow | None:
+        r = self.db.conn.execute(
+            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return FileRow(*r) if r else None
+
+    def paths_for(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        fps = list(fingerprints)
+        for chunk in _chunks(fps, 500):
+            q = ",".join("?" * len(chunk))
+            for fp, path in self.db.conn.execute(
+                f"SELECT fingerprint, path FROM files WHERE fingerprint IN ({q}) ORDER BY path", chunk
+            ):
+                out.setdefault(fp, []).append(path)
+        return out
+
+    def record_scanned(self, files: Sequence[ScannedFile], scan_id: int) -> None:
+        """Insert or update scanned files; unchanged rows only get their mark (seen_scan) refreshed."""
+        now = time.time()
+        with self.write() as conn:
+            conn.executemany(
+                "INSERT INTO files (path, root, size, mtime_ns, fingerprint, seen_scan, added_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "root = excluded.root, seen_scan = excluded.seen_scan, "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                "fingerprint = COALESCE(excluded.fingerprint, files.fingerprint), "
+                "updated_at = CASE WHEN files.size != excluded.size OR files.mtime_ns != excluded.mtime_ns "
+                "THEN excluded.updated_at ELSE files.updated_at END",
+                [(f.path, f.root, f.size, f.mtime_ns, f.fingerprint, scan_id, now, now) for f in files],
+            )
+
+    def mark_seen(self, paths: Sequence[str], scan_id: int) -> None:
+        with self.write() as conn:
+            for chunk in _chunks(list(paths), 500):
+                q = ",".join("?" * len(chunk))
+                conn.execute(f"UPDATE files SET seen_scan = ? WHERE path IN ({q})", [scan_id, *chunk])
+
+    def sweep(self, root: str, scan_id: int) -> list[tuple[str, str | None]]:
+        """Delete rows under `root` not seen by scan `scan_id` (mark and sweep). Returns (path, fingerprint)."""
+        prefix = root.rstrip("/") + "/"
+        where = "(root = ? OR substr(path, 1, ?) = ?) AND seen_scan != ?"
+        args = (root, len(prefix), prefix, scan_id)
+        with self.write() as conn:
+            gone = conn.execute(f"SELECT path, fingerprint FROM files WHERE {where}", args).fetchall()
+            conn.execute(f"DELETE FROM files WHERE {where}", args)
+            conn.executemany("DELETE FROM failures WHERE path = ?", [(p,) for p, _ in gone])
+        return [(p, fp) for p, fp in gone]
+
+    def remove_paths(self, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+        with self.write() as conn:
+            gone = []
+            for p in paths:
+                r = conn.execute("SELECT fingerprint FROM files WHERE path = ?", (p,)).fetchone()
+                if r is not None:
+                    gone.append((p, r[0]))
+                conn.execute("DELETE FROM files WHERE path = ?", (p,))
+                conn.execute("DELETE FROM failures WHERE path = ?", (p,))
+        return gone
+
+    def orphaned(self, fingerprints: Iterable[str | None]) -> list[str]:
+        """Of these fingerprints, the ones no file row refers to any more."""
+        fps = sorted({fp for fp in fingerprints if fp})
+        live = set(self.paths_for(fps))
+        return [fp for fp in fps if fp not in live]
+
+    def stale_content(self, model_id: str | None) -> list[str]:
+        """Fingerprints with metadata, or with a vector of `model_id`, that no file refers to any more."""
+        rows = self.db.conn.execute(
+            "SELECT fingerprint FROM content WHERE fingerprint NOT IN (SELECT fingerprint FROM files "
+            "WHERE fingerprint IS NOT NULL) UNION SELECT fingerprint FROM stages WHERE version = ? AND "
+            "fingerprint NOT IN (SELECT fingerprint FROM files WHERE fingerprint IS NOT NULL)",
+            (model_id or "",),
+        )
+        return [r[0] for r in rows]
+
+    def forget_content(self, fingerprints: Sequence[str], *, embed_version: str | None) -> None:
+        """Drop metadata and stage rows of gone content (embed rows only for `embed_version`)."""
+        with self.write() as conn:
+            for fp in fingerprints:
+                conn.execute("DELETE FROM content WHERE fingerprint = ?", (fp,))
+                conn.execute(
+                    "DELETE FROM stages WHERE fingerprint = ? AND (stage != 'embed' OR version = ?)",
+                    (fp, embed_version or ""),
+                )
+
+    # -- stages and content -------------------------------------------------------------------------
+    def done_fingerprints(self, stage: str, version: str) -> set[str]:
+        rows = self.db.conn.execute(
+            "SELECT fingerprint FROM stages WHERE stage = ? AND version = ?", (stage, version)
+        )
+        return {r[0] for r in rows}
+
+    def stage_points(self, stage: str, version: str) -> dict[str, str]:
+        rows = self.db.conn.execute(
+            "SELECT fingerprint, point_id FROM stages WHERE stage = ? AND version = ?", (stage, version)
+        )
+        return {fp: pid for fp, pid in rows}
+
+    def clear_stage(self, stage: str, version: str) -> int:
+        with self.write() as conn:
+            return conn.execute(
+                "DELETE FROM stages WHERE stage = ? AND version = ?", (stage, version)
+            ).rowcount
+
+    def content_versions(self) -> dict[str, str]:
+        return {fp: v for fp, v in self.db.conn.execute("SELECT fingerprint, metadata_version FROM content")}
+
+    def metadata_for(self, fingerprints: Iterable[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(fingerprints), 500):
+            q = ",".join("?" * len(chunk))
+            for fp, meta in self.db.conn.execute(
+                f"SELECT fingerprint, metadata FROM content WHERE fingerprint IN ({q})", chunk
+            ):
+                out[fp] = json.loads(meta)
+        return out
+
+    def commit_batch(
+        self,
+        *,
+        metadata: Sequence[tuple[str, dict[str, Any]]] = (),
+        metadata_version: str = "",
+        stages: Sequence[tuple[str, str, str, str | None]] = (),
+        failures: Sequence[tuple[Failure, int, int]] = (),
+        cleared_failures: Sequence[str] = (),
+    ) -> None:
+        """Record one processed batch in ONE transaction (called after the vectors were upserted).
+
+        stages: (fingerprint, stage, version, point_id); failures: (failure, size, mtime_ns).
+        """
+        now = time.time()
+        with self.write() as conn:
+            conn.executemany(
+                "INSERT INTO content (fingerprint, metadata, metadata_version, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(fingerprint) DO UPDATE SET metadata = excluded.metadata, "
+                "metadata_version = excluded.metadata_version, updated_at = excluded.updated_at",
+                [(fp, json.dumps(m, sort_keys=True), metadata_version, now) for fp, m in metadata],
+            )
+            conn.executemany(
+                "INSERT INTO stages (fingerprint, stage, version, point_id, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(fingerprint, stage, version) DO UPDATE SET point_id = excluded.point_id, "
+                "updated_at = excluded.updated_at",
+                [(fp, st, ver, pid, now) for fp, st, ver, pid in stages],
+            )
+            conn.executemany(
+                "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan')",
+                [(p,) for p in cleared_failures],
+            )
+            conn.executemany(
+                "INSERT INTO failures (path, stage, reason, detail, attempts, size, mtime_ns, first_at, last_at) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT(path, stage) DO UPDATE SET "
+                "reason = excluded.reason, detail = excluded.detail, attempts = failures.attempts + 1, "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, last_at = excluded.last_at",
+                [
+                    (f.path, f.stage, str(f.reason), f.detail, size, mtime, now, now)
+                    for f, size, mtime in failures
+                ],
+            )
+
+    # -- failures -----------------------------------------------------------------------------------
+    def failures(self, *, stage: str | None = None) -> list[FailureRow]:
+        sql = "SELECT path, stage, reason, detail, attempts, size, mtime_ns, last_at FROM failures"
+        args: tuple[Any, ...] = ()
+        if stage:
+            sql += " WHERE stage = ?"
+            args = (stage,)
+        return [FailureRow(*r) for r in self.db.conn.execute(sql + " ORDER BY reason, path", args)]
+
+    def failures_by_path(self) -> dict[str, FailureRow]:
+        return {f.path: f for f in self.failures() if f.stage in ("decode", "scan")}
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_run(self, kind: str, args: dict[str, Any], pid: int) -> int:
+        with self.write() as conn:
+            # A run still marked "running" belongs to a process that died: the ledger already holds its work.
+            conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            cur = conn.execute(
+                "INSERT INTO runs (kind, pid, started_at, status, args) VALUES (?, ?, ?, 'running', ?)",
+                (kind, pid, time.time(), json.dumps(args, default=str)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (time.time(), status, json.dumps(summary, default=str), run_id),
+            )
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self.db.conn.execute(
+            "SELECT id, kind, pid, started_at, finished_at, status, args, summary FROM runs "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("id", "kind", "pid", "started_at", "finished_at", "status", "args", "summary")
+        out = []
+        for r in rows:
+            d = dict(zip(keys, r, strict=True))
+            d["args"] = json.loads(d["args"] or "{}")
+            d["summary"] = json.loads(d["summary"] or "{}")
+            out.append(d)
+        return out
+
+    # -- counts -------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        q = self.db.conn.execute
+        return {
+            "files": q("SELECT count(*) FROM files").fetchone()[0],
+            "contents": q("SELECT count(DISTINCT fingerprint) FROM files").fetchone()[0],
+            "with_metadata": q("SELECT count(*) FROM content").fetchone()[0],
+            "failed": q("SELECT count(DISTINCT path) FROM failures").fetchone()[0],
+        }
+
+    def stage_counts(self) -> dict[tuple[str, str], int]:
+        rows = self.db.conn.execute("SELECT stage, version, count(*) FROM stages GROUP BY stage, version")
+        return {(s, v): n for s, v, n in rows}
+
+    def integrity_ok(self) -> bool:
+        return self.db.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

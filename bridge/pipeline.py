@@ -1,0 +1,349 @@
+"""Wires the stages: scan → (worker processes: metadata + decode + model input) → batched embed →
+store upsert → ledger commit, then re-path and sweep. Times each phase; memory is bounded by the
+number of jobs in flight and one batch, never by the collection size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bridge import worker
+from bridge.embed import Embedder
+from bridge.ledger import Ledger
+from bridge.payload import build_payload, path_fields, point_id
+from bridge.records import Failure, FileResult, Reason, ScannedFile
+from bridge.scan import PathFilter, normalize_root, scan_root
+from bridge.settings import Settings
+from bridge.store.base import Point, VectorStore
+
+METADATA_VERSION = "meta1"  # bump when bridge.metadata changes what it extracts: files get re-read
+
+
+@dataclass
+class RunSummary:
+    status: str = "running"  # completed, stopped, failed
+    roots: list[str] = field(default_factory=list)
+    model: str | None = None
+    files_seen: int = 0
+    new_or_changed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    metadata_read: int = 0
+    repathed: int = 0  # moved/renamed/copied content whose vector was reused
+    deleted: int = 0
+    skipped_failed: int = 0  # known-bad files not retried (unchanged since they failed)
+    failed: int = 0
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        done = self.embedded or self.metadata_read
+        d["files_per_second"] = round(done / self.wall_seconds, 2) if self.wall_seconds else None
+        return d
+
+
+class Progress:
+    """Receives progress events; the CLI and the tray app subclass it."""
+
+    def phase(self, name: str, total: int | None = None) -> None: ...
+    def advance(self, done: int = 0, failed: int = 0) -> None: ...
+
+
+class Indexer:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        *,
+        embedder: Embedder | None,
+        store: VectorStore | None,
+        rules: Any = None,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        inline: bool = False,
+    ) -> None:
+        self.s = settings
+        self.ledger = ledger
+        self.embedder = embedder
+        self.store = store
+        self.rules = rules
+        self.progress = progress or Progress()
+        self.stop = stop or threading.Event()
+        self.inline = inline  # run jobs in this process (debugging, tiny runs)
+        self.model_id = embedder.model_id if embedder else None
+        self.summary = RunSummary(model=self.model_id)
+        self._phase: Counter[str] = Counter()
+        self.batch_size = settings.batch_size or 32
+        self.on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
+        self._failures: Counter[str] = Counter()
+        self._sizes: dict[str, tuple[int, int]] = {}
+
+    # -- public ------------------------------------------------------------------------------------
+    def run(self, roots: Sequence[str], *, rebuild: bool = False, retry_failed: bool = False) -> RunSummary:
+        t0 = time.perf_counter()
+        roots = [normalize_root(r) for r in roots]
+        self.summary.roots = roots
+        run_id = self.ledger.start_run("index", {"roots": roots, "model": self.model_id}, os.getpid())
+        try:
+            if rebuild and self.model_id:
+                self.ledger.clear_stage("embed", self.model_id)
+            self._gc_points()
+            scanned, complete = self._scan(roots, run_id)
+            jobs, repath = self._plan(scanned, retry_failed)
+            self._process(jobs)
+            self._repath(repath)
+            if complete and not self.stop.is_set():
+                for root in roots:
+                    self.summary.deleted += len(self.ledger.sweep(root, run_id))
+                self._gc_points()
+            if self.store is not None:
+                self.store.flush()
+            self.summary.status = "stopped" if self.stop.is_set() else "completed"
+        except BaseException:
+            self.summary.status = "failed"
+            raise
+        finally:
+            self.summary.wall_seconds = round(time.perf_counter() - t0, 3)
+            self.summary.phase_seconds = {k: round(v, 3) for k, v in self._phase.items()}
+            self.summary.failures_by_reason = dict(self._failures)
+            self.summary.failed = sum(self._failures.values())
+            self.ledger.finish_run(run_id, self.summary.status, self.summary.as_dict())
+        return self.summary
+
+    # -- phases ------------------------------------------------------------------------------------
+    def _scan(self, roots: Sequence[str], run_id: int) -> tuple[list[ScannedFile], bool]:
+        self._failures = Counter()
+        flt = PathFilter(self.s.include, self.s.exclude)
+        seen: list[ScannedFile] = []
+        complete = True
+        self.progress.phase("scanning")
+        t = time.perf_counter()
+        for root in roots:
+            if not os.path.exists(root):
+                self.summary.notes.append(f"not found: {root}")
+                complete = False  # never sweep a root that is missing (an unmounted disk is not a deletion)
+                continue
+            res = scan_root(
+                root,
+                self.ledger.files_under(root),
+                flt,
+                follow_symlinks=self.s.follow_symlinks,
+                should_stop=self.stop.is_set,
+            )
+            for i in range(0, len(res.seen), 2000):
+                self.ledger.record_scanned(res.seen[i : i + 2000], run_id)
+            if res.errors:
+                self._record_failures([(f, 0, 0) for f in res.errors])
+            seen.extend(res.seen)
+            self.summary.new_or_changed += len(res.changed)
+            self.summary.unchanged += res.unchanged
+            complete = complete and res.complete
+        self.summary.files_seen = len(seen)
+        self._phase["scan"] += time.perf_counter() - t
+        return seen, complete
+
+    def _plan(self, files: list[ScannedFile], retry_failed: bool) -> tuple[list[worker.Job], set[str]]:
+        """Decide per content fingerprint what is left to do; returns jobs and fingerprints to re-path."""
+        failed = self.ledger.failures_by_path()
+        meta_versions = self.ledger.content_versions()
+        embedded = self.ledger.done_fingerprints("embed", self.model_id) if self.model_id else set()
+        image_size = self.embedder.weights.spec.image_size if self.embedder else 0
+        jobs: dict[str, worker.Job] = {}
+        repath: set[str] = set()
+        for f in files:
+            assert f.fingerprint
+            fail = failed.get(f.path)
+            unchanged_since_failure = fail and fail.size == f.size and fail.mtime_ns == f.mtime_ns
+            if unchanged_since_failure and not (retry_failed and fail.attempts < self.s.max_attempts):
+                self.summary.skipped_failed += 1  # poison files wait until they change (R8)
+                continue
+            want_meta = meta_versions.get(f.fingerprint) != METADATA_VERSION
+            want_pixels = self.embedder is not None and f.fingerprint not in embedded
+            if f.fingerprint in jobs:
+                continue  # same content at another path: processed once
+            if want_meta or want_pixels:
+                jobs[f.fingerprint] = worker.Job(
+                    f.path,
+                    f.fingerprint,
+                    want_meta,
+                    want_pixels,
+                    image_size,
+                    self.s.decode_size,
+                    self.s.max_pixels,
+                )
+            elif self.model_id and f.fingerprint in embedded:
+                repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed
+        self._sizes = {f.path: (f.size, f.mtime_ns) for f in files}
+        return list(jobs.values()), repath
+
+    def _process(self, jobs: list[worker.Job]) -> None:
+        self.progress.phase("indexing", total=len(jobs))
+        pending: list[FileResult] = []
+        n_pixels = 0
+        for result in self._results(jobs):
+            pending.append(result)
+            if result.model_input is not None:
+                n_pixels += 1
+            if n_pixels >= self.batch_size or len(pending) >= 4 * self.batch_size:
+                self._flush(pending)
+                pending, n_pixels = [], 0
+        if pending:
+            self._flush(pending)
+
+    def _results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
+        if self.inline or len(jobs) <= 2:
+            for job in jobs:
+                if self.stop.is_set():
+                    return
+                yield worker.process(job)
+            return
+        yield from self._pool_results(jobs)
+
+    def _pool_results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
+        n = self.s.workers or os.cpu_count() or 2
+        ctx = mp.get_context("spawn")  # fork after torch/threads is unsafe
+        queue = list(reversed(jobs))
+        suspects: list[worker.Job] = []
+        with ProcessPoolExecutor(n, mp_context=ctx, initializer=worker.init_worker) as pool:
+            inflight: dict[Future[FileResult], worker.Job] = {}
+            while ((queue and not self.stop.is_set()) or inflight) and not suspects:
+                while queue and len(inflight) < n * 4 and not self.stop.is_set():
+                    job = queue.pop()
+                    inflight[pool.submit(worker.process, job)] = job
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = inflight.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(job)
+            # A dead worker breaks the whole pool: every job still in flight is a suspect too.
+            suspects.extend(inflight.values())
+        if suspects:
+            yield from self._isolate(suspects)
+            if queue and not self.stop.is_set():
+                yield from self._pool_results(list(reversed(queue)))
+
+    def _isolate(self, suspects: list[worker.Job]) -> Iterator[FileResult]:
+        """A worker died (a decoder crash): run each suspect alone to find and record the culprit."""
+        ctx = mp.get_context("spawn")
+        for job in suspects:
+            with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker.init_worker) as pool:
+                try:
+                    yield pool.submit(worker.process, job).result()
+                except BrokenProcessPool:
+                    fail = Failure(
+                        job.path, "decode", Reason.DECODER_CRASHED, "the decoder crashed on this file"
+                    )
+                    yield FileResult(job.path, job.fingerprint, None, None, (fail,))
+
+    def _flush(self, results: list[FileResult]) -> None:
+        """Embed one batch, upsert its vectors, then record everything in ONE ledger transaction."""
+        for r in results:
+            for k, v in r.timings.items():
+                self._phase[f"{k}_cpu"] += v
+        with_pixels = [r for r in results if r.model_input is not None]
+        stages: list[tuple[str, str, str, str | None]] = []
+        if with_pixels and self.embedder is not None and self.store is not None and self.model_id:
+            t = time.perf_counter()
+            vectors = self.embedder.encode_images(np.stack([r.model_input for r in with_pixels]))
+            self._phase["embed"] += time.perf_counter() - t
+            metas = self._metadata_for(with_pixels)
+            paths = self.ledger.paths_for(r.fingerprint for r in with_pixels)
+            points = []
+            for r, vec in zip(with_pixels, vectors, strict=True):
+                pid = point_id(r.fingerprint, self.model_id)
+                payload = build_payload(
+                    r.fingerprint,
+                    self.model_id,
+                    paths.get(r.fingerprint, [r.path]),
+                    self._apply_rules(r.path, metas.get(r.fingerprint, {})),
+                )
+                points.append(Point(pid, vec, payload))
+                stages.append((r.fingerprint, "embed", self.model_id, pid))
+            t = time.perf_counter()
+            self.store.upsert(points)
+            self._phase["store"] += time.perf_counter() - t
+        failures = [(f, *self._sizes.get(f.path, (0, 0))) for r in results for f in r.failures]
+        metadata = [(r.fingerprint, r.metadata) for r in results if r.metadata is not None]
+        stages += [
+            (r.fingerprint, "metadata", METADATA_VERSION, None) for r in results if r.metadata is not None
+        ]
+        ok_paths = [r.path for r in results if not r.failed]
+        t = time.perf_counter()
+        self.ledger.commit_batch(
+            metadata=metadata,
+            metadata_version=METADATA_VERSION,
+            stages=stages,
+            failures=failures,
+            cleared_failures=ok_paths,
+        )
+        self._phase["ledger"] += time.perf_counter() - t
+        self.summary.embedded += len(with_pixels)
+        self.summary.metadata_read += len(metadata)
+        for f in (f for f, _, _ in failures if f.stage == "decode"):
+            self._failures[str(f.reason)] += 1
+        n_failed = sum(1 for r in results if r.failed)
+        self.progress.advance(done=len(results) - n_failed, failed=n_failed)
+        if self.on_batch_committed:
+            self.on_batch_committed(len(results))
+
+    def _record_failures(self, failures: list[tuple[Failure, int, int]]) -> None:
+        self.ledger.commit_batch(failures=failures)
+        for f, _, _ in failures:
+            self._failures[str(f.reason)] += 1
+
+    def _metadata_for(self, results: list[FileResult]) -> dict[str, dict[str, Any]]:
+        metas = {r.fingerprint: r.metadata for r in results if r.metadata is not None}
+        missing = [r.fingerprint for r in results if r.fingerprint not in metas]
+        metas.update(self.ledger.metadata_for(missing))
+        return metas
+
+    def _apply_rules(self, path: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        return self.rules.apply(path, metadata) if self.rules is not None else metadata
+
+    def _repath(self, fingerprints: set[str]) -> None:
+        """Moved, renamed or copied files: their vectors stay, their payload gets the current paths."""
+        if not fingerprints or self.store is None or not self.model_id:
+            return
+        t = time.perf_counter()
+        points = self.ledger.stage_points("embed", self.model_id)
+        paths = self.ledger.paths_for(fingerprints)
+        current = {
+            pid: payload for pid, payload, _ in self.store.retrieve([points[fp] for fp in fingerprints])
+        }
+        for fp in fingerprints:
+            pid = points[fp]
+            new = path_fields(paths.get(fp, []) or ["/"])
+            old = current.get(pid, {})
+            if old.get("paths") != new["paths"]:
+                self.store.set_payload([pid], new)
+                self.summary.repathed += 1
+        self._phase["repath"] += time.perf_counter() - t
+
+    def _gc_points(self) -> None:
+        """Delete vectors whose content no file refers to any more (after a sweep, or left by a crash)."""
+        stale = self.ledger.stale_content(self.model_id)
+        if not stale:
+            return
+        if self.store is not None and self.model_id:
+            points = self.ledger.stage_points("embed", self.model_id)
+            ids = [points[fp] for fp in stale if fp in points]
+            if ids:
+                self.store.delete(ids)
+        # Vectors of other models stay recorded until that model's store is open to delete them.
+        self.ledger.forget_content(stale, embed_version=self.model_id)

@@ -1,0 +1,292 @@
+"""The embedded vector store: one Qdrant Edge shard per collection, in <store dir>/<collection>/.
+
+Qdrant Edge runs in this process, so the shard has exactly one owner: the service (the caller holds the
+data-dir lock; Edge also locks the shard's WAL, and a second opener gets StoreLockedError).
+
+Durability, measured on qdrant-edge-py 0.9.0 with strace: `update` appends to the WAL through a memory
+map and returns without fsync, so an acknowledged upsert survives SIGKILL (the kernel keeps the page) but
+not a power cut; `flush()` msyncs the WAL and the segments. Hence VectorStore's rule: flush before the
+ledger records a batch as done (~8 ms per 500 points).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from bridge.store.base import (
+    PAYLOAD_FIELDS,
+    Hit,
+    Kind,
+    Point,
+    Record,
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+    as_vector,
+    point_id,
+    point_ids,
+    prepare_payload,
+)
+from bridge.store.filters import Filter, to_edge
+
+CONFIG_FILE = "edge_config.json"  # written by Edge itself at create; holds the vector size
+UPSERT_BATCH = 512  # points per update call: bounded memory per call, few enough calls to stay fast
+
+# Tuning, chosen with bench/bench_store.py on a 2-core machine (100k x 512-d points):
+# - HNSW m=16, ef_construct=100: Qdrant's defaults; recall@10 ~0.99 on CLIP-like data, and a 100k index
+#   builds in about a minute on 2 cores. Search uses ef=128 (see SEARCH_EF).
+# - full_scan_threshold 10,000 KB (~5k 512-d vectors): when a filter leaves fewer candidates than this,
+#   Qdrant scans them exactly instead of walking the graph; below it HNSW would miss filtered points.
+# - indexing_threshold 10,000 KB: a segment gets its HNSW graph once it holds ~5k vectors, so a 100k
+#   library is fully indexed after optimize(); smaller ones are brute-forced, which is already fast.
+# - vectors "Cached" (memory-mapped, kept in page cache) and payload "Cold" (on disk, read per hit):
+#   vectors are touched by every search, payloads only for the 20 hits shown.
+HNSW = qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000)
+OPTIMIZERS = qe.EdgeOptimizersConfig(indexing_threshold=10_000)
+SEARCH_EF = 128
+
+
+def _config(dim: int) -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=qe.Memory.Cached),
+        payload_memory=qe.Memory.Cold,
+        hnsw_config=HNSW,
+        optimizers=OPTIMIZERS,
+        # Explicit, although None also means on: Edge fixes this at create and refuses to load a shard
+        # with a different value, so the intent is written down once.
+        wal_enabled=True,
+    )
+
+
+def _index_schema(kind: Kind) -> Any:
+    if kind is Kind.TEXT:
+        # word tokenizer + lowercase: "camera=canon" matches "Canon EOS 600D"; no stemming or stopwords,
+        # because camera and lens names are not prose
+        return qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True)
+    return {
+        Kind.INTEGER: qe.PayloadSchemaType.Integer,
+        Kind.FLOAT: qe.PayloadSchemaType.Float,
+        Kind.KEYWORD: qe.PayloadSchemaType.Keyword,
+    }[kind]
+
+
+def _stored_dim(shard_dir: Path) -> tuple[int, str] | None:
+    """(size, distance) from the shard's config file, or None when there is none to read."""
+    cfg = shard_dir / CONFIG_FILE
+    if not cfg.is_file():
+        return None
+    try:
+        vec = json.loads(cfg.read_text(encoding="utf-8"))["vectors"][""]
+        return int(vec["size"]), str(vec["distance"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise StoreDamagedError(
+            f"vector store at {shard_dir} is damaged: cannot read {CONFIG_FILE}: {e}"
+        ) from e
+
+
+def _has_data(shard_dir: Path) -> bool:
+    segments = shard_dir / "segments"
+    return (shard_dir / CONFIG_FILE).exists() or (segments.is_dir() and any(segments.iterdir()))
+
+
+def _open_error(shard_dir: Path, e: BaseException) -> StoreError:
+    """Turn an Edge exception at open into a message the user can act on."""
+    msg = str(e)
+    if "WouldBlock" in msg:  # the WAL's file lock is taken
+        return StoreLockedError(
+            f"vector store at {shard_dir} is already open in another process (or twice in this one); "
+            "stop the other Pixel Detective service first"
+        )
+    if "incompatible" in msg.lower():
+        return StoreError(f"vector store at {shard_dir} was made for a different model: {msg}")
+    return StoreDamagedError(f"vector store at {shard_dir} is damaged: {msg}")
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged store dir to `<name>.damaged-<UTC timestamp>` (kept for inspection) and return it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    path.rename(target)
+    return target
+
+
+class EdgeStore:
+    """A VectorStore over one Qdrant Edge shard. Use `EdgeStore.open`."""
+
+    def __init__(self, shard: qe.EdgeShard, shard_dir: Path, name: str, dim: int) -> None:
+        self._shard: qe.EdgeShard | None = shard
+        self.path = shard_dir
+        self.name = name
+        self.dim = dim
+
+    @classmethod
+    def open(cls, root: Path, *, collection: str, dim: int) -> EdgeStore:
+        """Open (or create) the shard for `collection` under `root`, refusing one made for another `dim`."""
+        shard_dir = Path(root) / collection
+        stored = _stored_dim(shard_dir)
+        if stored is not None and stored != (dim, "Cosine"):
+            raise StoreError(
+                f"vector store at {shard_dir} holds {stored[0]}-dimensional {stored[1]} vectors, but this model "
+                f"makes {dim}-dimensional ones; use the collection named for this model"
+            )
+        try:
+            if _has_data(shard_dir):
+                # Passing the config re-applies today's tuning and makes Edge check size and distance.
+                shard = qe.EdgeShard.load(str(shard_dir), _config(dim))
+            else:
+                shard_dir.mkdir(parents=True, exist_ok=True)
+                shard = qe.EdgeShard.create(str(shard_dir), _config(dim))
+        except BaseException as e:  # pyo3 panics derive from BaseException, not Exception
+            if isinstance(e, KeyboardInterrupt | SystemExit):
+                raise
+            raise _open_error(shard_dir, e) from e
+        store = cls(shard, shard_dir, collection, dim)
+        try:
+            store._ensure_indexes()
+            store.count()  # reads every segment's id tracker: a damaged one fails here, not mid-search
+        except BaseException as e:
+            store.close()
+            if isinstance(e, KeyboardInterrupt | SystemExit):
+                raise
+            raise StoreDamagedError(f"vector store at {shard_dir} is damaged: {e}") from e
+        return store
+
+    def _ensure_indexes(self) -> None:
+        # Only the missing ones: cheap on every open, and a field added in a later release gets indexed.
+        have = set(self._s.info().payload_schema)
+        for field, kind in PAYLOAD_FIELDS.items():
+            if field not in have:
+                self._s.update(qe.UpdateOperation.create_field_index(field, _index_schema(kind)))
+
+    @property
+    def _s(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise StoreError(f"vector store at {self.path} is closed")
+        return self._shard
+
+    def _run(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except StoreError:
+            raise
+        except ValueError as e:  # our filter translation
+            raise StoreError(f"bad filter: {e}") from e
+        except Exception as e:
+            raise StoreError(f"vector store at {self.path}: {what} failed: {e}") from e
+
+    # --- writes -----------------------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        for start in range(0, len(points), UPSERT_BATCH):
+            batch = [
+                qe.Point(
+                    point_id(p.id),
+                    as_vector(p.vector, self.dim, f"vector of point {p.id}"),
+                    prepare_payload(p.payload),
+                )
+                for p in points[start : start + UPSERT_BATCH]
+            ]
+            self._run("upsert", self._s.update, qe.UpdateOperation.upsert_points(batch))
+
+    def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if not ids:
+            return
+        # By filter, not by id list: Edge fails the whole call on an unknown id; unknown ids are skipped.
+        flt = qe.Filter(must=[qe.HasIdCondition(set(point_ids(ids)))])
+        op = qe.UpdateOperation.set_payload_by_filter(flt, prepare_payload(payload))
+        self._run("set_payload", self._s.update, op)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._run("delete", self._s.update, qe.UpdateOperation.delete_points(point_ids(ids)))
+
+    def optimize(self) -> bool:
+        """Build HNSW graphs and merge segments; blocking. Call at the end of an indexing run. True if work
+        was done. Edge never optimizes on its own, so without this a big library is searched brute-force."""
+        return bool(self._run("optimize", self._s.optimize))
+
+    def flush(self) -> None:
+        self._run("flush", self._s.flush)
+
+    def close(self) -> None:
+        if self._shard is not None:
+            shard, self._shard = self._shard, None
+            shard.close()  # Edge flushes on close
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        limit: int = 20,
+        min_score: float | None = None,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(as_vector(vector, self.dim, "query vector")),
+            filter=self._run("search", to_edge, where),
+            score_threshold=min_score,
+            with_payload=True,
+            with_vector=False,
+            params=qe.SearchParams(hnsw_ef=max(SEARCH_EF, limit)),
+        )
+        found = self._run("search", self._s.query, request)
+        return [Hit(str(p.id), float(p.score), p.payload or {}) for p in found]
+
+    def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        if not ids:
+            return []
+        # Edge 0.9.0 needs with_payload/with_vector positionally, despite the stub's defaults.
+        wanted = list(dict.fromkeys(point_ids(ids)))
+        records = self._run("retrieve", self._s.retrieve, wanted, True, with_vectors)
+        by_id = {str(r.id): r for r in records}
+        return [_record(by_id[i], with_vectors) for i in wanted if i in by_id]  # in the order asked
+
+    def scroll(self, *, batch: int = 1000, with_vectors: bool = False) -> Iterator[Record]:
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(
+                offset=offset, limit=batch, with_payload=True, with_vector=with_vectors
+            )
+            records, offset = self._run("scroll", self._s.scroll, request)
+            for r in records:
+                yield _record(r, with_vectors)
+            if offset is None:
+                return
+
+    def count(self, where: Filter | None = None) -> int:
+        request = qe.CountRequest(exact=True, filter=self._run("count", to_edge, where))
+        return int(self._run("count", self._s.count, request))
+
+    def info(self) -> dict[str, int]:
+        """Points, segments and HNSW-indexed vectors, for `status` and the bench."""
+        i = self._s.info()
+        return {
+            "points": i.points_count,
+            "segments": i.segments_count,
+            "indexed_vectors": i.indexed_vectors_count,
+        }
+
+
+def _record(r: Any, with_vectors: bool) -> Record:
+    vec = np.asarray(r.vector, dtype=np.float32) if with_vectors and r.vector is not None else None
+    return str(r.id), r.payload or {}, vec  # Edge hands ids back as uuid.UUID

@@ -1,0 +1,63 @@
+"""What a decode worker process does for one file: metadata, decode, model input. Never imports torch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: str
+    fingerprint: str
+    want_metadata: bool
+    want_pixels: bool
+    image_size: int = 224
+    decode_size: int = 448
+    max_pixels: int = 250_000_000
+
+
+def init_worker() -> None:
+    """Workers ignore Ctrl-C: the main process decides when to stop, after the current batch."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def process(job: Job) -> FileResult:
+    from bridge.decode import decode_image
+    from bridge.metadata import read_metadata
+    from bridge.preprocess import model_input
+
+    failures: list[Failure] = []
+    timings: dict[str, float] = {}
+    metadata = None
+    pixels = None
+    if job.want_metadata:
+        t = time.process_time()
+        try:
+            metadata = read_metadata(job.path)
+        except MetadataError as e:
+            failures.append(Failure(job.path, "metadata", e.reason, e.detail))
+            metadata = {}
+        except FileNotFoundError:
+            failures.append(
+                Failure(job.path, "decode", Reason.MISSING, "file disappeared before it was read")
+            )
+            return FileResult(job.path, job.fingerprint, None, None, tuple(failures), timings)
+        timings["metadata"] = time.process_time() - t
+    if job.want_pixels:
+        t = time.process_time()
+        try:
+            decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels)
+            pixels = model_input(decoded, job.image_size)
+            if metadata is not None:
+                metadata.setdefault("width", decoded.width)
+                metadata.setdefault("height", decoded.height)
+        except DecodeError as e:
+            failures.append(Failure(job.path, "decode", e.reason, e.detail))
+        timings["decode"] = time.process_time() - t
+    return FileResult(job.path, job.fingerprint, metadata, pixels, tuple(failures), timings)
