@@ -184,11 +184,9 @@ class Ledger:
 
     # -- files --------------------------------------------------------------------------------------
     def files_under(self, root: str) -> dict[str, FileRow]:
-        prefix = root.rstrip("/") + "/"
         rows = self.db.conn.execute(
-            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files "
-            "WHERE root = ? OR substr(path, 1, ?) = ?",
-            (root, len(prefix), prefix),
+            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files WHERE " + _UNDER,
+            _under_args(root),
         )
         return {r[1]: FileRow(*r) for r in rows}
 
@@ -232,9 +230,8 @@ class Ledger:
 
     def sweep(self, root: str, scan_id: int) -> list[tuple[str, str | None]]:
         """Delete rows under `root` not seen by scan `scan_id` (mark and sweep). Returns (path, fingerprint)."""
-        prefix = root.rstrip("/") + "/"
-        where = "(root = ? OR substr(path, 1, ?) = ?) AND seen_scan != ?"
-        args = (root, len(prefix), prefix, scan_id)
+        where = f"({_UNDER}) AND seen_scan != ?"
+        args = (*_under_args(root), scan_id)
         with self.write() as conn:
             gone = conn.execute(f"SELECT path, fingerprint FROM files WHERE {where}", args).fetchall()
             conn.execute(f"DELETE FROM files WHERE {where}", args)
@@ -413,6 +410,16 @@ class Ledger:
 
     def integrity_ok(self) -> bool:
         return self.db.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+# "path is root or lies under it" as a range on the unique path index (no full-table scan per root).
+_UNDER = "(path = ? OR (path >= ? AND path < ?))"
+
+
+def _under_args(root: str) -> tuple[str, str, str]:
+    sep = "\\" if "\\" in root and "/" not in root else "/"
+    prefix = root.rstrip(sep) + sep
+    return root, prefix, prefix[:-1] + chr(ord(sep) + 1)
 
 
 def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:

@@ -105,11 +105,14 @@ class Indexer:
             scanned, complete = self._scan(roots, run_id)
             jobs, repath = self._plan(scanned, retry_failed)
             self._process(jobs)
-            self._repath(repath)
             if complete and not self.stop.is_set():
                 for root in roots:
-                    self.summary.deleted += len(self.ledger.sweep(root, run_id))
+                    gone = self.ledger.sweep(root, run_id)
+                    self.summary.deleted += len(gone)
+                    repath |= {fp for _, fp in gone if fp}  # content still alive at another path
                 self._gc_points()
+            if self.model_id:
+                self._repath(repath & self.ledger.done_fingerprints("embed", self.model_id))
             if self.store is not None:
                 self.store.flush()
             self.summary.status = "stopped" if self.stop.is_set() else "completed"
@@ -123,6 +126,14 @@ class Indexer:
             self.summary.failed = sum(self._failures.values())
             self.ledger.finish_run(run_id, self.summary.status, self.summary.as_dict())
         return self.summary
+
+    def forget(self, paths: Sequence[str]) -> int:
+        """Files deleted on disk (seen by the watcher): drop them; vectors go once no path has the content."""
+        gone = self.ledger.remove_paths([normalize_root(p) for p in paths])
+        self._gc_points()
+        touched = {fp for _, fp in gone if fp} - set(self.ledger.stale_content(self.model_id))
+        self._repath(touched & self.ledger.done_fingerprints("embed", self.model_id or ""))
+        return len(gone)
 
     # -- phases ------------------------------------------------------------------------------------
     def _scan(self, roots: Sequence[str], run_id: int) -> tuple[list[ScannedFile], bool]:

@@ -50,8 +50,8 @@ class PathFilter:
 
     def __init__(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
         inc = list(include)
-        self.include = pathspec.PathSpec.from_lines("gitwildmatch", inc) if inc else None
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", list(exclude))
+        self.include = pathspec.PathSpec.from_lines("gitignore", inc) if inc else None
+        self.exclude = pathspec.PathSpec.from_lines("gitignore", list(exclude))
 
     def dir_excluded(self, rel_dir: str) -> bool:
         return self.exclude.match_file(rel_dir.rstrip("/") + "/")

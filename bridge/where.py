@@ -36,10 +36,6 @@ class WhereField:
     example: str
 
 
-def _ints(v: str) -> int:
-    return int(v)
-
-
 def _number(v: str, unit: str = "") -> float:
     v = v.strip().lower()
     if unit and v.endswith(unit):
@@ -75,9 +71,13 @@ def _period(v: str) -> tuple[float, float]:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     if len(v) <= 10:  # a bare date: the whole day
-        span = timedelta(days=1)
-    else:  # the precision given: minutes or seconds
-        span = timedelta(seconds=1) if v.count(":") >= 2 and re.search(r"T?\d+:\d+:\d+", v) else timedelta(minutes=1)
+        return dt.timestamp(), (dt + timedelta(days=1)).timestamp()
+    clock = re.sub(r"(Z|[+-]\d{2}(:?\d{2})?)$", "", v[11:])  # the time of day without its UTC offset
+    span = (
+        [timedelta(hours=1), timedelta(minutes=1)][clock.count(":")]
+        if clock.count(":") < 2
+        else timedelta(seconds=1)
+    )
     return dt.timestamp(), (dt + span).timestamp()
 
 
@@ -110,30 +110,87 @@ class _Spec:
 
 
 _SPECS = (
-    _Spec(WhereField("rating", ("stars",), "star rating 0-5", "rating>=3"), "rating", "number", _ints),
+    _Spec(WhereField("rating", ("stars",), "star rating 0-5", "rating>=3"), "rating", "number", int),
     _Spec(
-        WhereField("date", ("taken", "captured"), "capture date: YYYY, YYYY-MM, YYYY-MM-DD or ISO date-time "
-                   "(UTC unless an offset is given); = means the whole period", "date>=2024-05"),
-        "captured_ts", "date", _period,
+        WhereField(
+            "date",
+            ("taken", "captured"),
+            "capture date: YYYY, YYYY-MM, YYYY-MM-DD or ISO date-time "
+            "(UTC unless an offset is given); = means the whole period",
+            "date>=2024-05",
+        ),
+        "captured_ts",
+        "date",
+        _period,
     ),
-    _Spec(WhereField("camera", (), "camera make and model, by words", "camera=canon"), "camera", "text", str.strip),
-    _Spec(WhereField("make", ("camera_make",), "camera maker, by words", "make=fujifilm"), "camera_make", "text", str.strip),
-    _Spec(WhereField("body", ("camera_model",), "camera model, by words", "body='EOS R5'"), "camera_model", "text", str.strip),
+    _Spec(
+        WhereField("camera", (), "camera make and model, by words", "camera=canon"),
+        "camera",
+        "text",
+        str.strip,
+    ),
+    _Spec(
+        WhereField("make", ("camera_make",), "camera maker, by words", "make=fujifilm"),
+        "camera_make",
+        "text",
+        str.strip,
+    ),
+    _Spec(
+        WhereField("body", ("camera_model",), "camera model, by words", "body='EOS R5'"),
+        "camera_model",
+        "text",
+        str.strip,
+    ),
     _Spec(WhereField("lens", (), "lens name, by words", "lens='EF 50mm'"), "lens", "text", str.strip),
-    _Spec(WhereField("keyword", ("keywords", "kw", "tag"), "keyword, any case; a,b means either",
-                     "keyword=Wedding,Party"), "keywords_lc", "keyword", _lower, many=True),
-    _Spec(WhereField("label", ("color", "colour"), "colour label (Red, Yellow, Green, Blue, Purple); a,b means either",
-                     "label=red"), "label", "keyword", _label, many=True),
-    _Spec(WhereField("iso", (), "ISO speed", "iso<=800"), "iso", "number", _ints),
-    _Spec(WhereField("focal", ("focal_length", "mm"), "focal length in mm", "focal>=85"), "focal_length", "number",
-          lambda v: _number(v, "mm")),
+    _Spec(
+        WhereField(
+            "keyword",
+            ("keywords", "kw", "tag"),
+            "keyword, any case; a,b means either",
+            "keyword=Wedding,Party",
+        ),
+        "keywords_lc",
+        "keyword",
+        _lower,
+        many=True,
+    ),
+    _Spec(
+        WhereField(
+            "label",
+            ("color", "colour"),
+            "colour label (Red, Yellow, Green, Blue, Purple); a,b means either",
+            "label=red",
+        ),
+        "label",
+        "keyword",
+        _label,
+        many=True,
+    ),
+    _Spec(WhereField("iso", (), "ISO speed", "iso<=800"), "iso", "number", int),
+    _Spec(
+        WhereField("focal", ("focal_length", "mm"), "focal length in mm", "focal>=85"),
+        "focal_length",
+        "number",
+        lambda v: _number(v, "mm"),
+    ),
     _Spec(WhereField("aperture", ("f", "fnumber"), "f-number", "f<=2.8"), "aperture", "number", _aperture),
-    _Spec(WhereField("ext", ("format", "type"), "file extension; a,b means either", "ext=cr3,nef"), "ext", "keyword",
-          _ext, many=True),
-    _Spec(WhereField("folder", ("path", "dir", "under"), "in this folder or below it (any case)",
-                     "folder=/photos/2024"), "folders", "folder", _folder),
-    _Spec(WhereField("width", (), "width in pixels", "width>=4000"), "width", "number", _ints),
-    _Spec(WhereField("height", (), "height in pixels", "height>=3000"), "height", "number", _ints),
+    _Spec(
+        WhereField("ext", ("format", "type"), "file extension; a,b means either", "ext=cr3,nef"),
+        "ext",
+        "keyword",
+        _ext,
+        many=True,
+    ),
+    _Spec(
+        WhereField(
+            "folder", ("path", "dir", "under"), "in this folder or below it (any case)", "folder=/photos/2024"
+        ),
+        "folders",
+        "folder",
+        _folder,
+    ),
+    _Spec(WhereField("width", (), "width in pixels", "width>=4000"), "width", "number", int),
+    _Spec(WhereField("height", (), "height in pixels", "height>=3000"), "height", "number", int),
 )
 _BY_NAME = {name: s for s in _SPECS for name in (s.field.name, *s.field.aliases)}
 
@@ -176,7 +233,9 @@ def _terms(text: str) -> list[str]:
 def _conditions(term: str) -> list[Condition]:
     m = _TERM.match(term)
     if not m:
-        raise WhereError(f"cannot read {term!r}: expected field, operator (= != >= <= > <), value, e.g. rating>=3")
+        raise WhereError(
+            f"cannot read {term!r}: expected field, operator (= != >= <= > <), value, e.g. rating>=3"
+        )
     name, op_text, raw = m[1].lower(), m[2], m[3]
     spec = _BY_NAME.get(name)
     if spec is None:

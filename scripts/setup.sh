@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv and install Pixel Detective with every dependency pinned by constraints.txt.
+#   scripts/setup.sh          the app
+#   scripts/setup.sh --dev    the app + test tools
+# Idempotent: re-running only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pixel Detective needs Python >= 3.11")'
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
