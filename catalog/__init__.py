@@ -1,0 +1,1 @@
+"""Lightroom Classic catalogs (.lrcat) and XMP sidecars. Does not import the engine."""
