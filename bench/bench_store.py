@@ -45,7 +45,13 @@ CAMERAS = [
     ("FUJIFILM", "X-T4"),
     ("Apple", "iPhone 13 Pro"),
 ]
-LENSES = ["EF 50mm f/1.8 STM", "EF 24-70mm f/2.8L II USM", "NIKKOR Z 24-70mm f/4 S", "FE 85mm F1.8", "XF23mmF2 R WR"]
+LENSES = [
+    "EF 50mm f/1.8 STM",
+    "EF 24-70mm f/2.8L II USM",
+    "NIKKOR Z 24-70mm f/4 S",
+    "FE 85mm F1.8",
+    "XF23mmF2 R WR",
+]
 WORDS = [f"kw{i}" for i in range(300)] + ["Wedding", "Portrait", "Landscape", "Family", "Travel", "Dog"]
 
 
@@ -164,7 +170,9 @@ def recall(store: EdgeStore, qvecs: np.ndarray, flt) -> float:
     total = 0
     for q in qvecs:
         req = dict(limit=10, query=qe.Query.Nearest(q.tolist()), filter=to_edge(flt), with_payload=False)
-        approx = {p.id for p in shard.query(qe.QueryRequest(**req, params=qe.SearchParams(hnsw_ef=SEARCH_EF)))}
+        approx = {
+            p.id for p in shard.query(qe.QueryRequest(**req, params=qe.SearchParams(hnsw_ef=SEARCH_EF)))
+        }
         exact = {p.id for p in shard.query(qe.QueryRequest(**req, params=qe.SearchParams(exact=True)))}
         got += len(approx & exact)
         total += len(exact)
@@ -201,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=512)
-    ap.add_argument("--batch", type=int, default=500, help="points per upsert call (the indexer uses 256-1000)")
+    ap.add_argument(
+        "--batch", type=int, default=500, help="points per upsert call (the indexer uses 256-1000)"
+    )
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--dir", type=Path, help="where to build the shard (default: a temp dir, removed after)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")

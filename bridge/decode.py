@@ -26,7 +26,8 @@ from bridge import formats
 from bridge.records import Decoded, DecodeError, Failure, Reason
 
 pillow_heif.register_heif_opener()
-if not features.check("avif") and hasattr(pillow_heif, "register_avif_opener"):  # Pillow >= 11.3 decodes AVIF itself
+# Pillow >= 11.3 decodes AVIF itself (and pillow-heif 1.x dropped AVIF); older pairs need pillow-heif's opener.
+if not features.check("avif") and hasattr(pillow_heif, "register_avif_opener"):
     pillow_heif.register_avif_opener()
 
 # Pillow formats accepted per sniffed container; `None` (unknown bytes) still lets Pillow try GIF/BMP by content.
@@ -99,7 +100,9 @@ def _read(path: str | Path) -> bytes:
     except FileNotFoundError:
         raise DecodeError(Reason.MISSING, "file not found (deleted or moved since the scan?)") from None
     except PermissionError as e:
-        raise DecodeError(Reason.PERMISSION_DENIED, f"no permission to read the file ({e.strerror})") from None
+        raise DecodeError(
+            Reason.PERMISSION_DENIED, f"no permission to read the file ({e.strerror})"
+        ) from None
     except OSError as e:
         raise DecodeError(Reason.IO_ERROR, f"the OS failed to read the file: {e.strerror or e}") from None
     if not data:
@@ -148,18 +151,22 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 
 def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) -> Decoded:
     # Structural truncation checks first: they are cheap and catch what decoders let through silently.
-    cut = _bmff_truncated(data) if kind == "heif" else _tiff_truncated(data) if kind == "tiff" else None
+    cut = _structure_cut(data, kind)
     if cut:
         raise DecodeError(Reason.TRUNCATED, cut)
     try:
-        img = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(kind, ()))
+        with warnings.catch_warnings(record=True) as caught:  # Pillow reports some header damage as warnings
+            warnings.simplefilter("always", UserWarning)
+            img = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(kind, ()))
     except UnidentifiedImageError:
         if kind is None:
             raise DecodeError(
                 Reason.NOT_AN_IMAGE, f"content is not a known image format (starts with {data[:12]!r})"
             ) from None
         detail = _heif_error(data) if kind == "heif" else None
-        detail = detail or f"the {kind.upper()} header could not be parsed"
+        if not detail:
+            said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+            detail = f"the {kind.upper()} header could not be parsed" + (f" ({said})" if said else "")
         raise DecodeError(_reason_from_message(detail), detail) from None
     with img:
         width, height = img.size
@@ -176,7 +183,7 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             source = "pillow"
         img.load()  # always decode fully here so truncated data fails now, not later
         out = _orient(_shrink(_to_rgb(img), target), orientation)
-    pixels = np.asarray(out)
+    pixels = np.array(out)  # a writable copy (np.asarray of a Pillow image is read-only)
     if fmt == "HEIF":
         green = _green_fill(pixels)
         if green:
@@ -214,17 +221,18 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode.startswith("I") or mode == "F":
-        # 16/32-bit grey: scale to 8 bits (Pillow's convert would clip everything above 255 to white)
-        a = np.asarray(img, dtype=np.float64)
+    if mode.startswith("I;16"):
+        # 16-bit grey: keep the high byte (x*257 -> x); Pillow's convert would clip everything above 255 to white
+        grey = (np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode in ("I", "F"):
+        # 32-bit int/float grey (16-bit PNGs on older Pillow, scientific TIFFs): scale by the value range
+        a = np.asarray(img, dtype=np.float32)
         peak = float(a.max()) if a.size else 0.0
-        if mode.startswith("I;16") or 255 < peak <= 65535:
-            a = a / 257.0
-        elif mode == "F" and 0 < peak <= 1.0:
-            a = a * 255.0
-        elif peak > 65535:
-            a = a * (255.0 / peak)
-        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L").convert("RGB")
+        scale = 1.0 if peak <= 255 else 1 / 257 if peak <= 65535 else 255 / peak
+        if mode == "F" and 0 < peak <= 1.0:
+            scale = 255.0
+        return Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), "L").convert("RGB")
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
         # Flatten on white: transparent pixels often hold black or junk colour values.
         rgba = img.convert("RGBA")
@@ -233,7 +241,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     try:
         return img.convert("RGB")  # L, 1, P, CMYK (Pillow undoes Adobe's inverted CMYK), YCbCr, RGBX ...
     except ValueError as e:
-        raise DecodeError(Reason.UNSUPPORTED_FORMAT, f"pixel mode {mode} cannot be converted to RGB: {e}") from None
+        raise DecodeError(
+            Reason.UNSUPPORTED_FORMAT, f"pixel mode {mode} cannot be converted to RGB: {e}"
+        ) from None
 
 
 def _heif_has_transform(data: bytes) -> bool:
@@ -297,8 +307,9 @@ def _bmff_truncated(data: bytes) -> str | None:
     return None
 
 
-def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFileDirectory_v2]:
-    """IFD0 chain and SubIFDs of a TIFF (or TIFF-based RAW), parsed by Pillow without decoding pixels."""
+def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFileDirectory_v2 | int]:
+    """IFD0 chain and SubIFDs of a TIFF (or TIFF-based RAW), parsed by Pillow without decoding pixels.
+    Yields each directory, or its offset (an int) when the directory lies (partly) past the end of the file."""
     fp, header = io.BytesIO(data), data[:8]
     try:
         todo = [TiffImagePlugin.ImageFileDirectory_v2(header).next]
@@ -307,13 +318,22 @@ def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFi
     seen: set[int] = set()
     while todo and len(seen) < limit:
         offset = todo.pop()
-        if not offset or offset in seen or offset >= len(data):
+        if not offset or offset in seen:
             continue
         seen.add(offset)
+        count_at = data[offset : offset + 2]
+        count = struct.unpack("<H" if header[:2] == b"II" else ">H", count_at)[0] if len(count_at) == 2 else 0
+        if offset + 2 + 12 * count + 4 > len(data):  # the directory itself is cut off
+            yield offset
+            continue
         ifd = TiffImagePlugin.ImageFileDirectory_v2(header)
         fp.seek(offset)
         try:
-            ifd.load(fp)
+            with warnings.catch_warnings():
+                warnings.simplefilter(
+                    "ignore"
+                )  # Pillow warns about entries it cannot read; we only need a few
+                ifd.load(fp)
         except Exception:  # unreadable IFD: the decoder will say what is wrong
             continue
         yield ifd
@@ -324,6 +344,8 @@ def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFi
 
 def _tiff_truncated(data: bytes) -> str | None:
     for ifd in _tiff_ifds(data):
+        if isinstance(ifd, int):
+            return f"the TIFF directory at byte {ifd} is cut off: the file ends at {len(data)}, truncated"
         for offsets_tag, counts_tag in ((273, 279), (324, 325)):  # strips, tiles
             offsets, counts = ifd.get(offsets_tag), ifd.get(counts_tag)
             if offsets is None or counts is None:
@@ -339,9 +361,29 @@ def _tiff_truncated(data: bytes) -> str | None:
     return None
 
 
+def _riff_truncated(data: bytes) -> str | None:
+    declared = struct.unpack("<I", data[4:8])[0] + 8  # WebP: RIFF chunk size covers the whole file
+    if declared > len(data):
+        return f"the RIFF header declares {declared} bytes but the file ends at {len(data)}: truncated"
+    return None
+
+
+def _structure_cut(data: bytes, kind: str | None) -> str | None:
+    """Cheap container-level truncation check, before (or instead of) decoding the pixels."""
+    check = {
+        "heif": _bmff_truncated,
+        "cr3": _bmff_truncated,
+        "tiff": _tiff_truncated,
+        "webp": _riff_truncated,
+    }
+    return check[kind](data) if kind in check else None
+
+
 def _is_dng(data: bytes) -> bool:
     ifd0 = next(_tiff_ifds(data, limit=1), None)
-    return ifd0 is not None and 50706 in ifd0  # DNGVersion: a DNG named .tif must still go to LibRaw
+    return (
+        isinstance(ifd0, TiffImagePlugin.ImageFileDirectory_v2) and 50706 in ifd0
+    )  # DNGVersion: a DNG named .tif must still go to LibRaw
 
 
 # --- RAW (LibRaw via rawpy) ------------------------------------------------------------------------------
@@ -355,7 +397,9 @@ def _decode_raw(
     except rawpy.LibRawFileUnsupportedError as e:
         if kind in ("jpeg", "png", "webp", "heif"):  # e.g. a JPEG named .nef: content wins
             return _decode_pillow(data, kind, target, max_pixels)
-        raise DecodeError(Reason.UNSUPPORTED_RAW, f"LibRaw cannot open this RAW variant ({_msg(e)})") from None
+        raise DecodeError(
+            Reason.UNSUPPORTED_RAW, f"LibRaw cannot open this RAW variant ({_msg(e)})"
+        ) from None
     except rawpy.LibRawError as e:
         raise _raw_failure(e, data, kind, None) from None
     with raw:
@@ -367,23 +411,29 @@ def _decode_raw(
             preview = _raw_preview(raw, target, orientation)
             if preview is not None:
                 # LibRaw never read the raw data, so check the file is whole before trusting its preview.
-                cut = _bmff_truncated(data) if kind == "cr3" else _tiff_truncated(data) if kind == "tiff" else None
+                cut = (
+                    _bmff_truncated(data)
+                    if kind == "cr3"
+                    else _tiff_truncated(data)
+                    if kind == "tiff"
+                    else None
+                )
                 if cut:
                     raise DecodeError(Reason.TRUNCATED, cut)
-                return Decoded(pixels=np.asarray(preview), width=width, height=height, source="raw-preview")
+                return Decoded(pixels=np.array(preview), width=width, height=height, source="raw-preview")
+        # Half-size demosaic (2x2 Bayer cells -> 1 pixel) is ~4x cheaper; skip it when it would undershoot target.
+        half = not full_demosaic and min(sizes.width, sizes.height) // 2 >= target
         try:
-            rgb = raw.postprocess(half_size=not full_demosaic, use_camera_wb=True, output_bps=8)
+            rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
         except rawpy.LibRawError as e:
             raise _raw_failure(e, data, kind, sizes) from None
         blank = _raw_blank(raw.raw_image_visible)
     out = _shrink(Image.fromarray(rgb), target)  # LibRaw's output is already oriented (flip applied)
-    pixels = np.asarray(out)
+    pixels = np.array(out)
     blank = blank or _blank(pixels)
     if blank:
         raise DecodeError(Reason.RAW_NO_IMAGE, blank)
-    return Decoded(
-        pixels=pixels, width=width, height=height, source="raw-full" if full_demosaic else "raw-halfsize"
-    )
+    return Decoded(pixels=pixels, width=width, height=height, source="raw-halfsize" if half else "raw-full")
 
 
 def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image | None:
@@ -397,11 +447,11 @@ def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image
             if min(img.size) < target:
                 return None
             exif_orientation = img.getexif().get(ExifTags.Base.Orientation)
+            if exif_orientation in _TRANSPOSE:  # a rotated preview says so itself; most carry no EXIF at all
+                orientation = exif_orientation
             img.draft("RGB", (target, target))
             img.load()
             img = _to_rgb(img)
-            if exif_orientation in _TRANSPOSE or exif_orientation == 1:
-                orientation = exif_orientation  # the preview says how it is stored; trust it over the raw's flip
         else:
             bitmap = np.asarray(thumb.data)
             if bitmap.dtype == np.uint16:
@@ -434,22 +484,24 @@ def _blank(pixels: np.ndarray) -> str | None:
     return None
 
 
-def _raw_failure(e: rawpy.LibRawError, data: bytes, kind: str | None, sizes: object | None) -> DecodeError:
+def _raw_failure(
+    e: rawpy.LibRawError, data: bytes, kind: str | None, sizes: rawpy.ImageSizes | None
+) -> DecodeError:
     message = _msg(e)
     if isinstance(e, rawpy.LibRawFileUnsupportedError):
         return DecodeError(Reason.UNSUPPORTED_RAW, f"LibRaw cannot decode this RAW variant ({message})")
     if sizes is not None:
-        pixels = max(1, sizes.raw_width * sizes.raw_height)  # type: ignore[attr-defined]
+        pixels = max(1, sizes.raw_width * sizes.raw_height)
         if len(data) < _RAW_STUB_BYTES_PER_PIXEL * pixels:
             return DecodeError(
                 Reason.RAW_NO_IMAGE,
-                f"only {len(data)} bytes for a {sizes.raw_width}x{sizes.raw_height} sensor "  # type: ignore[attr-defined]
+                f"only {len(data)} bytes for a {sizes.raw_width}x{sizes.raw_height} sensor "
                 f"(LibRaw: {message}): the image data was stripped",
             )
     if isinstance(e, rawpy.LibRawIOError):
         return DecodeError(Reason.TRUNCATED, f"LibRaw read past the end of the data ({message}): truncated")
     if isinstance(e, rawpy.LibRawDataError):
-        cut = _bmff_truncated(data) if kind == "cr3" else _tiff_truncated(data) if kind == "tiff" else None
+        cut = _structure_cut(data, kind)
         if cut:
             return DecodeError(Reason.TRUNCATED, f"{cut} (LibRaw: {message})")
         return DecodeError(Reason.CORRUPT, f"LibRaw rejected the raw data ({message})")

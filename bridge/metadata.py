@@ -20,8 +20,8 @@ EXIF/IPTC that Exiv2 synthesizes from it would duplicate the same values.
 Capture time: `captured_at` is the first valid candidate of `CAPTURE_DATE_KEYS` (EXIF
 DateTimeOriginal with SubSecTimeOriginal and OffsetTimeOriginal first), as ISO 8601 local time.
 When that candidate has no UTC offset but another date tag with the same wall-clock time has one
-(Lightroom's XMP copies often do), that offset is used. IPTC times of "+00:00" are treated as
-"offset unknown": writers fill +0000 when they do not know it. `captured_ts` is POSIX seconds:
+(Lightroom's XMP copies often do), that offset is used. IPTC offsets are never trusted: the
+format requires one, so writers fill in +0000 or their computer's zone when they do not know it. `captured_ts` is POSIX seconds:
 real UTC when `capture_tz_known`, otherwise the local wall-clock time read as if it were UTC
 (stable and sortable, but up to ±14 h off true UTC). A GPS timestamp (always UTC) is the last
 resort when no other date exists.
@@ -337,7 +337,7 @@ def _derive_camera(raw: Mapping[str, Any], out: dict[str, Any]) -> None:
 
 # Corporate words that make "NIKON CORPORATION" or "CASIO COMPUTER CO.,LTD." long.
 _CORPORATE = frozenset(
-    "corporation corp co ltd limited company inc imaging computer camera optical gmbh ag".split()
+    ["corporation", "corp", "co", "ltd", "limited", "company", "inc", "imaging", "computer", "camera", "optical", "gmbh", "ag"]
 )
 
 
@@ -607,17 +607,18 @@ def _stamp_from(raw: Mapping[str, Any], keys: tuple[str, str | None, str | None]
 
 
 def _iptc_stamp(day: Stamp, time_text: str | None) -> Stamp:
-    """IPTC keeps date and time ("10:29:26+00:00") apart; a +00:00 offset usually means unknown."""
+    """IPTC keeps date and time ("10:29:26+00:00") apart. Its offset is mandatory in the format,
+    so writers fill in +00:00 or their computer's zone when they do not know the camera's
+    (Capture One wrote -04:00 on a Utah photo whose GPS time says otherwise): never trusted."""
     match = re.match(r"^(\d{2}):?(\d{2}):?(\d{2})\s*([+-]\d{2}:?\d{2})?$", (time_text or "").strip())
     if not match:
         return day
-    hour, minute, second, zone = match.groups()
+    hour, minute, second, _zone = match.groups()
     try:
         local = day.local.replace(hour=int(hour), minute=int(minute), second=int(second))
     except ValueError:
         return day
-    offset = parse_offset(zone)
-    return Stamp(local, "", offset if offset else None, has_time=True)
+    return Stamp(local, "", None, has_time=True)
 
 
 def _candidates(raw: Mapping[str, Any], keys: Iterable[tuple[str, str | None, str | None]]) -> list[Stamp]:

@@ -33,8 +33,9 @@ Converter = Callable[[Any], Any]
 # Raw-value helpers
 # --------------------------------------------------------------------------------------------
 
-# XMP struct and array containers come back as a placeholder string, not a value.
-_XMP_CONTAINER = re.compile(r'^type="(?:Struct|Bag|Seq|Alt)"$')
+# XMP struct and array containers come back as a placeholder string, not a value. GIMP 2.99
+# even writes that placeholder into values ('type="Seq" Developer' as dc:creator).
+_XMP_CONTAINER = re.compile(r'^type="(?:Struct|Bag|Seq|Alt)"\s*')
 _LANG_DEFAULT = 'lang="x-default"'
 
 
@@ -61,10 +62,8 @@ def _clean_text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     # Windows XP* tags and fixed-width ASCII fields are NUL- or space-padded.
-    text = value.replace("\x00", "").strip()
-    if not text or _XMP_CONTAINER.match(text):
-        return None
-    return text
+    text = _XMP_CONTAINER.sub("", value.replace("\x00", "")).strip()
+    return text or None
 
 
 def all_texts(value: Any) -> list[str]:
@@ -331,7 +330,8 @@ def dms_to_degrees(value: Any) -> float | None:
     tokens = text.replace(",", " ").split()
     if not 1 <= len(tokens) <= 3:
         return None
-    parts = [parse_number(t) for t in tokens]
+    # Nikon writes minutes with decimals and seconds as "0/0" (unknown): read as 0.
+    parts = [0.0 if i and t == "0/0" else parse_number(t) for i, t in enumerate(tokens)]
     if any(p is None or p < 0 for p in parts):
         return None
     degrees = sum(p / 60**i for i, p in enumerate(parts))  # type: ignore[operator]
@@ -528,7 +528,12 @@ GPS_ALT_KEYS = (
     "Xmp.exif.GPSAltitude",
     "Xmp.exif.GPSAltitudeRef",
 )
-GPS_SPEED_KEYS = ("Exif.GPSInfo.GPSSpeed", "Exif.GPSInfo.GPSSpeedRef", "Xmp.exif.GPSSpeed", "Xmp.exif.GPSSpeedRef")
+GPS_SPEED_KEYS = (
+    "Exif.GPSInfo.GPSSpeed",
+    "Exif.GPSInfo.GPSSpeedRef",
+    "Xmp.exif.GPSSpeed",
+    "Xmp.exif.GPSSpeedRef",
+)
 GPS_TIME_KEYS = ("Exif.GPSInfo.GPSDateStamp", "Exif.GPSInfo.GPSTimeStamp", "Xmp.exif.GPSTimeStamp")
 # Capture-time candidates, best first: (date-time key, sub-second key, UTC-offset key).
 CAPTURE_DATE_KEYS: tuple[tuple[str, str | None, str | None], ...] = (
@@ -566,7 +571,13 @@ FIELDS: tuple[Field, ...] = (
     # --- camera and lens ---
     F("camera_make", str, *MAKE_KEYS, doc="manufacturer as recorded"),
     F("camera_model", str, *MODEL_KEYS, "Exif.Image.LocalizedCameraModel"),
-    D("camera", str, *MAKE_KEYS, *MODEL_KEYS, doc='make + model without repeating the brand: "Canon EOS 600D"'),
+    D(
+        "camera",
+        str,
+        *MAKE_KEYS,
+        *MODEL_KEYS,
+        doc='make + model without repeating the brand: "Canon EOS 600D"',
+    ),
     F(
         "serial_number",
         str,
@@ -619,7 +630,14 @@ FIELDS: tuple[Field, ...] = (
     ),
     F("lens_id", int, "Xmp.aux.LensID", convert=to_int),
     # --- exposure ---
-    F("focal_length", float, "Exif.Photo.FocalLength", "Xmp.exif.FocalLength", "Exif.Image.FocalLength", convert=_focal),
+    F(
+        "focal_length",
+        float,
+        "Exif.Photo.FocalLength",
+        "Xmp.exif.FocalLength",
+        "Exif.Image.FocalLength",
+        convert=_focal,
+    ),
     F(
         "focal_length_35mm",
         int,
@@ -763,7 +781,13 @@ FIELDS: tuple[Field, ...] = (
         "Exif.Image.SensingMethod",
         convert=enum(SENSING_METHODS),
     ),
-    F("custom_rendered", str, "Exif.Photo.CustomRendered", "Xmp.exif.CustomRendered", convert=enum(CUSTOM_RENDERED)),
+    F(
+        "custom_rendered",
+        str,
+        "Exif.Photo.CustomRendered",
+        "Xmp.exif.CustomRendered",
+        convert=enum(CUSTOM_RENDERED),
+    ),
     F("color_space", str, "Exif.Photo.ColorSpace", "Xmp.exif.ColorSpace", convert=enum(COLOR_SPACES)),
     F("icc_profile_name", str, "Xmp.photoshop.ICCProfile"),
     # --- bursts and counters ---
@@ -829,8 +853,20 @@ FIELDS: tuple[Field, ...] = (
         convert=_bounded(to_int, 1, 8),
         doc="EXIF orientation 1-8 (0 and other values are skipped)",
     ),
-    F("x_resolution", float, "Exif.Image.XResolution", "Xmp.tiff.XResolution", convert=_bounded(to_float, 0.01, 1e6, digits=3)),
-    F("y_resolution", float, "Exif.Image.YResolution", "Xmp.tiff.YResolution", convert=_bounded(to_float, 0.01, 1e6, digits=3)),
+    F(
+        "x_resolution",
+        float,
+        "Exif.Image.XResolution",
+        "Xmp.tiff.XResolution",
+        convert=_bounded(to_float, 0.01, 1e6, digits=3),
+    ),
+    F(
+        "y_resolution",
+        float,
+        "Exif.Image.YResolution",
+        "Xmp.tiff.YResolution",
+        convert=_bounded(to_float, 0.01, 1e6, digits=3),
+    ),
     F(
         "resolution_unit",
         str,
@@ -989,7 +1025,13 @@ FIELDS: tuple[Field, ...] = (
         doc="direction of movement, degrees",
     ),
     F("gps_map_datum", str, "Exif.GPSInfo.GPSMapDatum", "Xmp.exif.GPSMapDatum"),
-    F("gps_dop", float, "Exif.GPSInfo.GPSDOP", "Xmp.exif.GPSDOP", convert=_bounded(to_float, 0, 10_000, digits=2)),
+    F(
+        "gps_dop",
+        float,
+        "Exif.GPSInfo.GPSDOP",
+        "Xmp.exif.GPSDOP",
+        convert=_bounded(to_float, 0, 10_000, digits=2),
+    ),
     F(
         "gps_satellites",
         str,

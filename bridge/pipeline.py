@@ -135,6 +135,26 @@ class Indexer:
         self._repath(touched & self.ledger.done_fingerprints("embed", self.model_id or ""))
         return len(gone)
 
+    def reapply_rules(self, chunk: int = 500) -> int:
+        """Rebuild every payload of the current model from stored metadata + current rules (no file reads)."""
+        if self.store is None or not self.model_id:
+            return 0
+        points = self.ledger.stage_points("embed", self.model_id)
+        fps = sorted(points)
+        for i in range(0, len(fps), chunk):
+            part = fps[i : i + chunk]
+            metas = self.ledger.metadata_for(part)
+            paths = self.ledger.paths_for(part)
+            for fp in part:
+                if fp not in paths:
+                    continue
+                payload = build_payload(
+                    fp, self.model_id, paths[fp], self._apply_rules(paths[fp][0], metas.get(fp, {}))
+                )
+                self.store.set_payload([points[fp]], payload)
+        self.store.flush()
+        return len(fps)
+
     # -- phases ------------------------------------------------------------------------------------
     def _scan(self, roots: Sequence[str], run_id: int) -> tuple[list[ScannedFile], bool]:
         self._failures = Counter()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bridge import __version__
-from bridge.cli import db_cmd, index_cmd, info_cmd, models_cmd, search_cmd
+from bridge.cli import db_cmd, index_cmd, info_cmd, models_cmd, rules_cmd, search_cmd
 from bridge.cli.common import EXIT_HELP
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ app.command("doctor")(info_cmd.doctor)
 app.command("export-db")(db_cmd.export_db)
 app.command("import-db")(db_cmd.import_db)
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(rules_cmd.app, name="rules")
 
 
 def main() -> None:

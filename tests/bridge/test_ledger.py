@@ -57,8 +57,12 @@ def test_commit_batch_is_one_transaction(tmp_path):
         raise RuntimeError("crash inside the batch")
     assert led.metadata_for(["fp1:a"]) == {}
     assert led.failures() == []
-    led.commit_batch(metadata=[("fp1:a", {"iso": 100})], metadata_version="m", failures=[(f, 1, 2)],
-                     stages=[("fp1:a", "embed", "M", "pid")])
+    led.commit_batch(
+        metadata=[("fp1:a", {"iso": 100})],
+        metadata_version="m",
+        failures=[(f, 1, 2)],
+        stages=[("fp1:a", "embed", "M", "pid")],
+    )
     led.commit_batch(failures=[(f, 1, 2)])
     assert led.metadata_for(["fp1:a"]) == {"fp1:a": {"iso": 100}}
     (row,) = led.failures()
@@ -68,8 +72,11 @@ def test_commit_batch_is_one_transaction(tmp_path):
 
 def test_stale_content_and_forget_keep_other_models(tmp_path):
     led = Ledger(tmp_path / "l.sqlite")
-    led.commit_batch(metadata=[("fp1:a", {})], metadata_version="m",
-                     stages=[("fp1:a", "embed", "A", "p1"), ("fp1:a", "embed", "B", "p2")])
+    led.commit_batch(
+        metadata=[("fp1:a", {})],
+        metadata_version="m",
+        stages=[("fp1:a", "embed", "A", "p1"), ("fp1:a", "embed", "B", "p2")],
+    )
     assert led.stale_content("A") == ["fp1:a"]
     led.forget_content(["fp1:a"], embed_version="A")
     assert led.stage_counts() == {("embed", "B"): 1}

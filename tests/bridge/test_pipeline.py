@@ -75,8 +75,13 @@ def test_metadata_reaches_payload_and_filters(settings, real_folder):
         assert {Path(r.path).suffix.lower() for r in under} == {".dng", ".crw"}
         # the Lightroom sidecar next to the DNG supplies its keywords
         dng = next(r for r in under if r.path.endswith(".dng"))
-        payload = engine.store().retrieve([engine.store().search(vec, limit=1, where=parse_where(
-            f"folder={real_folder / 'raw'} ext=dng"))[0].id])[0][1]
+        payload = engine.store().retrieve(
+            [
+                engine.store()
+                .search(vec, limit=1, where=parse_where(f"folder={real_folder / 'raw'} ext=dng"))[0]
+                .id
+            ]
+        )[0][1]
         assert payload["path"] == dng.path
         assert payload.get("metadata_sources")
 

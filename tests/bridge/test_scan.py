@@ -16,7 +16,15 @@ def write(p, data: bytes = b"\xff\xd8\xff" + b"x" * 100) -> str:
 def test_walk_filters_extensions_temp_names_and_excluded_dirs(tmp_path):
     root = tmp_path / "photos"
     keep = [write(root / "a.JPG"), write(root / "sub" / "b.cr3"), write(root / "sub" / "c.heic")]
-    for junk in ("notes.txt", "d.jpg.part", "~$e.jpg", "._f.jpg", ".hidden/g.jpg", "cat.lrdata/h.jpg", "x.tmp"):
+    for junk in (
+        "notes.txt",
+        "d.jpg.part",
+        "~$e.jpg",
+        "._f.jpg",
+        ".hidden/g.jpg",
+        "cat.lrdata/h.jpg",
+        "x.tmp",
+    ):
         write(root / junk)
     found = sorted(p for p, _ in walk(str(root), PathFilter((), DEFAULT_EXCLUDES)))
     assert found == sorted(keep)
@@ -51,7 +59,9 @@ def test_fingerprint_is_cheap_and_content_based(tmp_path):
     big[500_000] ^= 0xFF  # middle only: not read by design (cheap), size+ends still identify photos
     d = write(tmp_path / "d.nef", bytes(big))
     assert fingerprint(d) == fingerprint(a)
-    assert fingerprint(write(tmp_path / "tiny.jpg", b"abc")) != fingerprint(write(tmp_path / "tiny2.jpg", b"abd"))
+    assert fingerprint(write(tmp_path / "tiny.jpg", b"abc")) != fingerprint(
+        write(tmp_path / "tiny2.jpg", b"abd")
+    )
 
 
 def test_scan_root_classifies_unchanged_changed_and_new(tmp_path):
@@ -59,8 +69,10 @@ def test_scan_root_classifies_unchanged_changed_and_new(tmp_path):
     a = write(tmp_path / "photos" / "a.jpg")
     b = write(tmp_path / "photos" / "b.jpg")
     st = os.stat(a)
-    known = {a: FileRow(1, a, root, st.st_size, st.st_mtime_ns, "fp1:known", 1),
-             b: FileRow(2, b, root, 1, 1, "fp1:old", 1)}
+    known = {
+        a: FileRow(1, a, root, st.st_size, st.st_mtime_ns, "fp1:known", 1),
+        b: FileRow(2, b, root, 1, 1, "fp1:old", 1),
+    }
     res = scan_root(root, known, PathFilter((), ()))
     assert res.unchanged == 1 and res.complete
     assert [f.path for f in res.changed] == [b]

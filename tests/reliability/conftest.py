@@ -18,8 +18,15 @@ def cli(data_dir: Path):
         env = {**os.environ, "PIXEL_DETECTIVE_DATA_DIR": str(data_dir)}
         cmd = [sys.executable, "-m", "bridge", *args]
         if not wait:
-            return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True, **kw)
+            return subprocess.Popen(
+                cmd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                **kw,
+            )
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, **kw)
 
     return _run

@@ -21,7 +21,9 @@ def _writer(path: str, who: int, n: int, errors: mp.Queue) -> None:
             fp = f"fp1:{who}-{i}"
             led.record_scanned([ScannedFile(f"/p/{who}/{i}.jpg", i, i, "/p", fp)], scan_id=who)
             led.commit_batch(
-                metadata=[(fp, {"i": i})], metadata_version="m", stages=[(fp, "embed", "M", f"id{who}-{i}")],
+                metadata=[(fp, {"i": i})],
+                metadata_version="m",
+                stages=[(fp, "embed", "M", f"id{who}-{i}")],
                 failures=[(Failure(f"/p/{who}/bad.jpg", "decode", Reason.CORRUPT, "x"), 1, 1)],
             )
             if i % 10 == 0:

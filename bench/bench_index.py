@@ -1,0 +1,208 @@
+"""Indexing speed, side by side in one run on this machine (ratios, not absolute targets).
+
+  .venv/bin/python bench/bench_index.py [--files 96] [--naive 16] [--json]
+
+Model: the ViT-B-32 architecture with random weights (same compute as the real default model; no weights
+can be downloaded here). Photos: 24 MP JPEGs made by upscaling the real photos in ../shared/data
+(textured generated images when that is absent), plus the decodable RAWs.
+
+Prints: end-to-end rate (the real pipeline and CLI code path); the model's forward-only rate on
+pre-decoded tensors; a naive baseline (full Pillow decode + open_clip preprocess + model, one image at a
+time in one process); this machine's limit = cores / (decode CPU s/img + model CPU s/img); and the
+RAW embedded-preview path against a full demosaic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = (ROOT / ".." / "shared" / "data").resolve()
+BENCH_MODEL = "ViT-B-32/bench-random-weights"
+RAWS = ["raw/Canon_EOS_D30_RAW_CANON_D30_SRGB.CRW", "raw/canon_eos_6d.dng", "raw/RAW_KODAK_DC50_é.KDC"]
+
+
+def make_24mp(folder: Path, n: int) -> list[Path]:
+    """24 MP (6000x4000) JPEGs upscaled from the real photos, cycling through them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = sorted((SHARED / "jpeg").glob("*.jpg")) if SHARED.is_dir() else []
+    sources = [p for p in sources if min(Image.open(p).size) >= 400][:24]
+    rng = np.random.default_rng(0)
+    bases: list[Image.Image] = []
+    for p in sources[: min(n, 24)]:
+        bases.append(Image.open(p).convert("RGB").resize((6000, 4000), Image.Resampling.BILINEAR))
+    if not bases:
+        noise = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+        bases = [Image.fromarray(noise).resize((6000, 4000), Image.Resampling.BICUBIC)]
+    out = []
+    for i in range(n):
+        img = bases[i % len(bases)]
+        if i >= len(bases):  # distinct content per file: a small shifted crop keeps it a real photo
+            dx, dy = (i * 37) % 200, (i * 53) % 150
+            img = img.crop((dx, dy, dx + 5800, dy + 3850)).resize((6000, 4000), Image.Resampling.NEAREST)
+        p = folder / f"bench_{i:04d}.jpg"
+        img.save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def make_model(models_dir: Path) -> None:
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    from bridge.models import import_weights
+
+    cfg_path = models_dir.parent / "ViT-B-32.json"
+    cfg_path.write_text(json.dumps(open_clip.get_model_config("ViT-B-32")))
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32", pretrained=None)
+    w = models_dir.parent / "vitb32-random.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(w))
+    import_weights(w, BENCH_MODEL, models_dir, config=cfg_path, verify=False)
+
+
+def bench_forward(embedder, n: int, batch: int) -> dict[str, float]:
+    x = np.random.default_rng(0).integers(0, 255, (batch, 224, 224, 3), dtype=np.uint8)
+    embedder.encode_images(x)  # warm-up
+    t, c = time.perf_counter(), time.process_time()
+    done = 0
+    while done < n:
+        embedder.encode_images(x)
+        done += batch
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"img_per_s": done / wall, "cpu_s_per_img": cpu / done}
+
+
+def bench_decode_cpu(paths: list[Path], image_size: int) -> float:
+    from bridge.preprocess import model_input
+
+    from bridge.decode import decode_image
+    from bridge.metadata import read_metadata
+
+    c = time.process_time()
+    for p in paths:
+        read_metadata(p)
+        model_input(decode_image(p, target=448), image_size)
+    return (time.process_time() - c) / len(paths)
+
+
+def bench_naive(paths: list[Path]) -> float:
+    """As simple CLIP indexers do: full decode, open_clip preprocess, model, one image at a time."""
+    import open_clip
+    import torch
+
+    model, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
+    model.eval()
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for p in paths:
+            img = Image.open(p).convert("RGB")
+            model.encode_image(preprocess(img).unsqueeze(0))
+    return len(paths) / (time.perf_counter() - t)
+
+
+def bench_end_to_end(data_dir: Path, folder: Path, batch: int) -> dict[str, object]:
+    from bridge.engine import Engine
+    from bridge.settings import Settings
+
+    s = Settings(data_dir=data_dir, model=BENCH_MODEL, batch_size=batch)
+    with Engine.open(s) as engine:
+        t = time.perf_counter()
+        summary = engine.index([str(folder)])
+        wall = time.perf_counter() - t
+    assert summary.failed == 0, summary.failures_by_reason
+    return {"img_per_s": summary.embedded / wall, "files": summary.embedded, "phases": summary.phase_seconds}
+
+
+def bench_raw(repeat: int = 3) -> dict[str, float] | None:
+    from bridge.decode import decode_raw
+
+    paths = [SHARED / r for r in RAWS if (SHARED / r).exists()]
+    if not paths:
+        return None
+
+    def timed(**kw: object) -> float:
+        t = time.perf_counter()
+        for _ in range(repeat):
+            for p in paths:
+                decode_raw(p, 448, **kw)  # type: ignore[arg-type]
+        return (time.perf_counter() - t) / (repeat * len(paths))
+
+    preview = timed(prefer_preview=True)
+    full = timed(prefer_preview=False, full_demosaic=True)
+    return {"preview_s": preview, "full_demosaic_s": full, "ratio": full / preview}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=96, help="24 MP JPEGs for the end-to-end run")
+    ap.add_argument("--naive", type=int, default=12, help="files for the naive baseline (it is slow)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="pd-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        t = time.perf_counter()
+        photos = make_24mp(tmp / "photos", a.files)
+        gen_s = time.perf_counter() - t
+        data = tmp / "data"
+        make_model(data / "models")
+        from bridge.embed import Embedder
+
+        embedder = Embedder(BENCH_MODEL, data / "models", device="cpu", precision="fp32")
+        fwd = bench_forward(embedder, 96, a.batch)
+        embedder.release()
+        decode_cpu = bench_decode_cpu(photos[:12], 224)
+        naive = bench_naive(photos[: a.naive])
+        e2e = bench_end_to_end(data, tmp / "photos", a.batch)
+        raw = bench_raw()
+    limit = cores / (decode_cpu + fwd["cpu_s_per_img"])
+    r = {
+        "cores": cores,
+        "photos": f"{a.files} x 24 MP JPEG (generated in {gen_s:.0f}s)",
+        "end_to_end_img_per_s": e2e["img_per_s"],
+        "forward_only_img_per_s": fwd["img_per_s"],
+        "naive_img_per_s": naive,
+        "decode_cpu_s_per_img": decode_cpu,
+        "model_cpu_s_per_img": fwd["cpu_s_per_img"],
+        "machine_limit_img_per_s": limit,
+        "e2e_vs_naive": e2e["img_per_s"] / naive,
+        "e2e_vs_limit": e2e["img_per_s"] / limit,
+        "phases": e2e["phases"],
+        "raw": raw,
+    }
+    if a.json:
+        print(json.dumps(r, indent=2))
+        return
+    print(f"cores {cores}; {r['photos']}; model ViT-B-32 (random weights), fp32, batch {a.batch}")
+    print(f"  end-to-end indexing      {r['end_to_end_img_per_s']:7.2f} img/s")
+    print(
+        f"  model forward only       {r['forward_only_img_per_s']:7.2f} img/s  ({fwd['cpu_s_per_img'] * 1000:.0f} ms CPU/img)"
+    )
+    print(f"  decode+metadata CPU      {decode_cpu * 1000:7.0f} ms/img")
+    print(f"  naive baseline           {naive:7.2f} img/s")
+    print(f"  machine limit            {limit:7.2f} img/s  (cores / (decode CPU + model CPU))")
+    print(f"  e2e / naive              {r['e2e_vs_naive']:7.2f}x   (target >= 5)")
+    print(f"  e2e / machine limit      {r['e2e_vs_limit']:7.2f}    (target >= 0.7)")
+    if raw:
+        print(
+            f"  RAW preview {raw['preview_s'] * 1000:.0f} ms vs full demosaic {raw['full_demosaic_s'] * 1000:.0f} ms"
+            f" = {raw['ratio']:.1f}x   (target >= 10)"
+        )
+    print(f"  phases: {e2e['phases']}")
+
+
+if __name__ == "__main__":
+    main()
