@@ -168,6 +168,9 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
             detail = f"the {kind.upper()} header could not be parsed" + (f" ({said})" if said else "")
         raise DecodeError(_reason_from_message(detail), detail) from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # e.g. "Truncated File Read"
+        detail = f"the {kind.upper() if kind else 'image'} header could not be read: {e}"
+        raise DecodeError(_reason_from_message(detail), detail) from None
     with img:
         width, height = img.size
         _check_size(width, height, max_pixels)
@@ -181,7 +184,11 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             source = "heif"
         else:
             source = "pillow"
-        img.load()  # always decode fully here so truncated data fails now, not later
+        try:
+            img.load()  # always decode fully here so truncated data fails now, not later
+        except (OSError, ValueError, SyntaxError, EOFError) as e:
+            detail = f"the {fmt} image data could not be decoded: {e}"
+            raise DecodeError(_reason_from_message(detail), detail) from None
         out = _orient(_shrink(_to_rgb(img), target), orientation)
     pixels = np.array(out)  # a writable copy (np.asarray of a Pillow image is read-only)
     if fmt == "HEIF":
@@ -430,7 +437,8 @@ def _decode_raw(
         blank = _raw_blank(raw.raw_image_visible)
     out = _shrink(Image.fromarray(rgb), target)  # LibRaw's output is already oriented (flip applied)
     pixels = np.array(out)
-    blank = blank or _blank(pixels)
+    # Stripped files can also "decode" to uninitialised memory that looks like anything: the size says more.
+    blank = blank or _blank(pixels) or _stub(data, sizes)
     if blank:
         raise DecodeError(Reason.RAW_NO_IMAGE, blank)
     return Decoded(pixels=pixels, width=width, height=height, source="raw-halfsize" if half else "raw-full")
@@ -490,14 +498,9 @@ def _raw_failure(
     message = _msg(e)
     if isinstance(e, rawpy.LibRawFileUnsupportedError):
         return DecodeError(Reason.UNSUPPORTED_RAW, f"LibRaw cannot decode this RAW variant ({message})")
-    if sizes is not None:
-        pixels = max(1, sizes.raw_width * sizes.raw_height)
-        if len(data) < _RAW_STUB_BYTES_PER_PIXEL * pixels:
-            return DecodeError(
-                Reason.RAW_NO_IMAGE,
-                f"only {len(data)} bytes for a {sizes.raw_width}x{sizes.raw_height} sensor "
-                f"(LibRaw: {message}): the image data was stripped",
-            )
+    stub = _stub(data, sizes) if sizes is not None else None
+    if stub:
+        return DecodeError(Reason.RAW_NO_IMAGE, f"{stub} (LibRaw: {message})")
     if isinstance(e, rawpy.LibRawIOError):
         return DecodeError(Reason.TRUNCATED, f"LibRaw read past the end of the data ({message}): truncated")
     if isinstance(e, rawpy.LibRawDataError):
@@ -508,6 +511,15 @@ def _raw_failure(
     if isinstance(e, rawpy.LibRawTooBigError | rawpy.LibRawUnsufficientMemoryError):
         return DecodeError(Reason.TOO_LARGE, f"LibRaw: {message}")
     return DecodeError(Reason.CORRUPT, f"LibRaw {type(e).__name__}: {message}")
+
+
+def _stub(data: bytes, sizes: rawpy.ImageSizes) -> str | None:
+    if len(data) >= _RAW_STUB_BYTES_PER_PIXEL * sizes.raw_width * sizes.raw_height:
+        return None
+    return (
+        f"only {len(data)} bytes for a {sizes.raw_width}x{sizes.raw_height} sensor: "
+        "a metadata-only file, its image data stripped"
+    )
 
 
 def _msg(e: Exception) -> str:

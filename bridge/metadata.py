@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import calendar
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -58,7 +59,6 @@ from bridge.metadata_fields import (
     dms_to_degrees,
     first_text,
     gps_time_of_day,
-    parse_number,
     rational_seconds_text,
     shutter_text,
     to_float,
@@ -68,7 +68,16 @@ from bridge.records import MetadataError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_metadata", "field_names", "sidecar_candidates", "SIDECAR_OVERRIDES"]
+__all__ = [
+    "SIDECAR_OVERRIDES",
+    "camera_name",
+    "extract_fields",
+    "field_names",
+    "merge_sidecar",
+    "parse_datetime",
+    "read_metadata",
+    "sidecar_candidates",
+]
 
 # One lock for every pyexiv2 call in this process: Exiv2's XMP parser keeps global state.
 _EXIV2_LOCK = threading.Lock()
@@ -337,7 +346,21 @@ def _derive_camera(raw: Mapping[str, Any], out: dict[str, Any]) -> None:
 
 # Corporate words that make "NIKON CORPORATION" or "CASIO COMPUTER CO.,LTD." long.
 _CORPORATE = frozenset(
-    ["corporation", "corp", "co", "ltd", "limited", "company", "inc", "imaging", "computer", "camera", "optical", "gmbh", "ag"]
+    [
+        "corporation",
+        "corp",
+        "co",
+        "ltd",
+        "limited",
+        "company",
+        "inc",
+        "imaging",
+        "computer",
+        "camera",
+        "optical",
+        "gmbh",
+        "ag",
+    ]
 )
 
 
@@ -497,7 +520,7 @@ def _gps_timestamp(raw: Mapping[str, Any]) -> Stamp | None:
     stamp = parse_datetime(first_text(raw.get("Xmp.exif.GPSTimeStamp")))
     if stamp is not None and stamp.has_time:
         # XMP GPSTimeStamp is UTC by definition even when written without "Z".
-        return stamp if stamp.offset is not None else stamp._replace(offset=timedelta(0))
+        return stamp if stamp.offset is not None else replace(stamp, offset=timedelta(0))
     return None
 
 
@@ -512,16 +535,6 @@ class Stamp:
     frac: str = ""
     offset: timedelta | None = None
     has_time: bool = True
-
-    def _replace(self, **changes: Any) -> Stamp:
-        values = {
-            "local": self.local,
-            "frac": self.frac,
-            "offset": self.offset,
-            "has_time": self.has_time,
-        }
-        values.update(changes)
-        return Stamp(**values)
 
     def iso(self) -> str:
         if not self.has_time:
@@ -600,9 +613,9 @@ def _stamp_from(raw: Mapping[str, Any], keys: tuple[str, str | None, str | None]
     if subsec_key and not stamp.frac:
         digits = (first_text(raw.get(subsec_key)) or "").strip()
         if digits.isdigit():
-            stamp = stamp._replace(frac=digits.rstrip("0"))
+            stamp = replace(stamp, frac=digits.rstrip("0"))
     if offset_key and stamp.offset is None:
-        stamp = stamp._replace(offset=parse_offset(first_text(raw.get(offset_key))))
+        stamp = replace(stamp, offset=parse_offset(first_text(raw.get(offset_key))))
     return stamp
 
 
@@ -634,7 +647,7 @@ def _best_stamp(candidates: list[Stamp], others: list[Stamp]) -> Stamp | None:
         return best
     for other in others:
         if other.offset is not None and other.has_time and other.local == best.local:
-            return best._replace(offset=other.offset)
+            return replace(best, offset=other.offset)
     return best
 
 
@@ -694,7 +707,7 @@ def _coerce(value: Any, kind: type) -> Any:
     if kind is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
-            return number if parse_number(repr(number)) is not None else None
+            return number if math.isfinite(number) else None
         return None
     if kind is list:
         return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None

@@ -55,8 +55,8 @@ def process(job: Job) -> FileResult:
             decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels)
             pixels = model_input(decoded, job.image_size)
             if metadata is not None:
-                metadata.setdefault("width", decoded.width)
-                metadata.setdefault("height", decoded.height)
+                # The decoder knows the real (oriented) pixel size; EXIF can disagree (HEIF, edited files).
+                metadata["width"], metadata["height"] = decoded.width, decoded.height
         except DecodeError as e:
             failures.append(Failure(job.path, "decode", e.reason, e.detail))
         timings["decode"] = time.process_time() - t

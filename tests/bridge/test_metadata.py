@@ -35,18 +35,85 @@ from bridge.records import MetadataError, Reason
 
 pillow_heif.register_heif_opener()
 
-REQUIRED_FIELDS = """
-camera_make camera_model camera lens focal_length focal_length_35mm aperture exposure_time shutter iso
-exposure_bias flash_fired captured_at captured_ts capture_tz_known gps_lat gps_lon gps_alt orientation
-width height rating label keywords keyword_paths title caption creator copyright software serial_number
-lens_serial_number city state country country_code sublocation headline credit source instructions
-usage_terms creator_tool modify_date create_date subsec_time_original sequence_number color_space
-white_balance metering_mode exposure_program exposure_mode scene_capture_type digital_zoom
-subject_distance brightness contrast saturation sharpness light_source gain_control max_aperture
-x_resolution y_resolution resolution_unit bits_per_sample compression artist image_description
-user_comment owner_name image_unique_id gps_timestamp gps_direction gps_speed gps_map_datum
-metadata_sources
-""".split()
+REQUIRED_FIELDS = [
+    "camera_make",
+    "camera_model",
+    "camera",
+    "lens",
+    "focal_length",
+    "focal_length_35mm",
+    "aperture",
+    "exposure_time",
+    "shutter",
+    "iso",
+    "exposure_bias",
+    "flash_fired",
+    "captured_at",
+    "captured_ts",
+    "capture_tz_known",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "orientation",
+    "width",
+    "height",
+    "rating",
+    "label",
+    "keywords",
+    "keyword_paths",
+    "title",
+    "caption",
+    "creator",
+    "copyright",
+    "software",
+    "serial_number",
+    "lens_serial_number",
+    "city",
+    "state",
+    "country",
+    "country_code",
+    "sublocation",
+    "headline",
+    "credit",
+    "source",
+    "instructions",
+    "usage_terms",
+    "creator_tool",
+    "modify_date",
+    "create_date",
+    "subsec_time_original",
+    "sequence_number",
+    "color_space",
+    "white_balance",
+    "metering_mode",
+    "exposure_program",
+    "exposure_mode",
+    "scene_capture_type",
+    "digital_zoom",
+    "subject_distance",
+    "brightness",
+    "contrast",
+    "saturation",
+    "sharpness",
+    "light_source",
+    "gain_control",
+    "max_aperture",
+    "x_resolution",
+    "y_resolution",
+    "resolution_unit",
+    "bits_per_sample",
+    "compression",
+    "artist",
+    "image_description",
+    "user_comment",
+    "owner_name",
+    "image_unique_id",
+    "gps_timestamp",
+    "gps_direction",
+    "gps_speed",
+    "gps_map_datum",
+    "metadata_sources",
+]
 
 # Files Exiv2 cannot read at all: a MetadataError, never a crash or a half-empty dict.
 UNREADABLE = [
@@ -912,3 +979,30 @@ def test_captured_ts_is_finite_everywhere(corpus: dict[str, Any]) -> None:
         if isinstance(payload, dict) and "captured_ts" in payload:
             assert math.isfinite(payload["captured_ts"])
             assert isinstance(payload["capture_tz_known"], bool)
+
+
+def test_every_pyexiv2_call_holds_the_lock(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyexiv2 keeps the GIL today, so the thread test alone would not notice a missing lock."""
+    import bridge.metadata as metadata
+
+    calls: list[str] = []
+    real = pyexiv2.ImageData
+
+    class Checked:
+        def __init__(self, data: bytes) -> None:
+            assert metadata._EXIV2_LOCK.locked(), "ImageData opened without the lock"
+            self._image = real(data)
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(self._image, name)
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                assert metadata._EXIV2_LOCK.locked(), f"{name} called without the lock"
+                calls.append(name)
+                return attr(*args, **kwargs)
+
+            return call
+
+    monkeypatch.setattr(pyexiv2, "ImageData", Checked)
+    read_metadata(shared_data / "jpeg" / "Canon_EOS_600D_IMG_5910.jpg")  # photo + sidecar
+    assert {"read_exif", "read_iptc", "read_xmp", "close"} <= set(calls)

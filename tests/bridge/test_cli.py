@@ -1,0 +1,123 @@
+"""The CLI as users and scripts use it: help everywhere, documented commands, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from bridge.cli.app import app
+from tests.bridge.conftest import make_photos
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def all_commands() -> list[list[str]]:
+    root = get_command(app)
+    out = []
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        out.append([name])
+        for sub in getattr(cmd, "commands", {}):
+            out.append([name, sub])
+    return out
+
+
+@pytest.mark.parametrize("words", all_commands(), ids=lambda w: " ".join(w))
+def test_every_command_has_help_and_is_in_the_readme(words):
+    result = CliRunner().invoke(app, [*words, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    readme = (ROOT / "README.md").read_text()
+    assert f"pixel-detective {' '.join(words)}" in readme, f"README does not mention `{' '.join(words)}`"
+
+
+def pd(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIXEL_DETECTIVE_DATA_DIR": str(data_dir)}
+    r = subprocess.run(
+        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_index_search_status_export_import_through_the_cli(settings, tmp_path):
+    folder = tmp_path / "photos"
+    photos = make_photos(folder, 12)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    model = ["--model", settings.model]
+    summary_file = tmp_path / "summary.json"
+    r = pd(
+        settings.data_dir,
+        "index",
+        "--folder",
+        str(folder),
+        *model,
+        "--save-summary",
+        str(summary_file),
+        "--json",
+    )
+    summary = json.loads(r.stdout)
+    assert summary["embedded"] == 12 and summary["failed"] == 1
+    assert json.loads(summary_file.read_text())["embedded"] == 12
+    hits = json.loads(
+        pd(settings.data_dir, "search", "--like", str(photos[3]), *model, "--json", "-n", "3").stdout
+    )
+    assert hits["results"][0]["path"] == str(photos[3])
+    status = json.loads(pd(settings.data_dir, "status", "--json").stdout)
+    assert status["files"] == 13 and status["failed"] == 1
+    fails = json.loads(pd(settings.data_dir, "failures", "--json").stdout)
+    assert [(Path(f["path"]).name, f["reason"]) for f in fails] == [("broken.jpg", "truncated")]
+    archive = tmp_path / "index.tar.gz"
+    pd(settings.data_dir, "export-db", str(archive), *model)
+    other = tmp_path / "restored"
+    other.mkdir()
+    (other / "models").symlink_to(settings.models_dir)
+    pd(other, "import-db", str(archive), *model)
+    again = json.loads(pd(other, "search", "--like", str(photos[3]), *model, "--json", "-n", "3").stdout)
+    assert again["results"] == hits["results"]
+    refused = pd(other, "import-db", str(archive), *model, check=False)
+    assert refused.returncode == 1 and "already holds an index" in refused.stderr
+
+
+def test_damaged_export_is_refused(settings, tmp_path):
+    folder = tmp_path / "photos"
+    make_photos(folder, 3)
+    model = ["--model", settings.model]
+    pd(settings.data_dir, "index", str(folder), *model)
+    archive = tmp_path / "index.tar.gz"
+    pd(settings.data_dir, "export-db", str(archive), *model)
+    import tarfile
+
+    bad = tmp_path / "bad.tar.gz"
+    with tarfile.open(archive) as src, tarfile.open(bad, "w:gz") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read()
+            if m.name.endswith("vectors.npy"):
+                data = data[:-4] + b"\0\0\0\1"
+            import io
+
+            dst.addfile(m, io.BytesIO(data))
+    r = pd(tmp_path / "fresh", "import-db", str(bad), *model, check=False)
+    assert r.returncode == 1 and "damaged" in r.stderr
+
+
+def test_no_weights_says_what_is_missing_and_exits_4(data_dir, tmp_path):
+    folder = tmp_path / "photos"
+    make_photos(folder, 3)
+    r = pd(data_dir, "index", str(folder), check=False)
+    assert r.returncode == 4
+    assert "no weights for ViT-B-32/laion2b_s34b_b79k" in r.stderr and "models import" in r.stderr
+    status = json.loads(pd(data_dir, "status", "--json").stdout)
+    assert status["with_metadata"] == 3
+
+
+def test_bad_where_is_a_usage_error(settings):
+    r = pd(settings.data_dir, "search", "x", "--where", "colour=red", check=False)
+    assert r.returncode == 2 and "colour" in r.stderr
