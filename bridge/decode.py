@@ -337,9 +337,7 @@ def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFi
         fp.seek(offset)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter(
-                    "ignore"
-                )  # Pillow warns about entries it cannot read; we only need a few
+                warnings.simplefilter("ignore")  # Pillow warns about entries it cannot read: not our verdict
                 ifd.load(fp)
         except Exception:  # unreadable IFD: the decoder will say what is wrong
             continue
@@ -387,10 +385,9 @@ def _structure_cut(data: bytes, kind: str | None) -> str | None:
 
 
 def _is_dng(data: bytes) -> bool:
+    # DNGVersion in IFD0: a DNG named .tif must still go to LibRaw, not to Pillow's 256 px IFD0 preview.
     ifd0 = next(_tiff_ifds(data, limit=1), None)
-    return (
-        isinstance(ifd0, TiffImagePlugin.ImageFileDirectory_v2) and 50706 in ifd0
-    )  # DNGVersion: a DNG named .tif must still go to LibRaw
+    return isinstance(ifd0, TiffImagePlugin.ImageFileDirectory_v2) and 50706 in ifd0
 
 
 # --- RAW (LibRaw via rawpy) ------------------------------------------------------------------------------
@@ -418,13 +415,7 @@ def _decode_raw(
             preview = _raw_preview(raw, target, orientation)
             if preview is not None:
                 # LibRaw never read the raw data, so check the file is whole before trusting its preview.
-                cut = (
-                    _bmff_truncated(data)
-                    if kind == "cr3"
-                    else _tiff_truncated(data)
-                    if kind == "tiff"
-                    else None
-                )
+                cut = _structure_cut(data, kind)
                 if cut:
                     raise DecodeError(Reason.TRUNCATED, cut)
                 return Decoded(pixels=np.array(preview), width=width, height=height, source="raw-preview")
