@@ -4,6 +4,7 @@ the service and the desktop app.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +57,11 @@ class Engine:
     def collection(self, model_id: str | None = None) -> str:
         return collection_name(model_id or self.model_id, STORE_SCHEMA_VERSION)
 
-    def store(self, model_id: str | None = None) -> VectorStore:
+    def store(self, model_id: str | None = None, *, recreate: bool = False) -> VectorStore:
+        """The vector collection of a model (opened once). `recreate` empties it first (import-db)."""
         model_id = model_id or self.model_id
+        if recreate:
+            self._drop(model_id)
         if model_id not in self._stores:
             dim = spec_for(model_id, self.settings.models_dir).dim
             s = self.settings
@@ -70,6 +74,23 @@ class Engine:
                 api_key=s.qdrant_api_key,
             )
         return self._stores[model_id]
+
+    def _drop(self, model_id: str) -> None:
+        st = self._stores.pop(model_id, None)
+        if st is not None:
+            st.close()
+        if self.settings.store == "edge":
+            shutil.rmtree(self.settings.store_dir / self.collection(model_id), ignore_errors=True)
+        else:
+            st = self.store(model_id)
+            ids = [pid for pid, _, _ in st.scroll()]
+            for i in range(0, len(ids), 1000):
+                st.delete(ids[i : i + 1000])
+
+    def close_stores(self) -> None:
+        for st in self._stores.values():
+            st.close()
+        self._stores.clear()
 
     def indexer(
         self, *, progress: Progress | None = None, stop: threading.Event | None = None, rules: Any = None
@@ -98,9 +119,7 @@ class Engine:
         ).run(roots, **kw)
 
     def close(self) -> None:
-        for st in self._stores.values():
-            st.close()
-        self._stores.clear()
+        self.close_stores()
         self.ledger.close()
         if self.owner:
             self.owner.release()
