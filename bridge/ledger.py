@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -121,13 +122,20 @@ class Ledger:
         if readonly:
             if not self.path.exists():
                 raise LedgerError(f"no index at {self.path.parent}: run `pixel-detective index FOLDER` first")
-            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+            conn = sqlite3.connect(
+                f"{self.path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            # The engine may be opened in one thread and driven from another (tray app, watcher); writes
+            # are serialized by `_lock`, so sharing the connection across threads is safe.
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+            )
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self.db = sqlite_utils.Database(conn)
         self.readonly = readonly
+        self._lock = threading.RLock()
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(
@@ -142,20 +150,21 @@ class Ledger:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One explicit write transaction (BEGIN IMMEDIATE). Nested use joins the outer transaction."""
         conn = self.db.conn
-        if conn.in_transaction:
-            yield conn
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise LedgerError(f"the ledger {self.path} is busy or unwritable: {e}") from e
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._lock:
+            if conn.in_transaction:
+                yield conn
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise LedgerError(f"the ledger {self.path} is busy or unwritable: {e}") from e
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def close(self) -> None:
         self.db.conn.close()

@@ -24,7 +24,7 @@ class _Pending:
     last_stat: tuple[int, int] | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # handlers must stay hashable: watchdog keeps them in sets
 class ChangeCollector(FileSystemEventHandler):
     """Collects changed and deleted paths; `ready()` hands out files whose size+mtime stopped changing."""
 
@@ -118,6 +118,7 @@ def watch_forever(
     stop: threading.Event | None = None,
     poll: float = 0.5,
     on_run: Any = None,
+    catch_up: bool = True,
 ) -> None:
     """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run."""
     from bridge.cli.common import console
@@ -130,6 +131,11 @@ def watch_forever(
     for root in roots:
         observer.schedule(collector, root, recursive=True)
     observer.start()
+    # Catch up with what changed while nobody watched, then follow events.
+    if catch_up:
+        summary = engine.indexer(rules=rules, stop=stop).run(roots)
+        if on_run:
+            on_run(summary)
     last_rescan = time.monotonic()
     console.print(f"watching {', '.join(roots)} (Ctrl-C to stop)")
     try:

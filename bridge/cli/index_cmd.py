@@ -139,7 +139,8 @@ def index(
         if watch:
             from bridge.watch import watch_forever
 
-            watch_forever(engine, roots, rules=rules)
+            with graceful_stop() as stop:
+                watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False)
         if engine.weights_problem:
             raise typer.Exit(int(Exit.DEGRADED))
 
@@ -157,4 +158,11 @@ def watch_cmd(
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
         from bridge.watch import watch_forever
 
-        watch_forever(engine, roots, rules=load_rules(settings))
+        with graceful_stop() as stop:
+            watch_forever(
+                engine,
+                roots,
+                rules=load_rules(settings),
+                stop=stop,
+                on_run=lambda s: print_summary(s) if s.new_or_changed or s.deleted else None,
+            )
