@@ -17,7 +17,8 @@ from bridge.owner import Ownership
 from bridge.pipeline import Indexer, Progress, RunSummary
 from bridge.settings import Settings
 from bridge.store import collection_name, open_store
-from bridge.store.base import VectorStore
+from bridge.store.base import StoreDamagedError, VectorStore
+from bridge.store.edge import move_aside
 
 STORE_SCHEMA_VERSION = 1  # bump when the payload layout changes incompatibly: a new collection is built
 
@@ -29,6 +30,7 @@ class Engine:
     owner: Ownership | None
     embedder: Embedder | None = None
     weights_problem: str | None = None
+    notices: list[str] = field(default_factory=list)  # things the user should be told (store rebuilt …)
     _stores: dict[str, VectorStore] = field(default_factory=dict)
 
     @classmethod
@@ -63,17 +65,32 @@ class Engine:
         if recreate:
             self._drop(model_id)
         if model_id not in self._stores:
-            dim = spec_for(model_id, self.settings.models_dir).dim
-            s = self.settings
-            self._stores[model_id] = open_store(
-                s.store,
-                collection=self.collection(model_id),
-                dim=dim,
-                path=s.store_dir,
-                url=s.qdrant_url,
-                api_key=s.qdrant_api_key,
-            )
+            try:
+                self._stores[model_id] = self._open_store(model_id)
+            except StoreDamagedError as e:
+                if self.settings.store != "edge":
+                    raise  # a server's storage is its operator's to repair
+                # R3: keep the damaged files for inspection, start a new shard, and let the ledger drive
+                # the rebuild: every file whose vector was lost is embedded again by the next index run.
+                moved = move_aside(self.settings.store_dir / self.collection(model_id))
+                self.ledger.clear_stage("embed", model_id)
+                self.notices.append(
+                    f"{e}. It was moved to {moved}; its vectors are rebuilt from the ledger "
+                    "(files re-embedded by `pixel-detective index`)."
+                )
+                self._stores[model_id] = self._open_store(model_id)
         return self._stores[model_id]
+
+    def _open_store(self, model_id: str) -> VectorStore:
+        s = self.settings
+        return open_store(
+            s.store,
+            collection=self.collection(model_id),
+            dim=spec_for(model_id, s.models_dir).dim,
+            path=s.store_dir,
+            url=s.qdrant_url,
+            api_key=s.qdrant_api_key,
+        )
 
     def _drop(self, model_id: str) -> None:
         st = self._stores.pop(model_id, None)

@@ -31,7 +31,7 @@ from bridge.owner import OwnerBusy
 from bridge.pipeline import Progress as PipelineProgress
 from bridge.settings import Settings, load_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
 out = Console()
 
 

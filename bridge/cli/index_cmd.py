@@ -111,6 +111,8 @@ def index(
         rules = load_rules(settings)
         with graceful_stop() as stop, RichProgress(enabled=not as_json) as progress:
             idx = engine.indexer(progress=progress, stop=stop, rules=rules)
+            for notice in engine.notices:
+                console.print(f"[bold yellow]warning:[/] {notice}", highlight=False)
             if checkpoint:
                 done = [0]
 
