@@ -100,8 +100,25 @@ def choose_precision(requested: str, device: str, model_id: str, models_dir: Pat
         return requested
     if device.startswith("cuda"):
         return "fp16"
-    agreement = read_agreements(models_dir).get(model_id, {}).get(f"{device}:bf16")
+    agreement = read_agreements(models_dir).get(model_id, {}).get(f"{device.split(':')[0]}:bf16")
     return "bf16" if agreement is not None and agreement >= MIN_AGREEMENT else "fp32"
+
+
+def measure_agreement(
+    model_id: str, models_dir: Path, images: np.ndarray, *, device: str = "cpu", precision: str = "bf16"
+) -> float:
+    """Lowest cosine similarity between fp32 and `precision` embeddings of `images`; recorded per
+    model/device/precision, so `precision=auto` uses the faster one only where it was shown to agree."""
+    ref = Embedder(model_id, models_dir, device=device, precision="fp32").encode_images(images)
+    low = Embedder(model_id, models_dir, device=device, precision=precision).encode_images(images)
+    agreement = float(np.min(np.sum(ref * low, axis=1)))
+    path = models_dir / AGREEMENT_FILE
+    data = read_agreements(models_dir)
+    data.setdefault(model_id, {})[f"{device.split(':')[0]}:{precision}"] = agreement
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+    return agreement
 
 
 def auto_batch_size(device: str, image_size: int) -> int:

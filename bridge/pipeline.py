@@ -248,11 +248,14 @@ class Indexer:
         n = self.s.workers or os.cpu_count() or 2
         ctx = mp.get_context("spawn")  # fork after torch/threads is unsafe
         queue = list(reversed(jobs))
+        # Enough decoded photos in flight to fill the next batch while the model runs on this one; the
+        # bound keeps memory flat (a 224 px model input is 150 KB).
+        depth = max(4 * n, 2 * self.batch_size)
         suspects: list[worker.Job] = []
         with ProcessPoolExecutor(n, mp_context=ctx, initializer=worker.init_worker) as pool:
             inflight: dict[Future[FileResult], worker.Job] = {}
             while ((queue and not self.stop.is_set()) or inflight) and not suspects:
-                while queue and len(inflight) < n * 4 and not self.stop.is_set():
+                while queue and len(inflight) < depth and not self.stop.is_set():
                     job = queue.pop()
                     inflight[pool.submit(worker.process, job)] = job
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)

@@ -214,8 +214,12 @@ def _valid_fields() -> str:
 
 def _terms(text: str) -> list[str]:
     """shlex tokens, re-joined so "rating >= 3" and "rating>= 3" read like "rating>=3"."""
+    lex = shlex.shlex(text, posix=True)
+    lex.whitespace_split = True
+    lex.commenters = ""  # "keyword=#1" is a keyword, not a comment
+    lex.escape = ""  # keep backslashes: Windows paths (folder=C:\Photos) must survive
     try:
-        tokens = shlex.split(text)
+        tokens = list(lex)
     except ValueError as e:  # an unclosed quote
         raise WhereError(f"cannot read --where {text!r}: {e}") from e
     terms: list[str] = []

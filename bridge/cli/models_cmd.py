@@ -94,15 +94,59 @@ def import_cmd(
 
 
 @app.command("verify")
-def verify_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Option()] = None) -> None:
-    """Check the weights' checksum and that they load into the model."""
+def verify_cmd(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option()] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="Also measure agreement of bf16 or fp16 with fp32.")
+    ] = None,
+    photos: Annotated[Path | None, typer.Option(help="Folder of photos for the agreement check.")] = None,
+    device: Annotated[str, typer.Option()] = "cpu",
+) -> None:
+    """Check the weights' checksum and that they load; optionally measure reduced-precision agreement."""
     s = settings_from(ctx)
     mid = model or s.model
     try:
         report = verify_weights(mid, s.models_dir)
+        if precision:
+            from bridge.embed import MIN_AGREEMENT, measure_agreement
+
+            images = _sample_images(photos, report["image_size"])
+            agreement = measure_agreement(mid, s.models_dir, images, device=device, precision=precision)
+            report[f"agreement_{precision}"] = agreement
+            report["precision_auto_uses"] = precision if agreement >= MIN_AGREEMENT else "fp32"
     except (WeightsMissing, ModelError, RuntimeError) as e:
         raise fail(str(e)) from None
     emit_json(report)
+
+
+def _sample_images(folder: Path | None, size: int):
+    """Up to 32 photos from `folder` as model inputs, or textured test images when none are given."""
+    import numpy as np
+
+    from bridge.decode import decode_safe
+    from bridge.formats import is_supported
+    from bridge.preprocess import model_input
+    from bridge.records import Decoded
+
+    out = []
+    if folder:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and is_supported(p):
+                d = decode_safe(p, target=size)
+                if isinstance(d, Decoded):
+                    out.append(model_input(d, size))
+            if len(out) == 32:
+                break
+    if not out:
+        rng = np.random.default_rng(0)
+        out = [
+            np.kron(rng.integers(0, 255, (8, 8, 3)), np.ones((size // 8 + 1, size // 8 + 1, 1)))[
+                :size, :size
+            ].astype(np.uint8)
+            for _ in range(16)
+        ]
+    return np.stack(out)
 
 
 @app.command("download")

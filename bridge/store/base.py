@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -124,8 +123,20 @@ def folder_key(path: str) -> str:
 
 
 def ancestor_folders(path: str) -> list[str]:
-    """Every folder containing the file at `path`, nearest first: "/a/b/c.jpg" → ["/a/b", "/a", "/"]."""
-    return [str(p) for p in PurePosixPath(folder_key(path)).parents if str(p) != "."]
+    """Every folder containing the file at `path`, nearest first: "/a/b/c.jpg" → ["/a/b", "/a", "/"].
+
+    String slicing rather than PurePosixPath.parents: this runs for every upserted point.
+    """
+    key = folder_key(path)
+    out: list[str] = []
+    cut = key.rfind("/")
+    while cut > 0:
+        key = key[:cut]
+        out.append(key)
+        cut = key.rfind("/")
+    if cut == 0 and key != "/":
+        out.append("/")  # an absolute path's root
+    return out
 
 
 def _ext(value: str) -> str:
@@ -135,17 +146,19 @@ def _ext(value: str) -> str:
 def prepare_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `payload` with the derived fields filled in, so filters see one normalised form.
 
-    Applied on every upsert and set_payload: keywords → keywords_lc, path → folders (+ ext when absent),
-    ext normalised.
+    Applied on every upsert and set_payload: keywords → keywords_lc; path (and `paths`, every place a
+    duplicate lives) → folders, replacing any given, so they always match `folder_key`; ext from the path
+    when absent, lowercased, without the dot.
     """
     out = dict(payload)
     if "keywords" in out:
         kws = out["keywords"]
         out["keywords_lc"] = None if kws is None else sorted({str(k).casefold() for k in kws})
-    if isinstance(out.get("path"), str):
-        out["folders"] = ancestor_folders(out["path"])
+    paths = [p for p in [out.get("path"), *(out.get("paths") or ())] if isinstance(p, str)]
+    if paths:
+        out["folders"] = list(dict.fromkeys(f for p in paths for f in ancestor_folders(p)))
         if "ext" not in out:
-            out["ext"] = _ext(posixpath.splitext(out["path"].replace("\\", "/"))[1])
+            out["ext"] = _ext(posixpath.splitext(paths[0].replace("\\", "/"))[1])
     if isinstance(out.get("ext"), str):
         out["ext"] = _ext(out["ext"])
     return out
@@ -159,6 +172,19 @@ def as_vector(vector: Sequence[float] | np.ndarray, dim: int, what: str) -> list
     if not np.isfinite(arr).all():
         raise StoreError(f"{what} contains NaN or infinite values.")
     return arr.tolist()
+
+
+def as_vectors(points: Sequence[Point], dim: int) -> list[list[float]]:
+    """`as_vector` for a batch: one stack, one shape and finiteness check, then a list per row."""
+    try:
+        arr = np.asarray([p.vector for p in points], dtype=np.float32)
+    except ValueError:  # ragged: find the culprit for the message
+        arr = None
+    if arr is None or arr.ndim != 2 or arr.shape[1] != dim or not np.isfinite(arr).all():
+        for p in points:
+            as_vector(p.vector, dim, f"vector of point {p.id}")
+        raise StoreError(f"vectors in this batch do not form a {len(points)} x {dim} array")
+    return [row.tolist() for row in arr]
 
 
 def point_id(value: str | uuid.UUID) -> str:

@@ -30,6 +30,7 @@ from bridge.store.base import (
     StoreError,
     StoreLockedError,
     as_vector,
+    as_vectors,
     point_id,
     point_ids,
     prepare_payload,
@@ -39,18 +40,33 @@ from bridge.store.filters import Filter, to_edge
 CONFIG_FILE = "edge_config.json"  # written by Edge itself at create; holds the vector size
 UPSERT_BATCH = 512  # points per update call: bounded memory per call, few enough calls to stay fast
 
-# Tuning, chosen with bench/bench_store.py on a 2-core machine (100k x 512-d points):
-# - HNSW m=16, ef_construct=100: Qdrant's defaults; recall@10 ~0.99 on CLIP-like data, and a 100k index
-#   builds in about a minute on 2 cores. Search uses ef=128 (see SEARCH_EF).
-# - full_scan_threshold 10,000 KB (~5k 512-d vectors): when a filter leaves fewer candidates than this,
-#   Qdrant scans them exactly instead of walking the graph; below it HNSW would miss filtered points.
-# - indexing_threshold 10,000 KB: a segment gets its HNSW graph once it holds ~5k vectors, so a 100k
-#   library is fully indexed after optimize(); smaller ones are brute-forced, which is already fast.
-# - vectors "Cached" (memory-mapped, kept in page cache) and payload "Cold" (on disk, read per hit):
-#   vectors are touched by every search, payloads only for the 20 hits shown.
-HNSW = qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000)
-OPTIMIZERS = qe.EdgeOptimizersConfig(indexing_threshold=10_000)
+# Tuning, measured with bench/bench_store.py on a 2-core machine, 100k x 512-d CLIP-like vectors:
+# - HNSW m=16, ef_construct=100 (Qdrant's defaults); unfiltered search at ef=128: recall@10 1.00,
+#   p50 ~2-3 ms. optimize() of 100k takes ~2.5 minutes on 2 cores.
+# - Payload indexes with enable_hnsw=False. Edge's default adds filter-specific links to the graph for
+#   every indexed field, text fields included: optimize() took 4x longer and unfiltered search slowed
+#   (a denser graph). Filtered search gets its accuracy elsewhere:
+#   * full_scan_threshold 32,000 KB (~16k 512-d vectors): a filter matching fewer points is answered
+#     exactly from the payload index (label=red, 10k of 100k: recall 1.00, ~6 ms);
+#   * broader filters use ACORN at ef=64 (rating>=3, 30k of 100k: recall 1.00, ~8-10 ms). Plain
+#     filtered HNSW without it found only 19% of the true top 10 for label=red.
+# - indexing_threshold = full_scan_threshold: a graph below that size would never be used, so libraries
+#   under ~16k photos are searched brute force (~3 ms) and optimize() skips them.
+# - Vectors "Cached" (memory-mapped, kept in page cache), payload "Cold" (on disk, read for the hits).
+FULL_SCAN_KB = 32_000
+HNSW = qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=FULL_SCAN_KB)
+OPTIMIZERS = qe.EdgeOptimizersConfig(indexing_threshold=FULL_SCAN_KB)
 SEARCH_EF = 128
+SEARCH_PARAMS = qe.SearchParams(hnsw_ef=SEARCH_EF)
+FILTERED_SEARCH_PARAMS = qe.SearchParams(hnsw_ef=64, acorn=qe.AcornSearchParams(enable=True))
+
+
+def search_params(limit: int, filtered: bool) -> qe.SearchParams:
+    """ef must be at least the number of results asked for."""
+    base = FILTERED_SEARCH_PARAMS if filtered else SEARCH_PARAMS
+    if limit <= (base.hnsw_ef or 0):
+        return base
+    return qe.SearchParams(hnsw_ef=limit, acorn=base.acorn)
 
 
 def _config(dim: int) -> qe.EdgeConfig:
@@ -66,15 +82,16 @@ def _config(dim: int) -> qe.EdgeConfig:
 
 
 def _index_schema(kind: Kind) -> Any:
+    """Index parameters per kind; enable_hnsw=False everywhere (see the tuning notes above)."""
     if kind is Kind.TEXT:
         # word tokenizer + lowercase: "camera=canon" matches "Canon EOS 600D"; no stemming or stopwords,
         # because camera and lens names are not prose
-        return qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True)
-    return {
-        Kind.INTEGER: qe.PayloadSchemaType.Integer,
-        Kind.FLOAT: qe.PayloadSchemaType.Float,
-        Kind.KEYWORD: qe.PayloadSchemaType.Keyword,
-    }[kind]
+        return qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, enable_hnsw=False)
+    if kind is Kind.INTEGER:
+        return qe.IntegerIndexParams(lookup=True, range=True, enable_hnsw=False)
+    if kind is Kind.FLOAT:
+        return qe.FloatIndexParams(enable_hnsw=False)
+    return qe.KeywordIndexParams(enable_hnsw=False)
 
 
 def _stored_dim(shard_dir: Path) -> tuple[int, str] | None:
@@ -189,13 +206,11 @@ class EdgeStore:
 
     def upsert(self, points: Sequence[Point]) -> None:
         for start in range(0, len(points), UPSERT_BATCH):
+            chunk = points[start : start + UPSERT_BATCH]
+            vectors = as_vectors(chunk, self.dim)
             batch = [
-                qe.Point(
-                    point_id(p.id),
-                    as_vector(p.vector, self.dim, f"vector of point {p.id}"),
-                    prepare_payload(p.payload),
-                )
-                for p in points[start : start + UPSERT_BATCH]
+                qe.Point(point_id(p.id), v, prepare_payload(p.payload))
+                for p, v in zip(chunk, vectors, strict=True)
             ]
             self._run("upsert", self._s.update, qe.UpdateOperation.upsert_points(batch))
 
@@ -247,7 +262,7 @@ class EdgeStore:
             score_threshold=min_score,
             with_payload=True,
             with_vector=False,
-            params=qe.SearchParams(hnsw_ef=max(SEARCH_EF, limit)),
+            params=search_params(limit, bool(where)),
         )
         found = self._run("search", self._s.query, request)
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in found]

@@ -22,6 +22,7 @@ from bridge.store.base import (
     Record,
     StoreError,
     as_vector,
+    as_vectors,
     point_id,
     point_ids,
     prepare_payload,
@@ -130,13 +131,11 @@ class RemoteStore:
 
     def upsert(self, points: Sequence[Point]) -> None:
         for start in range(0, len(points), UPSERT_BATCH):
+            chunk = points[start : start + UPSERT_BATCH]
+            vectors = as_vectors(chunk, self.dim)
             batch = [
-                models.PointStruct(
-                    id=point_id(p.id),
-                    vector=as_vector(p.vector, self.dim, f"vector of point {p.id}"),
-                    payload=prepare_payload(p.payload),
-                )
-                for p in points[start : start + UPSERT_BATCH]
+                models.PointStruct(id=point_id(p.id), vector=v, payload=prepare_payload(p.payload))
+                for p, v in zip(chunk, vectors, strict=True)
             ]
             self._run("upsert", self._c.upsert, self.name, batch, wait=True)
 

@@ -6,7 +6,6 @@ import os
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,12 @@ def watching(settings, tmp_path):
     engine = Engine.open(s)
     stop = threading.Event()
     runs: list = []
-    t = threading.Thread(target=watch_forever, args=(engine, [str(folder)]),
-                         kwargs={"stop": stop, "poll": 0.1, "on_run": runs.append}, daemon=True)
+    t = threading.Thread(
+        target=watch_forever,
+        args=(engine, [str(folder)]),
+        kwargs={"stop": stop, "poll": 0.1, "on_run": runs.append},
+        daemon=True,
+    )
     t.start()
     time.sleep(0.5)
     yield engine, folder, runs

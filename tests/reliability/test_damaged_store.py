@@ -38,8 +38,13 @@ def test_damaged_store_is_moved_aside_and_rebuilt(settings, tmp_path):
         shard = engine.store().path
     assert damage(shard)
     env = {**os.environ, "PIXEL_DETECTIVE_DATA_DIR": str(settings.data_dir)}
-    r = subprocess.run([sys.executable, "-m", "bridge", "index", str(folder), "--model", settings.model, "--json"],
-                       env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "bridge", "index", str(folder), "--model", settings.model, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "is damaged" in r.stderr and "moved to" in r.stderr
     assert json.loads(r.stdout)["embedded"] == 20  # rebuilt from the ledger's file list
