@@ -19,28 +19,14 @@ def point_id(fingerprint: str, model_id: str) -> str:
     return str(uuid.uuid5(POINT_NAMESPACE, f"{fingerprint}|{model_id}"))
 
 
-def ancestors(path: str) -> list[str]:
-    """Every folder above `path`, nearest last: lets a filter say "anywhere under this folder"."""
-    out = []
-    d = os.path.dirname(path)
-    while d and d not in out:
-        out.append(d)
-        parent = os.path.dirname(d)
-        if parent == d:
-            break
-        d = parent
-    return sorted(out, key=len)
-
-
 def path_fields(paths: Sequence[str]) -> dict[str, Any]:
+    """Path-derived payload fields (the store adds `folders`, every ancestor, for "folder under X")."""
     primary = sorted(paths)[0]
-    folders = sorted({a for p in paths for a in ancestors(p)}, key=len)
     return {
         "path": primary,
         "paths": sorted(paths),
         "filename": os.path.basename(primary),
         "folder": os.path.dirname(primary),
-        "folders": folders,
         "ext": extension(primary).lstrip("."),
     }
 
@@ -53,6 +39,4 @@ def build_payload(
     payload["fingerprint"] = fingerprint
     payload["model"] = model_id
     payload["indexed_at"] = time.time()
-    if isinstance(payload.get("keywords"), list):
-        payload["keywords_lc"] = sorted({k.lower() for k in payload["keywords"]})
     return payload

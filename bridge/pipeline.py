@@ -115,6 +115,12 @@ class Indexer:
                 self._repath(repath & self.ledger.done_fingerprints("embed", self.model_id))
             if self.store is not None:
                 self.store.flush()
+                if self.summary.embedded and not self.stop.is_set():
+                    # Build the search index for what was added (Edge never does this on its own; it skips
+                    # collections small enough to be searched exactly).
+                    t = time.perf_counter()
+                    self.store.optimize()
+                    self._phase["optimize"] += time.perf_counter() - t
             self.summary.status = "stopped" if self.stop.is_set() else "completed"
         except BaseException:
             self.summary.status = "failed"

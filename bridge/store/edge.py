@@ -42,7 +42,7 @@ UPSERT_BATCH = 512  # points per update call: bounded memory per call, few enoug
 
 # Tuning, measured with bench/bench_store.py on a 2-core machine, 100k x 512-d CLIP-like vectors:
 # - HNSW m=16, ef_construct=100 (Qdrant's defaults); unfiltered search at ef=128: recall@10 1.00,
-#   p50 ~2-3 ms. optimize() of 100k takes ~2.5 minutes on 2 cores.
+#   p50 ~3 ms. optimize() of 100k takes 1.5-2 minutes on 2 cores.
 # - Payload indexes with enable_hnsw=False. Edge's default adds filter-specific links to the graph for
 #   every indexed field, text fields included: optimize() took 4x longer and unfiltered search slowed
 #   (a denser graph). Filtered search gets its accuracy elsewhere:
@@ -138,6 +138,13 @@ def move_aside(path: Path) -> Path:
     return target
 
 
+def _filter(where: Filter | None) -> Any:
+    try:
+        return to_edge(where)
+    except ValueError as e:  # a condition that cannot apply, e.g. label >= 3
+        raise StoreError(f"bad filter: {e}") from e
+
+
 class EdgeStore:
     """A VectorStore over one Qdrant Edge shard. Use `EdgeStore.open`."""
 
@@ -197,8 +204,6 @@ class EdgeStore:
             return fn(*args)
         except StoreError:
             raise
-        except ValueError as e:  # our filter translation
-            raise StoreError(f"bad filter: {e}") from e
         except Exception as e:
             raise StoreError(f"vector store at {self.path}: {what} failed: {e}") from e
 
@@ -227,8 +232,12 @@ class EdgeStore:
             self._run("delete", self._s.update, qe.UpdateOperation.delete_points(point_ids(ids)))
 
     def optimize(self) -> bool:
-        """Build HNSW graphs and merge segments; blocking. Call at the end of an indexing run. True if work
-        was done. Edge never optimizes on its own, so without this a big library is searched brute-force."""
+        """Build HNSW graphs and merge segments. Call at the end of every indexing run; True if work was
+        done. Edge never optimizes on its own, so without this a big library is searched brute force.
+
+        Blocking, and Edge 0.9.0 holds the GIL throughout (as it does in update and query): other Python
+        threads of this process stall until it returns, about 1.5 minutes per 100k new photos here.
+        """
         return bool(self._run("optimize", self._s.optimize))
 
     def flush(self) -> None:
@@ -258,7 +267,7 @@ class EdgeStore:
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(as_vector(vector, self.dim, "query vector")),
-            filter=self._run("search", to_edge, where),
+            filter=_filter(where),
             score_threshold=min_score,
             with_payload=True,
             with_vector=False,
@@ -289,7 +298,7 @@ class EdgeStore:
                 return
 
     def count(self, where: Filter | None = None) -> int:
-        request = qe.CountRequest(exact=True, filter=self._run("count", to_edge, where))
+        request = qe.CountRequest(exact=True, filter=_filter(where))
         return int(self._run("count", self._s.count, request))
 
     def info(self) -> dict[str, int]:
