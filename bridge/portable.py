@@ -7,7 +7,6 @@ imports into a Qdrant server and back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -22,6 +21,7 @@ import numpy as np
 from bridge import __version__
 from bridge.engine import STORE_SCHEMA_VERSION, Engine
 from bridge.ledger import SCHEMA_VERSION, Ledger
+from bridge.models import sha256_file
 from bridge.store.base import Point
 
 FORMAT = "pixel-detective-index"
@@ -30,14 +30,6 @@ FORMAT_VERSION = 1
 
 class PortableError(Exception):
     pass
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def export_index(engine: Engine, dest: Path) -> dict[str, Any]:
@@ -70,7 +62,7 @@ def export_index(engine: Engine, dest: Path) -> dict[str, Any]:
             if i != n:
                 raise PortableError(f"collection {store.name} changed during export ({i} of {n} points read)")
             collections.append({"model": model_id, "name": store.name, "dim": store.dim, "count": n})
-        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -113,7 +105,7 @@ def read_manifest(archive: Path, into: Path) -> dict[str, Any]:
         )
     for rel, digest in manifest["files"].items():
         p = into / rel
-        if not p.is_file() or _sha256(p) != digest:
+        if not p.is_file() or sha256_file(p) != digest:
             raise PortableError(f"{archive} is damaged: {rel} does not match its checksum")
     return manifest
 

@@ -48,13 +48,24 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
     )
     for st in data["stages"]:
         out.print(f"  {st['stage']:<9} {st['version']:<40} {st['count']}")
-    for r in data["runs"]:
+    for i, r in enumerate(data["runs"]):
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"]))
         sm = r["summary"]
         out.print(
-            f"run {r['id']} {started} {r['status']}: embedded {sm.get('embedded', 0)}, "
-            f"failed {sm.get('failed', 0)}, {sm.get('wall_seconds', 0)}s"
+            f"run {r['id']} {started} {r['status']}: {sm.get('files_seen', 0)} seen, embedded "
+            f"{sm.get('embedded', 0)}, metadata {sm.get('metadata_read', 0)}, moved {sm.get('repathed', 0)}, "
+            f"removed {sm.get('deleted', 0)}, failed {sm.get('failed', 0)} in {sm.get('wall_seconds', 0)}s "
+            f"({sm.get('files_per_second') or 0} files/s)",
+            highlight=False,
         )
+        if i == 0 and sm.get("phase_seconds"):  # the latest run in full: where the time went, what failed
+            out.print(
+                "  phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in sorted(sm["phase_seconds"].items()))
+            )
+        if i == 0 and sm.get("failures_by_reason"):
+            out.print(
+                "  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(sm["failures_by_reason"].items()))
+            )
 
 
 def failures(

@@ -183,3 +183,40 @@ def test_without_weights_metadata_is_still_recorded(data_dir, copy_shared, tmp_p
         metas = engine.ledger.metadata_for(fps)
         assert len(metas) == 3
         assert any(m.get("camera_model") for m in metas.values())
+
+
+def test_rebuild_embeddings_reembeds_everything_in_place(settings, tmp_path):
+    folder = tmp_path / "gen"
+    make_photos(folder, 5)
+    run(settings, [folder])
+    again = run(settings, [folder], rebuild=True)
+    assert again.embedded == 5 and again.metadata_read == 0
+    with Engine.open(settings) as engine:
+        assert engine.store().count() == 5
+
+
+def test_rules_apply_at_index_time_and_again_on_demand(settings, tmp_path):
+    from bridge.engine import load_rules
+
+    folder = tmp_path / "Weddings" / "Smith-Jones"
+    make_photos(folder, 3)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        "[[rule]]\nname = 'clients'\npath = '/Weddings/(?P<client>[^/]+)/'\nkeywords = ['Clients|{client}']\n"
+    )
+    s = settings.with_overrides(rules_file=rules)
+    with Engine.open(s) as engine:
+        engine.index([str(tmp_path / "Weddings")], rules=load_rules(s))
+        hits = engine.store().search(
+            text_vector(engine, "x"), limit=5, where=parse_where("keyword=Smith-Jones")
+        )
+        assert len(hits) == 3
+        assert all(h.payload["keyword_paths"] == ["Clients|Smith-Jones"] for h in hits)
+    rules.write_text(
+        "[[rule]]\nname = 'clients'\npath = '/Weddings/(?P<client>[^/]+)/'\n"
+        "keywords = ['Weddings|{client}']\n"
+    )
+    with Engine.open(s) as engine:
+        assert engine.indexer(rules=load_rules(s)).reapply_rules() == 3
+        payloads = [p for _, p, _ in engine.store().scroll()]
+        assert all(p["keyword_paths"] == ["Weddings|Smith-Jones"] for p in payloads)
