@@ -2,8 +2,9 @@
 # One command for a new machine: set up, index a folder into the embedded store, then search it.
 #   scripts/quickstart.sh FOLDER ["what to look for"]
 set -uo pipefail
-cd "$(dirname "$0")/.."
 folder="${1:?usage: scripts/quickstart.sh FOLDER [\"query\"]}"
+folder="$(cd "$folder" 2>/dev/null && pwd)" || { echo "folder not found: $1" >&2; exit 1; }
+cd "$(dirname "$0")/.."
 query="${2:-a photo of people outdoors}"
 scripts/setup.sh || exit 1
 .venv/bin/pixel-detective index "$folder"

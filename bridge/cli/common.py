@@ -32,7 +32,7 @@ from bridge.pipeline import Progress as PipelineProgress
 from bridge.settings import Settings, load_settings
 
 console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
-out = Console()
+out = Console(soft_wrap=True)
 
 
 class Exit(IntEnum):

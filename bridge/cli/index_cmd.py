@@ -100,6 +100,9 @@ def index(
     roots = [str(p) for p in (folders or []) + (folder or [])]
     if not roots:
         raise fail("name at least one folder to index", Exit.USAGE)
+    missing = [r for r in roots if not os.path.exists(r)]
+    if missing:
+        raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
     settings = settings_from(ctx, batch_size=batch_size, workers=workers, device=device, model=model)
     with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:
         if engine.weights_problem:
