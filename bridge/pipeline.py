@@ -335,9 +335,12 @@ class Indexer:
         self._phase["ledger"] += time.perf_counter() - t
         self.summary.embedded += len(with_pixels)
         self.summary.metadata_read += len(metadata)
-        for f in (f for f, _, _ in failures if f.stage == "decode"):
+        # A file failed when the stage it was queued for failed: decoding, or metadata in a metadata-only run.
+        counted = ("decode",) if self.embedder is not None else ("decode", "metadata")
+        failed_files = {f.path: f for f, _, _ in failures if f.stage in counted}
+        for f in failed_files.values():
             self._failures[str(f.reason)] += 1
-        n_failed = sum(1 for r in results if r.failed)
+        n_failed = len(failed_files)
         self.progress.advance(done=len(results) - n_failed, failed=n_failed)
         if self.on_batch_committed:
             self.on_batch_committed(len(results))
