@@ -91,6 +91,8 @@ class Indexer:
         self.on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
         self._failures: Counter[str] = Counter()
         self._sizes: dict[str, tuple[int, int]] = {}
+        (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self._log = str(settings.data_dir / "logs" / "decoders.log")  # native decoders' own messages
 
     # -- public ------------------------------------------------------------------------------------
     def run(self, roots: Sequence[str], *, rebuild: bool = False, retry_failed: bool = False) -> RunSummary:
@@ -258,7 +260,9 @@ class Indexer:
         # bound keeps memory flat (a 224 px model input is 150 KB).
         depth = max(4 * n, 2 * self.batch_size)
         suspects: list[worker.Job] = []
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=worker.init_worker) as pool:
+        with ProcessPoolExecutor(
+            n, mp_context=ctx, initializer=worker.init_worker, initargs=(self._log,)
+        ) as pool:
             inflight: dict[Future[FileResult], worker.Job] = {}
             while ((queue and not self.stop.is_set()) or inflight) and not suspects:
                 while queue and len(inflight) < depth and not self.stop.is_set():
@@ -282,7 +286,9 @@ class Indexer:
         """A worker died (a decoder crash): run each suspect alone to find and record the culprit."""
         ctx = mp.get_context("spawn")
         for job in suspects:
-            with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker.init_worker) as pool:
+            with ProcessPoolExecutor(
+                1, mp_context=ctx, initializer=worker.init_worker, initargs=(self._log,)
+            ) as pool:
                 try:
                     yield pool.submit(worker.process, job).result()
                 except BrokenProcessPool:

@@ -21,10 +21,19 @@ class Job:
     max_pixels: int = 250_000_000
 
 
-def init_worker() -> None:
-    """Workers ignore Ctrl-C: the main process decides when to stop, after the current batch."""
+def init_worker(log_path: str | None = None) -> None:
+    """Workers ignore Ctrl-C: the main process decides when to stop, after the current batch.
+
+    LibRaw and libheif print warnings straight to file descriptor 2 ("unknown file: Unexpected end of
+    file"); they would tear through the progress display, so a worker's stderr goes to a log file.
+    Failures themselves come back as values with their reasons.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if log_path:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
 
 
 def process(job: Job) -> FileResult:

@@ -81,7 +81,9 @@ def failures(
     if not rows:
         out.print("no failures")
         return
-    t = Table("reason", "stage", "tries", "path", "detail")
+    t = Table("reason", "stage", "tries")
+    t.add_column("path", overflow="fold")
+    t.add_column("detail", overflow="fold")
     for f in rows:
         t.add_row(f.reason, f.stage, str(f.attempts), f.path, f.detail or "")
     out.print(t)

@@ -65,7 +65,7 @@ def search_cmd(
         return
     table = Table(show_header=True, header_style="bold")
     for col in ("#", "score", "path", "camera", "date", "rating"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold" if col == "path" else "ellipsis", no_wrap=col != "path")
     for r in results:
         table.add_row(
             str(r.rank),
