@@ -149,11 +149,16 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 # --- Pillow / pillow-heif ---------------------------------------------------------------------------------
 
 
+_MIN_IMAGE_BYTES = 32  # smaller than the smallest valid JPEG/PNG/WebP/TIFF image
+
+
 def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) -> Decoded:
     # Structural truncation checks first: they are cheap and catch what decoders let through silently.
     cut = _structure_cut(data, kind)
     if cut:
         raise DecodeError(Reason.TRUNCATED, cut)
+    if len(data) < _MIN_IMAGE_BYTES:  # magic bytes and little else (Pillow answers KeyError('MPO') here)
+        raise DecodeError(Reason.TRUNCATED, f"the file ends after {len(data)} bytes, before any image data")
     try:
         with warnings.catch_warnings(record=True) as caught:  # Pillow reports some header damage as warnings
             warnings.simplefilter("always", UserWarning)

@@ -27,6 +27,8 @@ def write_json_atomic(path: Path, data: object) -> None:
     """Temp file + fsync + replace: readers see the old or the new file, never half of one (R2)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed mid-write
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(data, f, indent=2, default=str)

@@ -220,3 +220,37 @@ def test_rules_apply_at_index_time_and_again_on_demand(settings, tmp_path):
         assert engine.indexer(rules=load_rules(s)).reapply_rules() == 3
         payloads = [p for _, p, _ in engine.store().scroll()]
         assert all(p["keyword_paths"] == ["Weddings|Smith-Jones"] for p in payloads)
+
+
+def test_hostile_and_odd_files_complete_the_run_and_never_become_vectors(settings, tmp_path):
+    from tests.photo_factory import write_image, write_png_bomb, write_tiff_rgb16
+
+    folder = tmp_path / "odd"
+    deep = folder / ("très_long_dossier_" * 6) / ("子目录_" * 10)
+    deep.mkdir(parents=True)
+    write_png_bomb(folder / "bomb.png")
+    write_image(folder / "cmyk.tif", 300, 200, mode="CMYK")
+    write_tiff_rgb16(folder / "rgb16.tif", 300, 200)
+    write_image(deep / "ünïcødé 照片 (1).jpg", 300, 200)
+    (folder / "only-magic.jpg").write_bytes(b"\xff\xd8\xff")
+    s = run(settings, [folder])
+    assert s.status == "completed"
+    assert s.failures_by_reason == {"too_large": 1, "truncated": 1}
+    assert s.embedded == 3
+    with Engine.open(settings) as engine:
+        paths = {p["path"] for _, p, _ in engine.store().scroll()}
+        assert not any(p.endswith(("bomb.png", "only-magic.jpg")) for p in paths)
+        assert str(deep / "ünïcødé 照片 (1).jpg") in paths
+
+
+def test_same_pipeline_on_the_qdrant_server_code_path(settings, tmp_path):
+    """store = "qdrant" goes through qdrant-client (local mode here; a server URL in production)."""
+    folder = tmp_path / "gen"
+    photos = make_photos(folder, 6)
+    remote = settings.with_overrides(store="qdrant")
+    s = run(remote, [folder])
+    assert s.embedded == 6
+    with Engine.open(remote) as engine:
+        vec, _ = photo_vector(engine, photos[2])
+        assert search(engine, vec, limit=1)[0].path == str(photos[2])
+        assert type(engine.store()).__name__ == "RemoteStore"
