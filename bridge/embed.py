@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bridge.models import ResolvedWeights, resolve
+from bridge.models import ModelError, ResolvedWeights, resolve
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -43,8 +43,17 @@ def pick_device(requested: str = "auto") -> str:
 
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {requested!r} requested but CUDA is not available on this machine")
+    if requested == "cpu":
+        return requested
+    if not requested.startswith("cuda"):
+        raise ModelError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise ModelError(f"device {requested!r} requested but CUDA is not available here; use --device cpu")
+    index = int(requested.split(":", 1)[1]) if ":" in requested else 0
+    if index >= torch.cuda.device_count():
+        raise ModelError(
+            f"device {requested!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)"
+        )
     return requested
 
 
@@ -147,14 +156,16 @@ class Embedder:
         self._loaded: LoadedModel | None = None
         self.last_used = 0.0
         self.weights = resolve(model_id, models_dir)  # raises WeightsMissing early, before any work starts
+        self.device = pick_device(device)  # a wrong --device is refused before any work starts, too
 
     @property
     def loaded(self) -> LoadedModel:
         with self._lock:
             if self._loaded is None:
-                device = pick_device(self.requested_device)
-                precision = choose_precision(self.requested_precision, device, self.model_id, self.models_dir)
-                self._loaded = load_model(self.weights, device=device, precision=precision)
+                precision = choose_precision(
+                    self.requested_precision, self.device, self.model_id, self.models_dir
+                )
+                self._loaded = load_model(self.weights, device=self.device, precision=precision)
             self.last_used = time.monotonic()
             return self._loaded
 

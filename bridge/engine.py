@@ -123,11 +123,9 @@ class Engine:
             stop=stop,
         )
         if self.embedder is not None and not self.settings.batch_size:
-            from bridge.embed import auto_batch_size, pick_device
+            from bridge.embed import auto_batch_size
 
-            idx.batch_size = auto_batch_size(
-                pick_device(self.settings.device), self.embedder.weights.spec.image_size
-            )
+            idx.batch_size = auto_batch_size(self.embedder.device, self.embedder.weights.spec.image_size)
         return idx
 
     def index(self, roots: list[str], **kw: Any) -> RunSummary:

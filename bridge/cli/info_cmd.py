@@ -7,6 +7,7 @@ import platform
 import sys
 import time
 from dataclasses import asdict
+from importlib.metadata import version
 from typing import Annotated, Any
 
 import typer
@@ -101,28 +102,29 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             detail = fn()
             checks.append({"check": name, "ok": True, "detail": detail})
         except Exception as e:  # doctor reports every problem instead of stopping at the first
-            checks.append({"check": name, "ok": False, "detail": f"{type(e).__name__}: {e}"})
+            checks.append({"check": name, "ok": False, "detail": str(e) or type(e).__name__})
 
     check("python", lambda: f"{platform.python_version()} on {platform.platform()}")
-    for mod in (
-        "torch",
-        "torchvision",
-        "open_clip",
-        "qdrant_edge",
-        "qdrant_client",
-        "pyexiv2",
-        "rawpy",
-        "pillow_heif",
-        "PIL",
-        "sqlite_utils",
-    ):
-        check(mod, lambda m=mod: getattr(importlib.import_module(m), "__version__", "ok"))
+    dists = {
+        "torch": "torch",
+        "torchvision": "torchvision",
+        "open_clip": "open_clip_torch",
+        "qdrant_edge": "qdrant-edge-py",
+        "qdrant_client": "qdrant-client",
+        "pyexiv2": "pyexiv2",
+        "rawpy": "rawpy",
+        "pillow_heif": "pillow-heif",
+        "PIL": "pillow",
+        "sqlite_utils": "sqlite-utils",
+    }
+    for mod, dist in dists.items():
+        check(mod, lambda m=mod, d=dist: (importlib.import_module(m), version(d))[1])
 
     def weights() -> str:
         try:
             rw = resolve(s.model, s.models_dir)
-        except WeightsMissing as e:
-            raise RuntimeError(str(e)) from None
+        except WeightsMissing:
+            raise
         return f"{s.model}: {rw.source} {rw.weights_file or ''}"
 
     check("model weights", weights)

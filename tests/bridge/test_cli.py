@@ -124,3 +124,30 @@ def test_no_weights_says_what_is_missing_and_exits_4(data_dir, tmp_path):
 def test_bad_where_is_a_usage_error(settings):
     r = pd(settings.data_dir, "search", "x", "--where", "flavour=red", check=False)
     assert r.returncode == 2 and "flavour" in r.stderr
+
+
+def test_doctor_reports_every_check_and_fails_on_missing_weights(data_dir, settings):
+    r = pd(data_dir, "doctor", "--json", check=False)
+    report = json.loads(r.stdout)
+    checks = {c["check"]: c for c in report["checks"]}
+    assert r.returncode == 1 and not report["ok"]
+    assert not checks["model weights"]["ok"] and "models import" in checks["model weights"]["detail"]
+    assert checks["qdrant_edge"]["detail"] == "0.9.0" and checks["torch"]["detail"].startswith("2.14.1")
+    ok = pd(data_dir, "--data-dir", str(data_dir), "doctor", "--json", check=False)
+    assert ok.returncode == 1  # same data dir through the flag
+
+
+def test_unknown_device_is_refused_before_any_work(settings, tmp_path):
+    make_photos(tmp_path / "p", 2)
+    r = pd(
+        settings.data_dir,
+        "index",
+        str(tmp_path / "p"),
+        "--model",
+        settings.model,
+        "--device",
+        "cuda:7",
+        check=False,
+    )
+    assert r.returncode == 1 and "cuda:7" in r.stderr
+    assert json.loads(pd(settings.data_dir, "status", "--json").stdout)["files"] == 0
