@@ -187,6 +187,10 @@ class Indexer:
                 self.ledger.record_scanned(res.seen[i : i + 2000], run_id)
             if res.errors:
                 self._record_failures([(f, 0, 0) for f in res.errors])
+                # unreadable now is not deleted: keep their rows (and vectors) out of the sweep
+                self.ledger.mark_seen([f.path for f in res.errors], run_id)
+            for d in res.unreadable_dirs:
+                self.summary.notes.append(f"could not list {d}: nothing under it was removed from the index")
             seen.extend(res.seen)
             self.summary.new_or_changed += len(res.changed)
             self.summary.unchanged += res.unchanged

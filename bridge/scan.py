@@ -69,13 +69,15 @@ class ScanResult:
     changed: list[ScannedFile] = field(default_factory=list)  # new or modified (fingerprint computed)
     unchanged: int = 0
     errors: list[Failure] = field(default_factory=list)
-    complete: bool = True  # False when stopped early: then nothing may be swept
+    complete: bool = True  # False when stopped early or a folder was unreadable: then nothing may be swept
+    unreadable_dirs: list[str] = field(default_factory=list)
 
 
 def walk(
-    root: str, flt: PathFilter, *, follow_symlinks: bool = False
+    root: str, flt: PathFilter, *, follow_symlinks: bool = False, unreadable: list[str] | None = None
 ) -> Iterator[tuple[str, os.stat_result]]:
-    """Yield (path, stat) of wanted supported files under root (or root itself when it is a file)."""
+    """Yield (path, stat) of wanted supported files under root (or root itself when it is a file).
+    Folders that cannot be listed are appended to `unreadable`."""
     try:
         st = os.stat(root)
     except OSError:
@@ -92,7 +94,9 @@ def walk(
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
-            continue  # unreadable folder: skipped (its files stay as they were in the ledger)
+            if unreadable is not None:
+                unreadable.append(d)  # the caller must not treat its files as deleted
+            continue
         subdirs = []
         for e in entries:
             rel = os.path.relpath(e.path, root).replace(os.sep, "/")
@@ -128,7 +132,7 @@ def scan_root(
     """Walk one root and classify its files against what the ledger knows (`known`: path → row)."""
     result = ScanResult(root=root)
     to_hash: list[tuple[str, int, int]] = []
-    for path, st in walk(root, flt, follow_symlinks=follow_symlinks):
+    for path, st in walk(root, flt, follow_symlinks=follow_symlinks, unreadable=result.unreadable_dirs):
         if should_stop():
             result.complete = False
             break
@@ -150,6 +154,8 @@ def scan_root(
         except OSError as e:
             return Failure(path, "scan", Reason.IO_ERROR, f"read error: {e.strerror or e}")
 
+    if result.unreadable_dirs:
+        result.complete = False
     # Fingerprinting is I/O bound and hashlib releases the GIL: threads keep disks busy.
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for out in pool.map(_hash, to_hash):

@@ -254,3 +254,22 @@ def test_same_pipeline_on_the_qdrant_server_code_path(settings, tmp_path):
         vec, _ = photo_vector(engine, photos[2])
         assert search(engine, vec, limit=1)[0].path == str(photos[2])
         assert type(engine.store()).__name__ == "RemoteStore"
+
+
+def test_an_unlistable_folder_is_not_a_deletion(settings, tmp_path, monkeypatch):
+    folder = tmp_path / "lib"
+    make_photos(folder / "a", 3)
+    make_photos(folder / "b", 3, seed=1)
+    run(settings, [folder])
+    real_scandir = os.scandir
+
+    def flaky(path):  # a share that drops out: listing folder b fails this time
+        if str(path).endswith("/b"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr("bridge.scan.os.scandir", flaky)
+    s = run(settings, [folder])
+    assert s.deleted == 0 and any("could not list" in n for n in s.notes)
+    with Engine.open(settings) as engine:
+        assert engine.store().count() == 6
