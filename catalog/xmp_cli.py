@@ -1,0 +1,96 @@
+"""`pixel-detective xmp`: read and write XMP sidecars for photos (the sidecar path is derived from each photo)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from catalog.xmp import XmpError, XmpUpdate, plan, read_sidecar, sidecar_path, write_sidecars
+
+app = typer.Typer(help="Read and write XMP sidecars (never writes into RAW files).", no_args_is_help=True)
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _naming(value: str) -> str:
+    if value not in ("name", "name.ext"):
+        raise typer.BadParameter("use 'name' (IMG_1.xmp) or 'name.ext' (IMG_1.CR2.xmp)")
+    return value
+
+
+@app.command()
+def write(
+    paths: Annotated[list[Path], typer.Argument(help="Photos; each one's sidecar is derived from its name.")],
+    keywords: Annotated[
+        list[str], typer.Option("--keywords", "-k", help="Flat keywords, comma-separated.")
+    ] = [],  # noqa: B006
+    keyword_path: Annotated[list[str], typer.Option("--keyword-path", help="Keyword path A|B|C.")] = [],  # noqa: B006
+    caption: Annotated[str | None, typer.Option(help="Caption (only where empty).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (only where empty).")] = None,
+    rating: Annotated[int | None, typer.Option(min=0, max=5)] = None,
+    label: Annotated[str | None, typer.Option(help="Colour label text, e.g. Red.")] = None,
+    overwrite_caption: Annotated[bool, typer.Option(help="Replace an existing caption.")] = False,
+    naming: Annotated[str, typer.Option(callback=_naming, help="name | name.ext")] = "name",
+    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    flat = [k.strip() for group in keywords for k in group.split(",") if k.strip()]
+    update = XmpUpdate(
+        keywords=tuple(flat + list(keyword_path)),
+        caption=caption,
+        overwrite_caption=overwrite_caption,
+        title=title,
+        rating=rating,
+        label=label,
+    )
+    if dry_run:
+        planned = plan(paths, update, naming)  # type: ignore[arg-type]
+        rows = [asdict(p) | {"photo": str(p.photo), "sidecar": str(p.sidecar)} for p in planned]
+        if as_json:
+            print(json.dumps(rows, indent=2))
+        for p in [] if as_json else planned:
+            _out.print(
+                f"[bold]{p.sidecar}[/] ({'merge' if p.exists else 'new'}): {p.error or '; '.join(p.changes) or 'no change'}"
+            )
+        raise typer.Exit(1 if any(p.error for p in planned) else 0)
+    results = write_sidecars(paths, update, naming)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps([asdict(r) | {"path": str(r.path)} for r in results], indent=2))
+    else:
+        for r in results:
+            style = {"written": "green", "unchanged": "dim", "failed": "red"}[r.status]
+            extra = f" {r.reason}: {r.detail}" if r.status == "failed" else ""
+            _out.print(f"[{style}]{r.status}[/] {r.path}{extra}")
+    raise typer.Exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
+@app.command()
+def read(
+    paths: Annotated[list[Path], typer.Argument(help="Photos (or .xmp files).")],
+    naming: Annotated[str, typer.Option(callback=_naming)] = "name",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    rows, failed = [], False
+    for photo in paths:
+        sidecar = photo if photo.suffix.lower() == ".xmp" else sidecar_path(photo, naming)  # type: ignore[arg-type]
+        try:
+            rows.append({"photo": str(photo), "sidecar": str(sidecar)} | asdict(read_sidecar(sidecar)))
+        except (OSError, XmpError) as exc:
+            failed = True
+            rows.append(
+                {"photo": str(photo), "sidecar": str(sidecar), "error": f"{type(exc).__name__}: {exc}"}
+            )
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            _out.print(f"[bold]{row['sidecar']}[/]")
+            for key, value in row.items():
+                if key not in ("photo", "sidecar") and value not in (None, (), {}, []):
+                    _out.print(f"  {key}: {value}")
+    raise typer.Exit(1 if failed else 0)
