@@ -37,6 +37,21 @@ def write_json_atomic(path: Path, data: object) -> None:
     os.replace(tmp, path)
 
 
+def catalog_files(path: Path) -> tuple[list[str], list[str]]:
+    """The photo files a Lightroom catalog references: (present on disk, missing). Virtual copies share
+    their master's file, so each file is listed once."""
+    from catalog.errors import CatalogError
+    from catalog.reader import open_catalog
+
+    try:
+        with open_catalog(path) as cat:
+            paths = sorted({str(p.pure_path) for p in cat.photos()})
+    except CatalogError as e:
+        raise fail(str(e), Exit.BUSY if type(e).__name__ == "CatalogLocked" else Exit.ERROR) from None
+    present = [p for p in paths if os.path.isfile(p)]
+    return present, [p for p in paths if not os.path.isfile(p)]
+
+
 def print_summary(s: RunSummary) -> None:
     d = s.as_dict()
     console.print(
@@ -96,12 +111,28 @@ def index(
             help="Also write progress to this JSON file after every batch (resume itself uses the ledger).",
         ),
     ] = None,
+    catalog: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--catalog",
+            help="Also index the photos this Lightroom catalog references (read from a verified copy).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Index folders: metadata, embeddings, into the local index. Resumes after any interruption."""
     roots = [str(p) for p in (folders or []) + (folder or [])]
+    notes: list[str] = []
+    for cat in catalog or []:
+        found, missing = catalog_files(cat)
+        roots += found
+        if missing:
+            notes.append(
+                f"{len(missing)} of {len(found) + len(missing)} photos in {cat} are not on disk "
+                f"(offline drive or moved outside Lightroom?), e.g. {missing[0]}"
+            )
     if not roots:
-        raise fail("name at least one folder to index", Exit.USAGE)
+        raise fail("name at least one folder (or --catalog) to index", Exit.USAGE)
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
@@ -135,6 +166,7 @@ def index(
 
                 idx.on_batch_committed = on_batch
             result = idx.run(roots, rebuild=rebuild, retry_failed=retry_failed)
+        result.notes.extend(notes)
         if summary:
             write_json_atomic(summary, result.as_dict())
         if as_json:

@@ -151,3 +151,26 @@ def test_unknown_device_is_refused_before_any_work(settings, tmp_path):
     )
     assert r.returncode == 1 and "cuda:7" in r.stderr
     assert json.loads(pd(settings.data_dir, "status", "--json").stdout)["files"] == 0
+
+
+def test_index_catalog_indexes_referenced_files_and_reports_missing(settings, shared_data, tmp_path):
+    import sqlite3
+
+    from tests.catalog.fixtures import build_catalog
+
+    built = build_catalog(shared_data, tmp_path / "cat", version="1100000")
+    lib = tmp_path / "lib"
+    con = sqlite3.connect(built.path)
+    con.execute(
+        "UPDATE AgLibraryRootFolder SET absolutePath = ? WHERE absolutePath NOT LIKE 'C:%'", (f"{lib}/",)
+    )
+    con.commit()
+    con.close()
+    (src,) = make_photos(tmp_path / "src", 1)
+    target = lib / "2024" / "Lisbon trip" / "IMG_0001.CR3"  # a JPEG under a RAW name: decoded by content
+    target.parent.mkdir(parents=True)
+    target.write_bytes(src.read_bytes())
+    r = pd(settings.data_dir, "index", "--catalog", str(built.path), "--model", settings.model, "--json")
+    summary = json.loads(r.stdout)
+    assert summary["files_seen"] == 1 and summary["embedded"] == 1
+    assert any("1 of 2 photos" in n and "not on disk" in n for n in summary["notes"])

@@ -1,0 +1,62 @@
+"""Collections: AgLibraryCollection (+ AgLibraryCollectionImage for members). Same columns in every version.
+
+Kinds (`creationId`): com.adobe.ag.library.collection (plain), .group (collection set), .smart_collection
+(members are a query stored elsewhere, so `image_ids` is empty: we do not evaluate smart rules).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+
+from catalog.schema import require
+from catalog.version import CatalogVersion
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "AgLibraryCollection": ("id_local", "name", "parent", "creationId", "systemOnly"),
+    "AgLibraryCollectionImage": ("collection", "image", "positionInCollection"),
+}
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: int
+    name: str
+    kind: str  # creationId
+    parent_id: int | None
+    system_only: bool  # e.g. the Quick Collection
+    image_ids: tuple[int, ...] = ()
+
+    @property
+    def is_smart(self) -> bool:
+        return self.kind.endswith("smart_collection")
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind.endswith(".group")
+
+
+def read_collections(conn: sqlite3.Connection, version: CatalogVersion) -> list[Collection]:
+    del version
+    require(conn, TABLES)
+    members: dict[int, list[int]] = defaultdict(list)
+    for coll, image in conn.execute(
+        "SELECT collection, image FROM AgLibraryCollectionImage ORDER BY collection, positionInCollection, id_local"
+    ):
+        members[int(coll)].append(int(image))
+    out = []
+    for id_local, name, parent, kind, system in conn.execute(
+        "SELECT id_local, name, parent, creationId, systemOnly FROM AgLibraryCollection ORDER BY id_local"
+    ):
+        out.append(
+            Collection(
+                id=int(id_local),
+                name=name or "",
+                kind=kind or "",
+                parent_id=None if parent is None else int(parent),
+                system_only=bool(float(system)) if system not in (None, "") else False,
+                image_ids=tuple(members.get(int(id_local), ())),
+            )
+        )
+    return out

@@ -1,0 +1,126 @@
+"""Keyword tree: AgLibraryKeyword (root id in Adobe_variablesTable 'AgLibraryKeyword_rootTagID'), synonyms
+from AgLibraryKeywordSynonym, per-photo keywords from AgLibraryKeywordImage. Same columns in every version.
+
+Paths are built by walking `parent`, not from `genealogy`: genealogy is a cache that outside tools may have
+written wrongly, while `parent` is what Lightroom's own tree uses.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from catalog.schema import require
+from catalog.version import CatalogVersion
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "AgLibraryKeyword": ("id_local", "id_global", "name", "parent", "keywordType", "includeOnExport"),
+    "AgLibraryKeywordSynonym": ("keyword", "name"),
+    "AgLibraryKeywordImage": ("image", "tag"),
+    "Adobe_variablesTable": ("name", "value"),
+}
+SEPARATOR = "|"  # as in lr:hierarchicalSubject
+
+
+@dataclass(frozen=True)
+class Keyword:
+    id: int
+    uuid: str
+    name: str
+    parent_id: int | None  # None for top-level keywords (their parent is the hidden root)
+    path: tuple[str, ...]  # names from the top level down to this keyword
+    synonyms: tuple[str, ...] = ()
+    keyword_type: str | None = None  # 'person' for faces
+    include_on_export: bool = True
+
+    @property
+    def full_path(self) -> str:
+        return SEPARATOR.join(self.path)
+
+
+@dataclass(frozen=True)
+class KeywordTree:
+    root_id: int | None
+    by_id: dict[int, Keyword] = field(default_factory=dict)
+
+    def children(self, keyword_id: int | None) -> list[Keyword]:
+        return sorted(
+            (k for k in self.by_id.values() if k.parent_id == keyword_id), key=lambda k: k.name.lower()
+        )
+
+    @property
+    def top_level(self) -> list[Keyword]:
+        return self.children(None)
+
+    def by_path(self, full_path: str) -> Keyword | None:
+        return next((k for k in self.by_id.values() if k.full_path == full_path), None)
+
+
+def _root_id(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute(
+        "SELECT value FROM Adobe_variablesTable WHERE name = 'AgLibraryKeyword_rootTagID'"
+    ).fetchone()
+    if row is not None and row[0] not in (None, ""):
+        return int(float(row[0]))  # stored as REAL
+    # Fallback seen in hand-made catalogs: the single keyword without a name and without a parent.
+    row = conn.execute(
+        "SELECT id_local FROM AgLibraryKeyword WHERE parent IS NULL AND name IS NULL"
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def read_keyword_tree(conn: sqlite3.Connection, version: CatalogVersion) -> KeywordTree:
+    del version  # one layout for all supported versions
+    require(conn, TABLES)
+    root = _root_id(conn)
+    synonyms: dict[int, list[str]] = defaultdict(list)
+    for kw, name in conn.execute("SELECT keyword, name FROM AgLibraryKeywordSynonym ORDER BY id_local"):
+        if name:
+            synonyms[int(kw)].append(name)
+    rows = {
+        int(r[0]): r
+        for r in conn.execute(
+            "SELECT id_local, id_global, name, parent, keywordType, includeOnExport FROM AgLibraryKeyword"
+        )
+    }
+
+    def parent_of(kid: int) -> int | None:
+        p = rows[kid][3]
+        p = None if p is None else int(float(p))
+        return None if p == root or p not in rows else p
+
+    out: dict[int, Keyword] = {}
+    for kid, (_, uuid, name, _, ktype, export) in rows.items():
+        if kid == root:
+            continue
+        path: list[str] = []
+        seen: set[int] = set()
+        cur: int | None = kid
+        while (
+            cur is not None and cur not in seen
+        ):  # `seen` guards against a parent cycle in a damaged catalog
+            seen.add(cur)
+            path.append(rows[cur][2] or "")
+            cur = parent_of(cur)
+        out[kid] = Keyword(
+            id=kid,
+            uuid=str(uuid),
+            name=name or "",
+            parent_id=parent_of(kid),
+            path=tuple(reversed(path)),
+            synonyms=tuple(synonyms.get(kid, ())),
+            keyword_type=ktype,
+            include_on_export=bool(export) if export is not None else True,
+        )
+    return KeywordTree(root, out)
+
+
+def read_photo_keywords(conn: sqlite3.Connection, tree: KeywordTree) -> dict[int, tuple[str, ...]]:
+    """image id → sorted full keyword paths."""
+    found: dict[int, set[str]] = defaultdict(set)
+    for image, tag in conn.execute("SELECT image, tag FROM AgLibraryKeywordImage"):
+        kw = tree.by_id.get(int(tag))
+        if kw is not None:
+            found[int(image)].add(kw.full_path)
+    return {image: tuple(sorted(paths)) for image, paths in found.items()}
