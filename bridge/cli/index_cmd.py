@@ -192,16 +192,20 @@ def watch_cmd(
     """Index new, changed and deleted files as they happen (waits until a copy is complete)."""
     settings = settings_from(ctx, model=model)
     roots = [str(p) for p in folders]
-    with user_errors(), Engine.open(settings, purpose="pixel-detective watch") as engine:
+    # Ctrl-C is handled from the start: during start-up it simply means "stop as soon as you can".
+    with (
+        graceful_stop() as stop,
+        user_errors(),
+        Engine.open(settings, purpose="pixel-detective watch") as engine,
+    ):
         if engine.weights_problem:
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
         from bridge.watch import watch_forever
 
-        with graceful_stop() as stop:
-            watch_forever(
-                engine,
-                roots,
-                rules=load_rules(settings),
-                stop=stop,
-                on_run=lambda s: print_summary(s) if s.new_or_changed or s.deleted else None,
-            )
+        watch_forever(
+            engine,
+            roots,
+            rules=load_rules(settings),
+            stop=stop,
+            on_run=lambda s: print_summary(s) if s.new_or_changed or s.deleted else None,
+        )
