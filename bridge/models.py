@@ -116,6 +116,16 @@ def read_manifest(models_dir: Path, model_id: str) -> dict[str, Any] | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def imported_models(models_dir: Path) -> list[str]:
+    """Ids of every model whose weights were imported into `models_dir`."""
+    if not models_dir.is_dir():
+        return []
+    out = []
+    for manifest in sorted(models_dir.glob(f"*/{MANIFEST}")):
+        out.append(json.loads(manifest.read_text())["spec"]["id"])
+    return out
+
+
 def spec_for(model_id: str, models_dir: Path) -> ModelSpec:
     if model_id in REGISTRY:
         return REGISTRY[model_id]

@@ -14,7 +14,7 @@ from bridge.models import (
     ModelError,
     WeightsMissing,
     import_weights,
-    read_manifest,
+    imported_models,
     resolve,
     verify_weights,
 )
@@ -29,16 +29,7 @@ app = typer.Typer(
 def list_models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Known models and whether their weights are on this machine."""
     s = settings_from(ctx)
-    ids = list(REGISTRY)
-    if s.models_dir.exists():
-        for d in sorted(s.models_dir.iterdir()):
-            m = read_manifest(s.models_dir, d.name) if d.is_dir() else None
-            if (d / "manifest.json").exists():
-                import json
-
-                m = json.loads((d / "manifest.json").read_text())
-                if m["spec"]["id"] not in ids:
-                    ids.append(m["spec"]["id"])
+    ids = list(REGISTRY) + [mid for mid in imported_models(s.models_dir) if mid not in REGISTRY]
     rows = []
     for mid in ids:
         try:

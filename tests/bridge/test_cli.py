@@ -174,3 +174,13 @@ def test_index_catalog_indexes_referenced_files_and_reports_missing(settings, sh
     summary = json.loads(r.stdout)
     assert summary["files_seen"] == 1 and summary["embedded"] == 1
     assert any("1 of 2 photos" in n and "not on disk" in n for n in summary["notes"])
+
+
+def test_models_list_shows_which_weights_are_here(settings):
+    rows = {r["model"]: r for r in json.loads(pd(settings.data_dir, "models", "list", "--json").stdout)}
+    assert (
+        rows["ViT-B-32/laion2b_s34b_b79k"]["weights"] == "missing"
+        and rows["ViT-B-32/laion2b_s34b_b79k"]["default"]
+    )
+    assert rows[settings.model]["weights"] == "imported" and rows[settings.model]["dim"] == 64
+    assert {r["tier"] for r in rows.values()} >= {"default", "stronger", "smaller", "custom"}
