@@ -55,6 +55,11 @@ class Catalog:
     def collections(self) -> list[Collection]:
         return read_collections(self._conn, self.version)
 
+    def variable(self, name: str) -> object:
+        """A raw `Adobe_variablesTable` value (None when absent), e.g. 'Adobe_entityIDCounter'."""
+        row = self._conn.execute("SELECT value FROM Adobe_variablesTable WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
 
 @contextmanager
 def open_catalog(path: str | Path, lock_timeout: float = 5.0) -> Iterator[Catalog]:

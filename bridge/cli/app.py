@@ -11,6 +11,8 @@ from bridge import __version__
 from bridge.cli import db_cmd, index_cmd, info_cmd, models_cmd, rules_cmd, search_cmd
 from bridge.cli.common import EXIT_HELP
 from catalog.cli import app as catalog_app
+from catalog.write_cli import unwrite as catalog_unwrite
+from catalog.write_cli import write as catalog_write
 from catalog.xmp_cli import app as xmp_app
 
 app = typer.Typer(
@@ -54,8 +56,12 @@ app.command("export-db")(db_cmd.export_db)
 app.command("import-db")(db_cmd.import_db)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(rules_cmd.app, name="rules")
+catalog_app.command("write")(catalog_write)
+catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(
-    catalog_app, name="catalog", help="Read Lightroom Classic catalogs safely (from a verified copy)."
+    catalog_app,
+    name="catalog",
+    help="Lightroom Classic catalogs: read from a verified copy; write back only while Lightroom is closed.",
 )
 app.add_typer(xmp_app, name="xmp", help="Read and write XMP sidecars (merged, never inside RAW files).")
 

@@ -1,0 +1,82 @@
+"""`pixel-detective catalog write CATALOG --changes FILE.json [--what …] [--dry-run] [--json]` and `… unwrite`.
+
+Register with `catalog_app.command("write")(write)` and `catalog_app.command("unwrite")(unwrite)`, or mount `app`.
+The changes file format is documented in catalog/write/model.py and catalog/README.md.
+Exit codes: 0 ok, 1 error, 75 locked (EX_TEMPFAIL: Lightroom has the catalog open).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from catalog.errors import CatalogError, CatalogLocked
+from catalog.write import FIELDS, apply, load_changes, plan, remove_ours
+
+EXIT_ERROR = 1
+EXIT_LOCKED = 75
+LOCKED_MESSAGE = (
+    "Lightroom has this catalog open — close Lightroom, or use the Lightroom plugin to write. ({})"
+)
+
+app = typer.Typer(
+    help="Write to a Lightroom catalog while Lightroom is closed (backup first).", no_args_is_help=True
+)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err = Console(stderr=True)
+    if isinstance(exc, CatalogLocked):
+        err.print(LOCKED_MESSAGE.format(exc), markup=False)
+        return typer.Exit(EXIT_LOCKED)
+    err.print(f"error: {exc}", markup=False)
+    return typer.Exit(EXIT_ERROR)
+
+
+@app.command("write")
+def write(
+    catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
+    changes: Annotated[Path, typer.Option("--changes", help="JSON file with per-photo changes")],
+    what: Annotated[str, typer.Option("--what", help=f"comma list of {','.join(FIELDS)}")] = ",".join(FIELDS),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Plan and apply keywords, captions, ratings, labels and picks."""
+    try:
+        photos, options = load_changes(changes)
+        options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
+        options.__post_init__()
+        the_plan = plan(catalog, photos, options)
+        if dry_run:
+            typer.echo(the_plan.to_json(indent=1) if as_json else the_plan.summary())
+            return
+        report = apply(catalog, the_plan)
+    except (CatalogError, ValueError) as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps({"plan": the_plan.to_dict(), "report": report.to_dict()}, ensure_ascii=False))
+    else:
+        typer.echo(the_plan.summary())
+        typer.echo(
+            f"written: {report.keywords_created} keyword(s), {report.links_created} link(s), "
+            f"{report.fields_changed} field(s) on {report.photos_touched} photo(s); integrity {report.integrity}; "
+            f"backup {report.backup}"
+        )
+
+
+@app.command("unwrite")
+def unwrite(
+    catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
+    parent: Annotated[str, typer.Option("--parent", help="Our top-level keyword")] = "Pixel Detective",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Remove the keywords and links Pixel Detective added (captions/ratings stay; restore a backup for those)."""
+    try:
+        report = remove_ours(catalog, parent)
+    except CatalogError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps(report.to_dict()) if as_json else str(report))
