@@ -113,3 +113,17 @@ def check_lock(catalog: Path, timeout: float = 5.0) -> LockStatus:
         return LockStatus(True, f"lock check did not finish within {timeout:g} s; assuming open")
     finally:
         pool.shutdown(wait=False)  # a hung probe must not hold the caller
+
+
+def ensure_closed(path: str | Path, timeout: float, *, hint: str) -> tuple[Path, LockStatus]:
+    """The resolved catalog path and its lock status, once it exists and Lightroom does not have it open
+    (else CatalogLocked, whose message ends with `hint`: what the caller's user can do instead)."""
+    from catalog.errors import CatalogError, CatalogLocked
+
+    source = Path(path).expanduser().resolve()
+    if not source.is_file():
+        raise CatalogError(f"catalog not found: {source}")
+    lock = check_lock(source, timeout=timeout)
+    if lock.is_open:
+        raise CatalogLocked(f"Lightroom has this catalog open ({lock.reason}): {source}. {hint}")
+    return source, lock

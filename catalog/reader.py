@@ -15,9 +15,9 @@ from pathlib import Path
 from catalog.captions import Caption, read_captions
 from catalog.collections import Collection, read_collections
 from catalog.copy import verified_copy
-from catalog.errors import CatalogError, CatalogLocked
+from catalog.errors import CatalogError
 from catalog.keywords import KeywordTree, read_keyword_tree, read_photo_keywords
-from catalog.lock import LockStatus, check_lock
+from catalog.lock import LockStatus, ensure_closed
 from catalog.photos import Photo, read_photos
 from catalog.version import CatalogVersion, read_version
 
@@ -64,15 +64,9 @@ class Catalog:
 @contextmanager
 def open_catalog(path: str | Path, lock_timeout: float = 5.0) -> Iterator[Catalog]:
     """Open `path` for reading. Raises CatalogLocked, UnsupportedCatalog or CatalogError."""
-    source = Path(path).expanduser().resolve()
-    if not source.is_file():
-        raise CatalogError(f"catalog not found: {source}")
-    lock = check_lock(source, timeout=lock_timeout)
-    if lock.is_open:
-        raise CatalogLocked(
-            f"Lightroom has this catalog open ({lock.reason}): {source}. "
-            "Close Lightroom, or use the Pixel Detective plug-in inside Lightroom."
-        )
+    source, lock = ensure_closed(
+        path, lock_timeout, hint="Close Lightroom, or use the Pixel Detective plug-in inside Lightroom."
+    )
     with tempfile.TemporaryDirectory(prefix="pd-lrcat-") as tmp:
         copy = verified_copy(source, Path(tmp))
         conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)

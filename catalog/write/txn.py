@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.errors import CatalogError, CatalogLocked
-from catalog.lock import check_lock
+from catalog.lock import ensure_closed
 from catalog.version import CatalogVersion, read_version
 from catalog.write.backup import make_backup
 
-LOCKED_HINT = (
-    "Lightroom has this catalog open ({}): {}. Close Lightroom, or use the Lightroom plugin to write."
-)
+WRITE_HINT = "Close Lightroom, or use the Lightroom plugin to write."
 
 
 @dataclass
@@ -34,17 +32,12 @@ class Session:
 
 
 def _locked(reason: str, source: Path) -> CatalogLocked:
-    return CatalogLocked(LOCKED_HINT.format(reason, source))
+    return CatalogLocked(f"Lightroom has this catalog open ({reason}): {source}. {WRITE_HINT}")
 
 
 @contextmanager
 def write_session(catalog_path: str | Path, lock_timeout: float = 5.0) -> Iterator[Session]:
-    source = Path(catalog_path).expanduser().resolve()
-    if not source.is_file():
-        raise CatalogError(f"catalog not found: {source}")
-    lock = check_lock(source, timeout=lock_timeout)
-    if lock.is_open:
-        raise _locked(lock.reason, source)
+    source, _ = ensure_closed(catalog_path, lock_timeout, hint=WRITE_HINT)
     conn = sqlite3.connect(source, isolation_level=None, timeout=1.0)
     try:
         version = read_version(conn)  # before anything else: unknown layouts are never written (R14)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from catalog.reader import open_catalog
 from catalog.write import PhotoChange, PlanStale, Rule, WriteOptions, WritePlan, apply, plan, remove_ours
-from tests.catalog.conftest import LR5
 from tests.catalog.fixtures import MODERN_VERSIONS, build_catalog
 from tests.catalog.write.helpers import connect, counter, digest, integrity, snapshot
 
@@ -19,13 +17,7 @@ from tests.catalog.write.helpers import connect, counter, digest, integrity, sna
 @pytest.fixture(params=["lr5", *MODERN_VERSIONS])
 def cat(request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path) -> Path:
     if request.param == "lr5":
-        src = shared_data / LR5
-        if not src.is_file():
-            pytest.skip(f"{src} not found")
-        dest = tmp_path / "lr5" / src.name
-        dest.parent.mkdir()
-        shutil.copyfile(src, dest)
-        return dest
+        return request.getfixturevalue("lr5_catalog")
     return build_catalog(shared_data, tmp_path / f"cat-{request.param}", request.param).path
 
 
