@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def main() -> None:
         s = Settings(data_dir=tmp / "data", model=TINY_MODEL_ID, batch_size=32)
         me = psutil.Process()
         with Engine.open(s) as engine:
-            engine.embedder.encode_images(__import__("numpy").zeros((1, 64, 64, 3), "uint8"))  # load model
+            engine.embedder.encode_images(np.zeros((1, 64, 64, 3), "uint8"))  # load the model first
             engine.store()
             base = me.memory_info().rss
             peak = {"main": base, "workers": 0}

@@ -157,7 +157,9 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
     cut = _structure_cut(data, kind)
     if cut:
         raise DecodeError(Reason.TRUNCATED, cut)
-    if len(data) < _MIN_IMAGE_BYTES:  # magic bytes and little else (Pillow answers KeyError('MPO') here)
+    if (
+        kind is not None and len(data) < _MIN_IMAGE_BYTES
+    ):  # magic bytes and little else (Pillow answers KeyError('MPO') here)
         raise DecodeError(Reason.TRUNCATED, f"the file ends after {len(data)} bytes, before any image data")
     try:
         with warnings.catch_warnings(record=True) as caught:  # Pillow reports some header damage as warnings

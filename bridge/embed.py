@@ -82,11 +82,12 @@ def load_model(rw: ResolvedWeights, *, device: str = "cpu", precision: str = "fp
     std = torch.tensor(cfg.get("std", OPENAI_STD), device=device).view(1, 3, 1, 1)
     size = model.visual.image_size
     image_size = int(size[0] if isinstance(size, tuple | list) else size)
+    tokenizer = open_clip.get_tokenizer(rw.spec.arch)
     with torch.no_grad():
-        dim = int(model.encode_text(open_clip.get_tokenizer(rw.spec.arch)(["x"]).to(device)).shape[-1])
+        dim = int(model.encode_text(tokenizer(["x"]).to(device)).shape[-1])
     return LoadedModel(
         model=model,
-        tokenizer=open_clip.get_tokenizer(rw.spec.arch),
+        tokenizer=tokenizer,
         model_id=rw.spec.id,
         dim=dim,
         image_size=image_size,
@@ -180,7 +181,7 @@ class Embedder:
         m = self.loaded
         with torch.inference_mode():
             x = (
-                torch.from_numpy(np.ascontiguousarray(batch))
+                torch.from_numpy(np.require(batch, requirements=["C", "W"]))
                 .to(m.device)
                 .permute(0, 3, 1, 2)
                 .float()

@@ -248,7 +248,7 @@ class Indexer:
             self._flush(pending)
 
     def _results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
-        if self.inline or len(jobs) <= 2:
+        if self.inline or len(jobs) <= 2:  # a watcher's one or two files: not worth starting a pool (~1 s)
             for job in jobs:
                 if self.stop.is_set():
                     return

@@ -79,18 +79,16 @@ def photo_vector(engine: Engine, photo: str | Path) -> tuple[np.ndarray, str | N
     got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
     if got and got[0][2] is not None:
         return np.asarray(got[0][2], dtype=np.float32), fp
-    from bridge.decode import decode_image
-    from bridge.preprocess import model_input
-    from bridge.records import DecodeError
+    from bridge.worker import Job, process  # the indexer's own decode → model-input step
 
-    try:
-        decoded = decode_image(
-            path, target=engine.settings.decode_size, max_pixels=engine.settings.max_pixels
-        )
-    except DecodeError as e:
-        raise SearchError(f"cannot read {photo}: {e.reason}: {e.detail}") from e
-    pixels = model_input(decoded, engine.embedder.weights.spec.image_size)
-    return engine.embedder.encode_images(pixels[None])[0], fp
+    s = engine.settings
+    result = process(
+        Job(path, fp, False, True, engine.embedder.weights.spec.image_size, s.decode_size, s.max_pixels)
+    )
+    if result.model_input is None:
+        f = result.failures[0]
+        raise SearchError(f"cannot read {photo}: {f.reason}: {f.detail}")
+    return engine.embedder.encode_images(result.model_input[None])[0], fp
 
 
 def search(

@@ -150,7 +150,9 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             return f"in use: {e}"
 
     check("index owner", owner)
-    check("torch device", lambda: __import__("bridge.embed", fromlist=["x"]).pick_device(s.device))
+    from bridge.embed import pick_device
+
+    check("torch device", lambda: pick_device(s.device))
     ok = all(c["ok"] for c in checks)
     if as_json:
         emit_json({"ok": ok, "checks": checks})

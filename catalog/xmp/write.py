@@ -86,9 +86,10 @@ def write_xmp_file(sidecar: Path, update: XmpUpdate, *, retry: RetryPolicy | Non
             return WriteResult(sidecar, "unchanged")
         mode = stat.S_IMODE(os.fstat(lock_fd).st_mode) if lock_fd is not None else 0o644
         atomic.replace_atomically(sidecar, result.data, retry, mode)
-        if sidecar.read_bytes() != result.data:
+        written = sidecar.read_bytes()
+        if written != result.data:
             return WriteResult(sidecar, "failed", "verify-failed", "re-read differs from what was written")
-        read_packet(sidecar.read_bytes())
+        read_packet(written)
         return WriteResult(sidecar, "written", changes=result.changes)
     except XmpError as exc:
         return WriteResult(sidecar, "failed", "invalid-xmp", str(exc))
