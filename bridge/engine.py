@@ -30,8 +30,11 @@ class Engine:
     owner: Ownership | None
     embedder: Embedder | None = None
     weights_problem: str | None = None
+    caption_problem: str | None = None  # captions asked for but their model is missing
+    keywords_problem: str | None = None
     notices: list[str] = field(default_factory=list)  # things the user should be told (store rebuilt …)
     _stores: dict[str, VectorStore] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)  # stage models built on first use
 
     @classmethod
     def open(cls, settings: Settings, *, purpose: str = "", own: bool = True) -> Engine:
@@ -109,6 +112,63 @@ class Engine:
             st.close()
         self._stores.clear()
 
+    def keyword_assigner(self) -> Any:
+        """The zero-shot keyword stage for the current model and vocabulary, or None (disabled, no
+        model, or the vocabulary's catalog cannot be read: then `keywords_problem` says why)."""
+        s = self.settings
+        if not s.keywords or self.embedder is None:
+            return None
+        if "assigner" in self._cache:
+            return self._cache["assigner"]
+        from bridge.keywording import KeywordAssigner, KeywordOptions
+        from bridge.vocabulary import build_vocabulary, terms_from_catalog
+
+        catalog_terms: list[Any] = []
+        if s.vocabulary_catalog is not None:
+            try:
+                catalog_terms = terms_from_catalog(Path(s.vocabulary_catalog))
+            except Exception as e:  # a locked/unknown catalog: say so, keep the built-in vocabulary
+                self.keywords_problem = f"keyword vocabulary from {s.vocabulary_catalog} not used: {e}"
+                self.notices.append(self.keywords_problem)
+        vocab = build_vocabulary(
+            catalog_terms=catalog_terms,
+            builtin=s.builtin_vocabulary,
+            allow=s.keywords_allow,
+            deny=s.keywords_deny,
+        )
+        if not vocab.terms:
+            self.keywords_problem = "the keyword vocabulary is empty (check keywords_allow / keywords_deny)"
+            self._cache["assigner"] = None
+            return None
+        opts: dict[str, Any] = {"max_per_photo": s.keywords_max}
+        if s.keywords_min_score is not None:
+            opts["min_score"] = s.keywords_min_score
+        assigner = KeywordAssigner(
+            vocab,
+            self.embedder.encode_text,
+            self.model_id,
+            s.data_dir / "cache" / "vocabulary",
+            KeywordOptions(**opts),
+        )
+        self._cache["assigner"] = assigner
+        return assigner
+
+    def captioner(self) -> Any:
+        """The caption model when captions are on and its weights are here; else None (and
+        `caption_problem` says why: the rest of the pipeline keeps working without captions)."""
+        s = self.settings
+        if not s.captions:
+            return None
+        if "captioner" not in self._cache:
+            from bridge.caption import Captioner, CaptionWeightsMissing
+
+            try:
+                self._cache["captioner"] = Captioner(s.caption_model, s.models_dir, device=s.device)
+            except CaptionWeightsMissing as e:
+                self.caption_problem = str(e)
+                self._cache["captioner"] = None
+        return self._cache["captioner"]
+
     def indexer(
         self, *, progress: Progress | None = None, stop: threading.Event | None = None, rules: Any = None
     ) -> Indexer:
@@ -121,6 +181,8 @@ class Engine:
             rules=rules,
             progress=progress,
             stop=stop,
+            keywords=self.keyword_assigner(),
+            captioner=self.captioner(),
         )
         if self.embedder is not None and not self.settings.batch_size:
             from bridge.embed import auto_batch_size
@@ -134,6 +196,9 @@ class Engine:
         ).run(roots, **kw)
 
     def close(self) -> None:
+        cap = self._cache.get("captioner")
+        if cap is not None:
+            cap.release()
         self.close_stores()
         self.ledger.close()
         if self.owner:

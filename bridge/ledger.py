@@ -24,7 +24,7 @@ import sqlite_utils
 
 from bridge.records import Failure, ScannedFile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0
 
 
@@ -85,6 +85,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             status TEXT NOT NULL,
             args TEXT,
             summary TEXT
+        );
+        """,
+    ),
+    (
+        "analyses: per-content results of the analysis stages (quality, duplicate signature, keywords, caption)",
+        """
+        CREATE TABLE IF NOT EXISTS analyses (
+            fingerprint TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (fingerprint, kind)
         );
         """,
     ),
@@ -269,6 +282,8 @@ class Ledger:
         rows = self.db.conn.execute(
             "SELECT fingerprint FROM content WHERE fingerprint NOT IN (SELECT fingerprint FROM files "
             "WHERE fingerprint IS NOT NULL) UNION SELECT fingerprint FROM stages WHERE version = ? AND "
+            "fingerprint NOT IN (SELECT fingerprint FROM files WHERE fingerprint IS NOT NULL) "
+            "UNION SELECT fingerprint FROM analyses WHERE "
             "fingerprint NOT IN (SELECT fingerprint FROM files WHERE fingerprint IS NOT NULL)",
             (model_id or "",),
         )
@@ -279,6 +294,7 @@ class Ledger:
         with self.write() as conn:
             for fp in fingerprints:
                 conn.execute("DELETE FROM content WHERE fingerprint = ?", (fp,))
+                conn.execute("DELETE FROM analyses WHERE fingerprint = ?", (fp,))
                 conn.execute(
                     "DELETE FROM stages WHERE fingerprint = ? AND (stage != 'embed' OR version = ?)",
                     (fp, embed_version or ""),
@@ -324,10 +340,12 @@ class Ledger:
         stages: Sequence[tuple[str, str, str, str | None]] = (),
         failures: Sequence[tuple[Failure, int, int]] = (),
         cleared_failures: Sequence[str] = (),
+        analyses: Sequence[tuple[str, str, str, Any]] = (),
     ) -> None:
         """Record one processed batch in ONE transaction (called after the vectors were upserted).
 
-        stages: (fingerprint, stage, version, point_id); failures: (failure, size, mtime_ns).
+        stages: (fingerprint, stage, version, point_id); failures: (failure, size, mtime_ns);
+        analyses: (fingerprint, kind, version, JSON-able data) — each also marks stage `kind@version` done.
         """
         now = time.time()
         with self.write() as conn:
@@ -343,6 +361,24 @@ class Ledger:
                 "updated_at = excluded.updated_at",
                 [(fp, st, ver, pid, now) for fp, st, ver, pid in stages],
             )
+            if analyses:
+                conn.executemany(
+                    "INSERT INTO analyses (fingerprint, kind, version, data, updated_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(fingerprint, kind) DO UPDATE SET version = excluded.version, "
+                    "data = excluded.data, updated_at = excluded.updated_at",
+                    [(fp, k, v, json.dumps(d, sort_keys=True), now) for fp, k, v, d in analyses],
+                )
+                # One result per kind is kept: older versions' stage rows go, so "done" means current.
+                conn.executemany(
+                    "DELETE FROM stages WHERE fingerprint = ? AND stage = ? AND version != ?",
+                    [(fp, k, v) for fp, k, v, _ in analyses],
+                )
+                conn.executemany(
+                    "INSERT INTO stages (fingerprint, stage, version, point_id, updated_at) "
+                    "VALUES (?, ?, ?, NULL, ?) ON CONFLICT(fingerprint, stage, version) DO UPDATE SET "
+                    "updated_at = excluded.updated_at",
+                    [(fp, k, v, now) for fp, k, v, _ in analyses],
+                )
             conn.executemany(
                 "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan')",
                 [(p,) for p in cleared_failures],
@@ -357,6 +393,48 @@ class Ledger:
                     for f, size, mtime in failures
                 ],
             )
+
+    # -- analyses -----------------------------------------------------------------------------------
+    def analyses_for(
+        self, fingerprints: Iterable[str], kinds: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """{fingerprint: {kind: data}} of the stored analysis results (any version)."""
+        out: dict[str, dict[str, Any]] = {}
+        extra, kargs = "", ()
+        if kinds:
+            extra = f" AND kind IN ({','.join('?' * len(kinds))})"
+            kargs = tuple(kinds)
+        for chunk in _chunks(list(fingerprints), 500):
+            q = ",".join("?" * len(chunk))
+            for fp, kind, data in self.db.conn.execute(
+                f"SELECT fingerprint, kind, data FROM analyses WHERE fingerprint IN ({q}){extra}",
+                (*chunk, *kargs),
+            ):
+                out.setdefault(fp, {})[kind] = json.loads(data)
+        return out
+
+    def iter_analyses(self, kind: str) -> Iterator[tuple[str, str, Any]]:
+        """(fingerprint, version, data) of every live content's `kind` result, in fingerprint order."""
+        rows = self.db.conn.execute(
+            "SELECT fingerprint, version, data FROM analyses WHERE kind = ? AND fingerprint IN "
+            "(SELECT fingerprint FROM files) ORDER BY fingerprint",
+            (kind,),
+        )
+        for fp, version, data in rows:
+            yield fp, version, json.loads(data)
+
+    def live_fingerprints(self) -> set[str]:
+        rows = self.db.conn.execute("SELECT DISTINCT fingerprint FROM files WHERE fingerprint IS NOT NULL")
+        return {r[0] for r in rows}
+
+    def path_index(self) -> dict[str, list[str]]:
+        """Every live content fingerprint with its paths (sorted)."""
+        out: dict[str, list[str]] = {}
+        for fp, path in self.db.conn.execute(
+            "SELECT fingerprint, path FROM files WHERE fingerprint IS NOT NULL ORDER BY path"
+        ):
+            out.setdefault(fp, []).append(path)
+        return out
 
     # -- failures -----------------------------------------------------------------------------------
     def failures(self, *, stage: str | None = None) -> list[FailureRow]:

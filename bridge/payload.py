@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bridge.analyses import payload_fields
 from bridge.formats import extension
 
 # Fixed namespace: point ids must stay the same across versions, machines and runs.
@@ -32,9 +33,16 @@ def path_fields(paths: Sequence[str]) -> dict[str, Any]:
 
 
 def build_payload(
-    fingerprint: str, model_id: str, paths: Sequence[str], metadata: dict[str, Any]
+    fingerprint: str,
+    model_id: str,
+    paths: Sequence[str],
+    metadata: dict[str, Any],
+    analyses: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """metadata (after rules) + analysis results (quality, AI keywords, caption) + paths and identity."""
     payload = dict(metadata)
+    if analyses:
+        payload.update(payload_fields(analyses))
     payload.update(path_fields(paths))
     payload["fingerprint"] = fingerprint
     payload["model"] = model_id

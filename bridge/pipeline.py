@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bridge import worker
+from bridge.analyses import keywords_data, payload_fields, pixel_versions
 from bridge.embed import Embedder
 from bridge.ledger import Ledger
 from bridge.payload import build_payload, path_fields, point_id
@@ -40,6 +41,9 @@ class RunSummary:
     unchanged: int = 0
     embedded: int = 0
     metadata_read: int = 0
+    analyzed: int = 0  # photos given quality scores / duplicate signatures
+    keyworded: int = 0
+    captioned: int = 0
     repathed: int = 0  # moved/renamed/copied content whose vector was reused
     deleted: int = 0
     skipped_failed: int = 0  # known-bad files not retried (unchanged since they failed)
@@ -51,7 +55,7 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
-        done = self.embedded or self.metadata_read
+        done = self.embedded or self.metadata_read or self.analyzed or self.captioned
         d["files_per_second"] = round(done / self.wall_seconds, 2) if self.wall_seconds else None
         return d
 
@@ -75,6 +79,8 @@ class Indexer:
         progress: Progress | None = None,
         stop: threading.Event | None = None,
         inline: bool = False,
+        keywords: Any = None,
+        captioner: Any = None,
     ) -> None:
         self.s = settings
         self.ledger = ledger
@@ -85,6 +91,11 @@ class Indexer:
         self.stop = stop or threading.Event()
         self.inline = inline  # run jobs in this process (debugging, tiny runs)
         self.model_id = embedder.model_id if embedder else None
+        self.keywords = keywords if embedder is not None and store is not None else None  # KeywordAssigner
+        self.captioner = captioner  # bridge.caption.Captioner, or None: no caption stage this run
+        enabled = {"quality": settings.quality, "dupsig": settings.duplicate_signatures}
+        self.pixel_kinds = tuple((k, v) for k, v in pixel_versions().items() if enabled[k])
+        self._embedded: set[str] = set()  # content with a vector of this model (before this run's batches)
         self.summary = RunSummary(model=self.model_id)
         self._phase: Counter[str] = Counter()
         self.batch_size = settings.batch_size or 32
@@ -115,6 +126,10 @@ class Indexer:
                 self._gc_points()
             if self.model_id:
                 self._repath(repath & self.ledger.done_fingerprints("embed", self.model_id))
+            if not self.stop.is_set():
+                self._keyword_pass()
+            if not self.stop.is_set():
+                self._caption_pass({f.fingerprint for f in scanned if f.fingerprint})
             if self.store is not None:
                 self.store.flush()
                 if self.summary.embedded and not self.stop.is_set():
@@ -153,11 +168,16 @@ class Indexer:
             part = fps[i : i + chunk]
             metas = self.ledger.metadata_for(part)
             paths = self.ledger.paths_for(part)
+            analyses = self.ledger.analyses_for(part)
             for fp in part:
                 if fp not in paths:
                     continue
                 payload = build_payload(
-                    fp, self.model_id, paths[fp], self._apply_rules(paths[fp][0], metas.get(fp, {}))
+                    fp,
+                    self.model_id,
+                    paths[fp],
+                    self._apply_rules(paths[fp][0], metas.get(fp, {})),
+                    analyses.get(fp),
                 )
                 self.store.set_payload([points[fp]], payload)
         self.store.flush()
@@ -204,6 +224,8 @@ class Indexer:
         failed = self.ledger.failures_by_path()
         meta_versions = self.ledger.content_versions()
         embedded = self.ledger.done_fingerprints("embed", self.model_id) if self.model_id else set()
+        self._embedded = embedded
+        analysed = {k: self.ledger.done_fingerprints(k, v) for k, v in self.pixel_kinds}
         image_size = self.embedder.weights.spec.image_size if self.embedder else 0
         jobs: dict[str, worker.Job] = {}
         repath: set[str] = set()
@@ -216,9 +238,10 @@ class Indexer:
                 continue
             want_meta = meta_versions.get(f.fingerprint) != METADATA_VERSION
             want_pixels = self.embedder is not None and f.fingerprint not in embedded
+            want_analyses = tuple((k, v) for k, v in self.pixel_kinds if f.fingerprint not in analysed[k])
             if f.fingerprint in jobs:
                 continue  # same content at another path: processed once
-            if want_meta or want_pixels:
+            if want_meta or want_pixels or want_analyses:
                 jobs[f.fingerprint] = worker.Job(
                     f.path,
                     f.fingerprint,
@@ -227,8 +250,9 @@ class Indexer:
                     image_size,
                     self.s.decode_size,
                     self.s.max_pixels,
+                    want_analyses,
                 )
-            elif self.model_id and f.fingerprint in embedded:
+            if self.model_id and not want_pixels and f.fingerprint in embedded:
                 repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed
         self._sizes = {f.path: (f.size, f.mtime_ns) for f in files}
         return list(jobs.values()), repath
@@ -308,12 +332,17 @@ class Indexer:
                 self._phase[f"{k}_cpu"] += v
         with_pixels = [r for r in results if r.model_input is not None]
         stages: list[tuple[str, str, str, str | None]] = []
+        analyses = [(r.fingerprint, k, v, d) for r in results for k, (v, d) in r.analyses.items()]
         if with_pixels and self.embedder is not None and self.store is not None and self.model_id:
             t = time.perf_counter()
             vectors = self.embedder.encode_images(np.stack([r.model_input for r in with_pixels]))
             self._phase["embed"] += time.perf_counter() - t
+            analyses += self._keyword_rows([r.fingerprint for r in with_pixels], vectors)
             metas = self._metadata_for(with_pixels)
             paths = self.ledger.paths_for(r.fingerprint for r in with_pixels)
+            known = self.ledger.analyses_for(r.fingerprint for r in with_pixels)
+            for fp, kind, _, data in analyses:
+                known.setdefault(fp, {})[kind] = data
             points = []
             for r, vec in zip(with_pixels, vectors, strict=True):
                 pid = point_id(r.fingerprint, self.model_id)
@@ -322,12 +351,16 @@ class Indexer:
                     self.model_id,
                     paths.get(r.fingerprint, [r.path]),
                     self._apply_rules(r.path, metas.get(r.fingerprint, {})),
+                    known.get(r.fingerprint),
                 )
                 points.append(Point(pid, vec, payload))
                 stages.append((r.fingerprint, "embed", self.model_id, pid))
             t = time.perf_counter()
             self.store.upsert(points)
             self._phase["store"] += time.perf_counter() - t
+        # New results for content whose vector already exists: show them in its payload (store first).
+        embedded_now = {r.fingerprint for r in with_pixels}
+        self._add_to_payloads([a for a in analyses if a[0] not in embedded_now])
         failures = [(f, *self._sizes.get(f.path, (0, 0))) for r in results for f in r.failures]
         metadata = [(r.fingerprint, r.metadata) for r in results if r.metadata is not None]
         stages += [
@@ -341,9 +374,11 @@ class Indexer:
             stages=stages,
             failures=failures,
             cleared_failures=ok_paths,
+            analyses=analyses,
         )
         self._phase["ledger"] += time.perf_counter() - t
         self.summary.embedded += len(with_pixels)
+        self.summary.analyzed += len({r.fingerprint for r in results if r.analyses})
         self.summary.metadata_read += len(metadata)
         # A file failed when the stage it was queued for failed: decoding, or metadata in a metadata-only run.
         counted = ("decode",) if self.embedder is not None else ("decode", "metadata")
@@ -354,6 +389,115 @@ class Indexer:
         self.progress.advance(done=len(results) - n_failed, failed=n_failed)
         if self.on_batch_committed:
             self.on_batch_committed(len(results))
+
+    # -- analysis stages ---------------------------------------------------------------------------
+    def _keyword_rows(self, fingerprints: list[str], vectors: np.ndarray) -> list[tuple[str, str, str, Any]]:
+        if self.keywords is None:
+            return []
+        t = time.perf_counter()
+        hits = self.keywords.assign(np.asarray(vectors, dtype=np.float32))
+        self._phase["keywords"] += time.perf_counter() - t
+        self.summary.keyworded += len(fingerprints)
+        version = self.keywords.version
+        return [(fp, "keywords", version, keywords_data(h)) for fp, h in zip(fingerprints, hits, strict=True)]
+
+    def _add_to_payloads(self, analyses: list[tuple[str, str, str, Any]]) -> None:
+        """Set the payload fields of new analysis results on existing points of this model."""
+        if self.store is None or not self.model_id or not analyses:
+            return
+        by_fp: dict[str, dict[str, Any]] = {}
+        for fp, kind, _, data in analyses:
+            if fp in self._embedded:
+                by_fp.setdefault(fp, {})[kind] = data
+        t = time.perf_counter()
+        for fp, kinds in by_fp.items():
+            fields = payload_fields(kinds)
+            if fields:
+                self.store.set_payload([point_id(fp, self.model_id)], fields)
+        self._phase["store"] += time.perf_counter() - t
+
+    def _keyword_pass(self, chunk: int = 512) -> None:
+        """Keywords for content embedded earlier (a new vocabulary, or keywords just enabled): from the
+        stored vectors, no file is read."""
+        if self.keywords is None or self.store is None or not self.model_id:
+            return
+        points = self.ledger.stage_points("embed", self.model_id)
+        todo = sorted(set(points) - self.ledger.done_fingerprints("keywords", self.keywords.version))
+        if not todo:
+            return
+        self._embedded = set(points)
+        self.progress.phase("keywording", total=len(todo))
+        for i in range(0, len(todo), chunk):
+            if self.stop.is_set():
+                return
+            part = todo[i : i + chunk]
+            vectors = {
+                pid: vec
+                for pid, _, vec in self.store.retrieve([points[fp] for fp in part], with_vectors=True)
+            }
+            fps = [fp for fp in part if vectors.get(points[fp]) is not None]
+            if not fps:
+                continue
+            rows = self._keyword_rows(fps, np.stack([vectors[points[fp]] for fp in fps]))
+            self._add_to_payloads(rows)
+            self.ledger.commit_batch(analyses=rows)
+            self.progress.advance(done=len(rows))
+
+    def _caption_pass(self, scanned: set[str]) -> None:
+        """Captions for this run's photos that have none from the current caption model.
+
+        Its own stage: a second decode (workers), then BLIP in batches, each batch committed, so a kill
+        redoes at most one batch. On a CPU the process drops to a lower priority first: captions cost
+        ~25x an embedding and the machine should stay usable meanwhile.
+        """
+        if self.captioner is None:
+            return
+        version = self.captioner.model_id
+        done = self.ledger.done_fingerprints("caption", version)
+        paths = self.ledger.paths_for(sorted(scanned - done))
+        failed = self.ledger.failures_by_path()
+        todo = [
+            worker.Job(ps[0], fp, False, False, 0, self.s.decode_size, self.s.max_pixels, (), True)
+            for fp, ps in sorted(paths.items())
+            if ps[0] not in failed
+        ]
+        if not todo:
+            return
+        if self.captioner.device == "cpu" and hasattr(os, "nice"):
+            os.nice(max(0, 10 - os.nice(0)))  # idempotent: at most niceness 10, never raised back
+        if self.model_id:
+            self._embedded = self.ledger.done_fingerprints("embed", self.model_id)
+        self.progress.phase("captioning", total=len(todo))
+        batch: list[FileResult] = []
+        size = max(1, int(getattr(self.captioner, "batch_size", 0) or 8))
+        for result in self._results(todo):
+            if result.bitmap is None:
+                fails = [(f, *self._sizes.get(f.path, (0, 0))) for f in result.failures]
+                self.ledger.commit_batch(failures=fails)
+                self.progress.advance(failed=1)
+                continue
+            batch.append(result)
+            if len(batch) >= size:
+                self._caption_flush(batch)
+                batch = []
+        if batch:
+            self._caption_flush(batch)
+
+    def _caption_flush(self, batch: list[FileResult]) -> None:
+        assert self.captioner is not None
+        t = time.perf_counter()
+        texts = self.captioner.caption([r.bitmap for r in batch])
+        self._phase["caption"] += time.perf_counter() - t
+        version = self.captioner.model_id
+        rows = [
+            (r.fingerprint, "caption", version, {"text": txt}) for r, txt in zip(batch, texts, strict=True)
+        ]
+        self._add_to_payloads(rows)
+        self.ledger.commit_batch(analyses=rows)
+        self.summary.captioned += len(rows)
+        self.progress.advance(done=len(rows))
+        if self.on_batch_committed:
+            self.on_batch_committed(len(rows))
 
     def _record_failures(self, failures: list[tuple[Failure, int, int]]) -> None:
         self.ledger.commit_batch(failures=failures)

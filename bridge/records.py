@@ -61,7 +61,7 @@ class ScannedFile:
 @dataclass(frozen=True, slots=True)
 class Failure:
     path: str
-    stage: str  # "decode", "metadata", "embed", "scan"
+    stage: str  # "decode", "metadata", "embed", "scan", "quality", "dupsig", "caption"
     reason: Reason
     detail: str
 
@@ -86,6 +86,8 @@ class FileResult:
     model_input: np.ndarray | None = None  # S x S x 3 uint8, ready for the model's normalisation
     failures: tuple[Failure, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase in the worker
+    analyses: dict[str, tuple[str, Any]] = field(default_factory=dict)  # kind → (version, data)
+    bitmap: np.ndarray | None = None  # the decoded bitmap itself, when asked for (captions)
 
     @property
     def failed(self) -> bool:

@@ -76,10 +76,24 @@ class Settings(BaseSettings):
     watch_stable_seconds: float = Field(default=2.0, ge=0)
     watch_rescan_minutes: float = Field(default=30.0, ge=0)
 
+    # Analysis stages (bridge/analyses.py). Quality scores and duplicate signatures come from the bitmap the
+    # indexer decodes anyway; keywords from the CLIP vector; captions need their own (BLIP) model.
+    quality: bool = True
+    duplicate_signatures: bool = True
+    keywords: bool = True
+    vocabulary_catalog: Path | None = None  # a .lrcat whose keyword tree is the keyword vocabulary
+    builtin_vocabulary: bool = True  # plus the shipped photography vocabulary (bridge/data/vocabulary.toml)
+    keywords_max: int = Field(default=8, ge=1)
+    keywords_min_score: float | None = None  # None: the assigner's documented default
+    keywords_allow: list[str] = Field(default_factory=list)  # labels or path prefixes ("Subjects|Animals")
+    keywords_deny: list[str] = Field(default_factory=list)
+    captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in
+    caption_model: str = "blip-base"  # blip-base, blip-large, a Hugging Face repo id, or a local directory
+
     # Extra open_clip model config dirs (custom or fine-tuned architectures)
     model_config_dirs: list[Path] = Field(default_factory=list)
 
-    @field_validator("data_dir", "rules_file", mode="after")
+    @field_validator("data_dir", "rules_file", "vocabulary_catalog", mode="after")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None

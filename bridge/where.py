@@ -191,6 +191,43 @@ _SPECS = (
     ),
     _Spec(WhereField("width", (), "width in pixels", "width>=4000"), "width", "number", int),
     _Spec(WhereField("height", (), "height in pixels", "height>=3000"), "height", "number", int),
+    _Spec(
+        WhereField("sharpness", ("sharp",), "sharpness score 0-1 (1: crisp detail)", "sharpness>=0.5"),
+        "q_sharpness",
+        "number",
+        float,
+    ),
+    _Spec(
+        WhereField("exposure", (), "exposure 0-1 (0.5 well exposed; lower darker)", "exposure<0.3"),
+        "q_exposure",
+        "number",
+        float,
+    ),
+    _Spec(WhereField("noise", (), "noise level 0-1 (0: clean)", "noise<0.4"), "q_noise", "number", float),
+    _Spec(
+        WhereField("quality", ("overall",), "overall quality score 0-1", "quality>=0.6"),
+        "q_overall",
+        "number",
+        float,
+    ),
+    _Spec(
+        WhereField(
+            "ai_keyword",
+            ("auto_keyword", "ai_kw"),
+            "keyword given by the keyword stage, any case; a,b means either",
+            "ai_keyword=dog,cat",
+        ),
+        "ai_keywords_lc",
+        "keyword",
+        _lower,
+        many=True,
+    ),
+    _Spec(
+        WhereField("ai_caption", ("described",), "words in the AI caption", "ai_caption='red car'"),
+        "ai_caption",
+        "text",
+        str.strip,
+    ),
 )
 _BY_NAME = {name: s for s in _SPECS for name in (s.field.name, *s.field.aliases)}
 

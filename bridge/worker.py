@@ -19,6 +19,8 @@ class Job:
     image_size: int = 224
     decode_size: int = 448
     max_pixels: int = 250_000_000
+    analyses: tuple[tuple[str, str], ...] = ()  # pixel analyses to compute: (kind, version)
+    want_bitmap: bool = False  # send the decoded bitmap back (the caption stage)
 
 
 def init_worker(log_path: str | None = None) -> None:
@@ -37,6 +39,7 @@ def init_worker(log_path: str | None = None) -> None:
 
 
 def process(job: Job) -> FileResult:
+    from bridge.analyses import compute
     from bridge.decode import decode_image
     from bridge.metadata import read_metadata
     from bridge.preprocess import model_input
@@ -58,15 +61,30 @@ def process(job: Job) -> FileResult:
             )
             return FileResult(job.path, job.fingerprint, None, None, tuple(failures), timings)
         timings["metadata"] = time.process_time() - t
-    if job.want_pixels:
+    analyses: dict[str, tuple[str, object]] = {}
+    bitmap = None
+    if job.want_pixels or job.analyses or job.want_bitmap:
         t = time.process_time()
         try:
             decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels)
-            pixels = model_input(decoded, job.image_size)
+            if job.want_pixels:
+                pixels = model_input(decoded, job.image_size)
             if metadata is not None:
                 # The decoder knows the real (oriented) pixel size; EXIF can disagree (HEIF, edited files).
                 metadata["width"], metadata["height"] = decoded.width, decoded.height
+            if job.want_bitmap:
+                bitmap = decoded.pixels
         except DecodeError as e:
             failures.append(Failure(job.path, "decode", e.reason, e.detail))
+            decoded = None
         timings["decode"] = time.process_time() - t
-    return FileResult(job.path, job.fingerprint, metadata, pixels, tuple(failures), timings)
+        if decoded is not None:
+            # Decode once, reuse the bitmap: quality scores and duplicate signatures need no second read.
+            for kind, version in job.analyses:
+                t = time.process_time()
+                try:
+                    analyses[kind] = (version, compute(kind, decoded.pixels))
+                except Exception as e:  # an analysis bug or odd bitmap must not lose the file's vector
+                    failures.append(Failure(job.path, kind, Reason.CORRUPT, f"{type(e).__name__}: {e}"))
+                timings[kind] = time.process_time() - t
+    return FileResult(job.path, job.fingerprint, metadata, pixels, tuple(failures), timings, analyses, bitmap)

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from catalog.errors import CatalogError, CatalogLocked
 from catalog.write import FIELDS, apply, load_changes, plan, remove_ours
+from catalog.write.model import PhotoChange, WriteOptions
 
 EXIT_ERROR = 1
 EXIT_LOCKED = 75
@@ -50,6 +51,17 @@ def write(
         photos, options = load_changes(changes)
         options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
         options.__post_init__()
+    except (CatalogError, ValueError) as exc:
+        raise _fail(exc) from exc
+    run_write(catalog, photos, options, dry_run=dry_run, as_json=as_json)
+
+
+def run_write(
+    catalog: Path, photos: list[PhotoChange], options: WriteOptions, *, dry_run: bool, as_json: bool
+) -> None:
+    """Plan, then (unless dry_run) back up and apply; print the plan and report. Shared by callers
+    that build the changes themselves (the engine's `catalog write --from-index`)."""
+    try:
         the_plan = plan(catalog, photos, options)
         if dry_run:
             typer.echo(the_plan.to_json(indent=1) if as_json else the_plan.summary())

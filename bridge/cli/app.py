@@ -8,12 +8,20 @@ from typing import Annotated
 import typer
 
 from bridge import __version__
-from bridge.cli import db_cmd, index_cmd, info_cmd, models_cmd, rules_cmd, search_cmd
+from bridge.cli import (
+    analysis_cmd,
+    db_cmd,
+    index_cmd,
+    info_cmd,
+    models_cmd,
+    rules_cmd,
+    search_cmd,
+    writeback_cmd,
+)
 from bridge.cli.common import EXIT_HELP
 from catalog.cli import app as catalog_app
 from catalog.write_cli import unwrite as catalog_unwrite
-from catalog.write_cli import write as catalog_write
-from catalog.xmp_cli import app as xmp_app
+from catalog.xmp_cli import read as xmp_read
 
 app = typer.Typer(
     name="pixel-detective",
@@ -49,6 +57,7 @@ def main_options(
 app.command("index")(index_cmd.index)
 app.command("watch")(index_cmd.watch_cmd)
 app.command("search")(search_cmd.search_cmd)
+app.command("duplicates")(analysis_cmd.duplicates)
 app.command("status")(info_cmd.status)
 app.command("failures")(info_cmd.failures)
 app.command("doctor")(info_cmd.doctor)
@@ -56,13 +65,16 @@ app.command("export-db")(db_cmd.export_db)
 app.command("import-db")(db_cmd.import_db)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(rules_cmd.app, name="rules")
-catalog_app.command("write")(catalog_write)
+catalog_app.command("write")(writeback_cmd.catalog_write)
 catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(
     catalog_app,
     name="catalog",
     help="Lightroom Classic catalogs: read from a verified copy; write back only while Lightroom is closed.",
 )
+xmp_app = typer.Typer(help="Read and write XMP sidecars (never writes into RAW files).", no_args_is_help=True)
+xmp_app.command("read")(xmp_read)
+xmp_app.command("write")(writeback_cmd.xmp_write)
 app.add_typer(xmp_app, name="xmp", help="Read and write XMP sidecars (merged, never inside RAW files).")
 
 

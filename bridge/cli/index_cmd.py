@@ -56,7 +56,8 @@ def print_summary(s: RunSummary) -> None:
     d = s.as_dict()
     console.print(
         f"[bold]{s.status}[/]: {s.files_seen} files seen, {s.new_or_changed} new/changed, "
-        f"{s.embedded} embedded, {s.metadata_read} metadata read, {s.repathed} moved/renamed, "
+        f"{s.embedded} embedded, {s.metadata_read} metadata read, {s.analyzed} scored, "
+        f"{s.keyworded} keyworded, {s.captioned} captioned, {s.repathed} moved/renamed, "
         f"{s.deleted} removed, {s.failed} failed, {s.skipped_failed} known-bad skipped "
         f"in {s.wall_seconds:.1f}s ({d['files_per_second'] or 0} files/s)",
         highlight=False,
@@ -118,9 +119,35 @@ def index(
             help="Also index the photos this Lightroom catalog references (read from a verified copy).",
         ),
     ] = None,
+    captions: Annotated[
+        bool | None,
+        typer.Option(
+            "--captions/--no-captions",
+            help="Caption photos with BLIP (its own stage: slow on a CPU, runs after the embeddings).",
+        ),
+    ] = None,
+    caption_model: Annotated[
+        str | None, typer.Option(help="blip-base, blip-large, a Hugging Face repo id or a local folder.")
+    ] = None,
+    keywords: Annotated[
+        bool | None,
+        typer.Option("--keywords/--no-keywords", help="Suggest keywords from the vocabulary (default on)."),
+    ] = None,
+    vocabulary_catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--vocabulary-catalog",
+            help="Use this Lightroom catalog's keyword tree as the keyword vocabulary (read-only).",
+        ),
+    ] = None,
+    quality: Annotated[
+        bool | None,
+        typer.Option("--quality/--no-quality", help="Sharpness, exposure and noise scores (default on)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
-    """Index folders: metadata, embeddings, into the local index. Resumes after any interruption."""
+    """Index folders: metadata, embeddings, quality scores, keywords (and captions if asked) into the
+    local index. Each stage resumes on its own: enabling captions later runs only captions."""
     roots = [str(p) for p in (folders or []) + (folder or [])]
     notes: list[str] = []
     for cat in catalog or []:
@@ -136,7 +163,18 @@ def index(
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
-    settings = settings_from(ctx, batch_size=batch_size, workers=workers, device=device, model=model)
+    settings = settings_from(
+        ctx,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        model=model,
+        captions=captions,
+        caption_model=caption_model,
+        keywords=keywords,
+        vocabulary_catalog=vocabulary_catalog,
+        quality=quality,
+    )
     with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:
         if engine.weights_problem:
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
@@ -147,6 +185,9 @@ def index(
         rules = load_rules(settings)
         with graceful_stop() as stop, RichProgress(enabled=not as_json) as progress:
             idx = engine.indexer(progress=progress, stop=stop, rules=rules)
+            if engine.caption_problem:
+                console.print(f"[bold yellow]warning:[/] {engine.caption_problem}", highlight=False)
+                console.print("[yellow]continuing without captions.[/]")
             for notice in engine.notices:
                 console.print(f"[bold yellow]warning:[/] {notice}", highlight=False)
             if checkpoint:
@@ -180,7 +221,7 @@ def index(
 
             with graceful_stop() as stop:
                 watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False)
-        if engine.weights_problem:
+        if engine.weights_problem or engine.caption_problem:
             raise typer.Exit(int(Exit.DEGRADED))
 
 

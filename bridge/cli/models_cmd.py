@@ -151,3 +151,41 @@ def download_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Argument
     except Exception as e:  # network errors come in many types; all mean the same to the user
         raise fail(f"download failed (is this machine online?): {e}") from None
     out.print(f"downloaded to {path}")
+
+
+@app.command("import-caption")
+def import_caption_cmd(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(help="A BLIP model folder (save_pretrained / a Hugging Face snapshot).")
+    ],
+    name: Annotated[str, typer.Option(help="Name to use it by (caption_model setting).")] = "blip-base",
+) -> None:
+    """Import a caption (BLIP) model folder for offline use; it is checked by loading it before it is kept."""
+    from bridge.caption import CaptionError, import_caption_model
+
+    s = settings_from(ctx)
+    try:
+        dest = import_caption_model(folder, name, s.models_dir)
+    except (CaptionError, OSError, ValueError) as e:
+        raise fail(f"could not import {folder} as caption model {name}: {e}") from None
+    out.print(f"imported caption model {name} into {dest}; it loads and is ready to use")
+
+
+@app.command("download-caption")
+def download_caption_cmd(
+    name: Annotated[
+        str, typer.Argument(help="blip-base, blip-large or a Hugging Face repo id.")
+    ] = "blip-base",
+) -> None:
+    """Download a caption model into the Hugging Face cache (needs internet; run on a connected machine)."""
+    from huggingface_hub import snapshot_download
+
+    from bridge.caption import CAPTION_MODELS
+
+    repo = CAPTION_MODELS.get(name, name)
+    try:
+        path = snapshot_download(repo)
+    except Exception as e:  # network errors come in many types; all mean the same to the user
+        raise fail(f"download failed (is this machine online?): {e}") from None
+    out.print(f"downloaded {repo} to {path}")

@@ -32,6 +32,14 @@ def search_cmd(
         ),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Search this model's index.")] = None,
+    vector_only: Annotated[
+        bool,
+        typer.Option(
+            "--vector-only",
+            help="Rank by image similarity alone; by default a text query also matches words in "
+            "captions and keywords (hybrid ranking).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
 ) -> None:
     """Search the index by text or by example photo, with optional metadata filters."""
@@ -47,7 +55,14 @@ def search_cmd(
     with user_errors(), Engine.open(settings, purpose="pixel-detective search") as engine:
         try:
             vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
-            results = search(engine, vec, limit=limit, min_score=min_score, where=flt)
+            results = search(
+                engine,
+                vec,
+                limit=limit,
+                min_score=min_score,
+                where=flt,
+                text=None if vector_only else query,
+            )
         except SearchError as e:
             raise fail(str(e)) from None
     if as_json:
@@ -64,7 +79,7 @@ def search_cmd(
         out.print("no results")
         return
     table = Table(show_header=True, header_style="bold")
-    for col in ("#", "score", "path", "camera", "date", "rating"):
+    for col in ("#", "score", "path", "camera", "date", "rating", "about"):
         table.add_column(col, overflow="fold" if col == "path" else "ellipsis", no_wrap=col != "path")
     for r in results:
         table.add_row(
@@ -74,5 +89,13 @@ def search_cmd(
             str(r.fields.get("camera", "")),
             str(r.fields.get("captured_at", ""))[:19],
             str(r.fields.get("rating", "")),
+            _about(r.fields),
         )
     out.print(table)
+
+
+def _about(fields: dict[str, object]) -> str:
+    """What the analyses say of a photo: its caption (the photographer's, else the AI's), a few keywords."""
+    text = str(fields.get("caption") or fields.get("ai_caption") or "")
+    kws = list(fields.get("keywords") or [])[:3] or list(fields.get("ai_keywords") or [])[:3]  # type: ignore[call-overload]
+    return "; ".join(p for p in (text, ", ".join(map(str, kws))) if p)

@@ -106,6 +106,15 @@ PAYLOAD_FIELDS: dict[str, Kind] = {
     "camera_make": Kind.TEXT,
     "camera_model": Kind.TEXT,
     "lens": Kind.TEXT,
+    # analysis stages (bridge/analyses.py)
+    "q_overall": Kind.FLOAT,
+    "q_sharpness": Kind.FLOAT,
+    "q_exposure": Kind.FLOAT,
+    "q_noise": Kind.FLOAT,
+    "ai_keywords_lc": Kind.KEYWORD,  # derived: casefolded AI keywords (labels)
+    "ai_caption": Kind.TEXT,  # BLIP caption, word-matched by hybrid search
+    "title": Kind.TEXT,  # the photographer's own title and caption, word-matched by hybrid search
+    "caption": Kind.TEXT,
 }
 
 
@@ -143,14 +152,15 @@ def _ext(value: str) -> str:
 def prepare_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `payload` with the derived fields filled in, so filters see one normalised form.
 
-    Applied on every upsert and set_payload: keywords → keywords_lc; path (and `paths`, every place a
+    Applied on every upsert and set_payload: keywords → keywords_lc, ai_keywords → ai_keywords_lc; path (and `paths`, every place a
     duplicate lives) → folders, replacing any given, so they always match `folder_key`; ext from the path
     when absent, lowercased, without the dot.
     """
     out = dict(payload)
-    if "keywords" in out:
-        kws = out["keywords"]
-        out["keywords_lc"] = None if kws is None else sorted({str(k).casefold() for k in kws})
+    for src, dst in (("keywords", "keywords_lc"), ("ai_keywords", "ai_keywords_lc")):
+        if src in out:
+            kws = out[src]
+            out[dst] = None if kws is None else sorted({str(k).casefold() for k in kws})
     paths = [p for p in [out.get("path"), *(out.get("paths") or ())] if isinstance(p, str)]
     if paths:
         out["folders"] = list(dict.fromkeys(f for p in paths for f in ancestor_folders(p)))

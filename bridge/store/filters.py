@@ -44,19 +44,24 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """All conditions must hold. An empty filter matches everything."""
+    """All `conditions` must hold, and when `any_of` is given at least one of those. An empty filter
+    matches everything. (`any_of` serves hybrid search: "a query word in the caption, or the title, or
+    the keywords"; two filters with `any_of` cannot be combined with `&`.)"""
 
     conditions: tuple[Condition, ...] = ()
+    any_of: tuple[Condition, ...] = ()
 
     @classmethod
     def of(cls, *conditions: Condition) -> Filter:
         return cls(tuple(conditions))
 
     def __and__(self, other: Filter) -> Filter:
-        return Filter(self.conditions + other.conditions)
+        if self.any_of and other.any_of:
+            raise ValueError("cannot combine two filters that each have an any-of group")
+        return Filter(self.conditions + other.conditions, self.any_of or other.any_of)
 
     def __bool__(self) -> bool:
-        return bool(self.conditions)
+        return bool(self.conditions or self.any_of)
 
 
 def _is_number(v: Any) -> bool:
@@ -80,6 +85,9 @@ def _translate(spec: Filter, m: SimpleNamespace) -> Any:
     MatchAny, Range). Both bindings take the same keyword names, so one translation serves both."""
     must: list[Any] = []
     must_not: list[Any] = []
+    if spec.any_of:
+        # One nested filter whose `should` needs at least one match (Qdrant's OR).
+        must.append(m.Filter(should=[_translate(Filter.of(c), m) for c in spec.any_of]))
 
     def field(cond: Condition, **kw: Any) -> Any:
         return m.FieldCondition(key=cond.field, **kw)

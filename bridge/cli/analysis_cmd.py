@@ -1,0 +1,74 @@
+"""`pixel-detective duplicates`: exact copies, near-duplicates and bursts, reported separately."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bridge.cli.common import console, emit_json, out, settings_from, user_errors
+
+
+def duplicates(
+    ctx: typer.Context,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="exact (byte-identical files), near (same picture: re-encodes, resizes, crops) or "
+            "burst (frames of one camera burst); repeat for several. Default: all three.",
+        ),
+    ] = None,
+    vectors: Annotated[
+        bool,
+        typer.Option(help="Use the image vectors to find near-duplicate candidates (crops, edits)."),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
+) -> None:
+    """Find duplicate groups in the index: exact copies, near-duplicates and bursts, never lumped together."""
+    from bridge.cli.common import fail
+    from bridge.duplicates import DupKind
+    from bridge.dupscan import find_in_index
+    from bridge.engine import Engine
+
+    try:
+        kinds = tuple(DupKind(k.strip().lower()) for k in kind) if kind else tuple(DupKind)
+    except ValueError:
+        raise fail(f"unknown --kind {kind}; use exact, near or burst", 2) from None
+    settings = settings_from(ctx)
+    with user_errors(), Engine.open(settings, purpose="pixel-detective duplicates") as engine:
+        groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors)
+    if as_json:
+        emit_json(
+            {
+                "kinds": [str(k) for k in kinds],
+                "notes": notes,
+                "groups": [
+                    {
+                        "kind": str(g.kind),
+                        "paths": list(g.paths),
+                        "fingerprints": list(g.fingerprints),
+                        **g.detail,
+                    }
+                    for g in groups
+                ],
+            }
+        )
+        return
+    for note in notes:
+        console.print(note, highlight=False)
+    if not groups:
+        out.print("no duplicates found")
+        return
+    for k in kinds:
+        mine = [g for g in groups if g.kind == k]
+        if not mine:
+            continue
+        table = Table(title=f"{k}: {len(mine)} group(s)", show_header=True, header_style="bold")
+        table.add_column("#", no_wrap=True)
+        table.add_column("files", overflow="fold")
+        for i, g in enumerate(mine, 1):
+            table.add_row(str(i), "\n".join(g.paths))
+        out.print(table)

@@ -1,0 +1,184 @@
+"""`pixel-detective catalog write` and `xmp write`, able to take their changes from the index
+(`--from-index`): AI keywords (full paths reusing the catalog's own keywords), keywords from the user's
+rules, AI captions (only where a photo has none, unless told to overwrite) and quality scores (in a
+catalog they drive `--rule`s such as "sharpness < 0.2 -> pick -1"; in XMP they are `pd:` properties).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge.cli.common import Exit, console, fail, settings_from
+from catalog.write import FIELDS
+from catalog.write.model import DEFAULT_PARENT, PhotoChange, WriteOptions
+from catalog.write.rules import Rule
+
+WRITE_FROM_INDEX = ("keywords", "caption")  # what the index can suggest (plus scores for rules)
+
+
+def _index_suggestions(ctx: typer.Context, paths: list[str], *, keywords: bool, caption: bool):
+    from bridge.engine import load_rules
+    from bridge.ledger import Ledger, LedgerError
+    from bridge.writeback import suggestions
+
+    s = settings_from(ctx)
+    try:
+        led = Ledger(s.ledger_path, readonly=True)  # reading only: no need to own the index
+    except LedgerError as e:
+        raise fail(str(e)) from None
+    try:
+        return suggestions(led, paths, rules=load_rules(s), ai_keywords=keywords, ai_caption=caption)
+    finally:
+        led.close()
+
+
+def catalog_write(
+    ctx: typer.Context,
+    catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
+    changes: Annotated[
+        Path | None, typer.Option("--changes", help="JSON file with per-photo changes")
+    ] = None,
+    from_index: Annotated[
+        bool,
+        typer.Option(
+            "--from-index",
+            help="Take the changes from the index: AI keywords, rules' keywords, AI captions, scores.",
+        ),
+    ] = False,
+    what: Annotated[str, typer.Option("--what", help=f"comma list of {','.join(FIELDS)}")] = ",".join(FIELDS),
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            help='Score rule, e.g. "sharpness < 0.2 -> pick -1" or "quality >= 0.8 -> rating 4" '
+            "(scores: quality, sharpness, exposure, noise, motion_blur).",
+        ),
+    ] = None,
+    keyword_parent: Annotated[
+        str, typer.Option(help="Top-level keyword for new keywords ('' for none).")
+    ] = DEFAULT_PARENT,
+    overwrite_caption: Annotated[
+        bool, typer.Option(help="Replace captions the photos already have.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Write keywords, captions, ratings, labels and picks into a closed Lightroom catalog (backup first)."""
+    from catalog.errors import CatalogError
+    from catalog.write import load_changes
+    from catalog.write_cli import _fail, run_write
+
+    if (changes is None) == (not from_index):
+        raise fail("give either --changes FILE.json or --from-index", Exit.USAGE)
+    try:
+        rules = tuple(Rule.parse(r) for r in rule or ())
+        if changes is not None:
+            photos, options = load_changes(changes)
+            options.rules = options.rules + rules
+        else:
+            from catalog.reader import open_catalog
+
+            with open_catalog(catalog) as cat:
+                paths = sorted({str(p.path) for p in cat.photos() if not p.is_virtual_copy})
+            wanted = {w.strip() for w in what.split(",")}
+            found = _index_suggestions(ctx, paths, keywords="keywords" in wanted, caption="caption" in wanted)
+            photos = [PhotoChange.from_dict(sg.as_change(wanted)) for sg in found.values()]
+            options = WriteOptions(
+                keyword_parent=keyword_parent or None, overwrite_caption=overwrite_caption, rules=rules
+            )
+            if not as_json:
+                console.print(f"{len(photos)} of {len(paths)} catalog photos have suggestions in the index")
+        options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
+        options.__post_init__()
+    except (CatalogError, ValueError) as exc:
+        raise _fail(exc) from exc
+    run_write(catalog, photos, options, dry_run=dry_run, as_json=as_json)
+
+
+def xmp_write(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Photos; each one's sidecar is derived from its name.")],
+    from_index: Annotated[
+        bool,
+        typer.Option(
+            "--from-index",
+            help="Write what the index has for each photo: AI keywords, rules' keywords, AI caption, scores.",
+        ),
+    ] = False,
+    keywords: Annotated[
+        list[str], typer.Option("--keywords", "-k", help="Flat keywords, comma-separated.")
+    ] = [],  # noqa: B006
+    keyword_path: Annotated[list[str], typer.Option("--keyword-path", help="Keyword path A|B|C.")] = [],  # noqa: B006
+    caption: Annotated[str | None, typer.Option(help="Caption (only where empty).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title (only where empty).")] = None,
+    rating: Annotated[int | None, typer.Option(min=0, max=5)] = None,
+    label: Annotated[str | None, typer.Option(help="Colour label text, e.g. Red.")] = None,
+    overwrite_caption: Annotated[bool, typer.Option(help="Replace an existing caption.")] = False,
+    naming: Annotated[str, typer.Option(help="name | name.ext")] = "name",
+    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Write keywords, caption, title, rating, label (and scores) into XMP sidecars, merged."""
+    from catalog import xmp_cli
+
+    naming = xmp_cli._naming(naming)
+    if not from_index:
+        xmp_cli.write(
+            paths,
+            keywords,
+            keyword_path,
+            caption,
+            title,
+            rating,
+            label,
+            overwrite_caption,
+            naming,
+            dry_run,
+            as_json,
+        )
+        return
+    import json as _json
+    import os
+
+    from catalog.xmp import XmpUpdate, plan, write_sidecars
+
+    resolved = [os.path.abspath(p) for p in paths]
+    found = _index_suggestions(ctx, resolved, keywords=True, caption=True)
+    missing = [p for p in resolved if p not in found]
+    if missing and not as_json:
+        console.print(
+            f"{len(missing)} photo(s) have nothing in the index (not indexed yet?), e.g. {missing[0]}"
+        )
+    rows, failed = [], False
+    for path, sg in sorted(found.items()):
+        update = XmpUpdate(
+            keywords=tuple(sg.keywords),
+            caption=sg.caption,
+            overwrite_caption=overwrite_caption,
+            scores={_pd_name(k): round(v, 4) for k, v in sg.scores.items()},
+        )
+        if dry_run:
+            for p in plan([Path(path)], update, naming):  # type: ignore[arg-type]
+                rows.append(
+                    {"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes), "error": p.error}
+                )
+                failed |= bool(p.error)
+            continue
+        for r in write_sidecars([Path(path)], update, naming):  # type: ignore[arg-type]
+            rows.append({"photo": path, "status": r.status, "detail": r.detail})
+            failed |= r.status == "failed"
+    if as_json:
+        print(_json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            state = row.get("status") or ("; ".join(row["changes"]) or "no change")
+            typer.echo(f"{row['photo']}: {state}{' ' + str(row['detail']) if row.get('detail') else ''}")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _pd_name(score: str) -> str:
+    """quality → Quality, motion_blur → MotionBlur: the pd: property names of the sidecar schema."""
+    return "".join(part.capitalize() for part in score.split("_"))
