@@ -121,17 +121,20 @@ class Engine:
         if "assigner" in self._cache:
             return self._cache["assigner"]
         from bridge.keywording import KeywordAssigner, KeywordOptions
-        from bridge.vocabulary import build_vocabulary, terms_from_catalog
+        from bridge.vocabulary import build_vocabulary, catalog_keyword_tree, terms_from_keyword_tree
 
         catalog_terms: list[Any] = []
+        tree = None
         if s.vocabulary_catalog is not None:
             try:
-                catalog_terms = terms_from_catalog(Path(s.vocabulary_catalog))
+                tree = catalog_keyword_tree(Path(s.vocabulary_catalog))
+                catalog_terms = terms_from_keyword_tree(tree)
             except Exception as e:  # a locked/unknown catalog: say so, keep the built-in vocabulary
                 self.keywords_problem = f"keyword vocabulary from {s.vocabulary_catalog} not used: {e}"
                 self.notices.append(self.keywords_problem)
         vocab = build_vocabulary(
             catalog_terms=catalog_terms,
+            tree=tree,
             builtin=s.builtin_vocabulary,
             allow=s.keywords_allow,
             deny=s.keywords_deny,
@@ -143,6 +146,8 @@ class Engine:
         opts: dict[str, Any] = {"max_per_photo": s.keywords_max}
         if s.keywords_min_score is not None:
             opts["min_score"] = s.keywords_min_score
+        if s.keywords_min_margin is not None:
+            opts["min_margin"] = s.keywords_min_margin
         assigner = KeywordAssigner(
             vocab,
             self.embedder.encode_text,

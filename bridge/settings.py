@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     vocabulary_catalog: Path | None = None  # a .lrcat whose keyword tree is the keyword vocabulary
     builtin_vocabulary: bool = True  # plus the shipped photography vocabulary (bridge/data/vocabulary.toml)
     keywords_max: int = Field(default=8, ge=1)
-    keywords_min_score: float | None = None  # None: the assigner's documented default
+    keywords_min_score: float | None = None  # None: the assigner's documented defaults (bridge/keywording.py)
+    keywords_min_margin: float | None = None
     keywords_allow: list[str] = Field(default_factory=list)  # labels or path prefixes ("Subjects|Animals")
     keywords_deny: list[str] = Field(default_factory=list)
     captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in

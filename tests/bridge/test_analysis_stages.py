@@ -82,7 +82,9 @@ def test_quality_runs_without_model_weights(data_dir, tmp_path):
 def test_keywords_from_the_vocabulary_reach_ledger_and_payload(settings, tmp_path):
     folder = tmp_path / "k"
     make_photos(folder, 4)
-    s = settings.with_overrides(keywords_max=3, keywords_min_score=-1.0)  # random tiny model: take the top 3
+    s = settings.with_overrides(
+        keywords_max=3, keywords_min_score=-1.0, keywords_min_margin=-1.0
+    )  # random model: top 3
     summary = index(s, folder)
     assert summary.keyworded == 4
     with Engine.open(s) as engine:
@@ -105,8 +107,10 @@ def test_keywords_from_the_vocabulary_reach_ledger_and_payload(settings, tmp_pat
 def test_a_new_vocabulary_rekeywords_from_stored_vectors_without_reading_files(settings, tmp_path):
     folder = tmp_path / "k"
     make_photos(folder, 5)
-    index(settings.with_overrides(keywords_min_score=-1.0), folder)
-    narrowed = settings.with_overrides(keywords_min_score=-1.0, keywords_allow=["Subjects|Animals"])
+    index(settings.with_overrides(keywords_min_score=-1.0, keywords_min_margin=-1.0), folder)
+    narrowed = settings.with_overrides(
+        keywords_min_score=-1.0, keywords_min_margin=-1.0, keywords_allow=["Subjects|Animals"]
+    )
     summary = index(narrowed, folder)
     assert summary.embedded == 0 and summary.analyzed == 0  # no decode, no embedding
     assert summary.keyworded == 5
