@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bridge.engine import Engine
+from bridge.ledger import Ledger
 from bridge.payload import point_id
 from bridge.scan import fingerprint, normalize_root
 from bridge.store.filters import Condition, Filter
@@ -122,14 +123,17 @@ def text_vector(engine: Engine, text: str) -> np.ndarray:
     return engine.embedder.encode_text([text])[0]
 
 
-def photo_vector(engine: Engine, photo: str | Path) -> tuple[np.ndarray, str | None]:
-    """The stored vector when the photo is indexed (no decode); otherwise decode and embed it now."""
+def photo_vector(
+    engine: Engine, photo: str | Path, *, ledger: Ledger | None = None
+) -> tuple[np.ndarray, str | None]:
+    """The stored vector when the photo is indexed (no decode); otherwise decode and embed it now.
+    `ledger`: a read-only connection for callers on other threads than the engine's (the service)."""
     _require_model(engine)
     assert engine.embedder is not None
     path = normalize_root(photo)
     if not os.path.isfile(path):
         raise SearchError(f"photo not found: {photo}")
-    row = engine.ledger.file_by_path(path)
+    row = (ledger or engine.ledger).file_by_path(path)
     fp = row.fingerprint if row and row.fingerprint else fingerprint(path)
     got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
     if got and got[0][2] is not None:
@@ -188,6 +192,7 @@ def search(
     where: Filter | None = None,
     exclude_fingerprint: str | None = None,
     text: str | None = None,
+    ledger: Ledger | None = None,
 ) -> list[Result]:
     """Vector search; with `text`, the hybrid ranking described above."""
     store = engine.store()
@@ -205,7 +210,7 @@ def search(
         pool = {h.id: h for h in [*by_vector, *worded]}
         hits = sorted(pool.values(), key=lambda h: (-fused[h.id], -h.score))
     fps = [h.payload.get("fingerprint", "") for h in hits]
-    live = engine.ledger.paths_for(fp for fp in fps if fp)
+    live = (ledger or engine.ledger).paths_for(fp for fp in fps if fp)
     out: list[Result] = []
     for h in hits:
         fp = h.payload.get("fingerprint", "")

@@ -1,0 +1,309 @@
+"""EngineHost: the long-running owner of one index, shared by the plugin service and the tray app.
+
+It owns the `Engine` (ledger writer, vector store, models) and runs indexing jobs one at a time on a
+worker thread, so callers on other threads (the socket bridge, the Qt UI) never block on a run:
+
+- `submit(roots, ...)` queues a job (folders or single photos; captions on/off) and returns its `Job`;
+- `pause()` stops the running job after its current batch (nothing lost) and holds the queue;
+  `resume()` re-queues what was interrupted; `cancel(job_id)` stops or drops one job;
+- `subscribe(callback)` delivers `HostEvent`s (job started / phase / progress / finished, state changes)
+  on the worker thread — UIs marshal them to their own thread;
+- `search_text` / `search_like` answer queries concurrently with indexing: Qdrant Edge serves reads while
+  a batch is upserted, and every calling thread gets its own read-only ledger connection;
+- `close()` stops the running job after its batch, joins the worker and releases the data dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.engine import Engine, load_rules
+from bridge.ledger import Ledger
+from bridge.pipeline import Progress, RunSummary
+from bridge.settings import Settings
+
+IDLE, INDEXING, PAUSED, ERROR, CLOSED = "idle", "indexing", "paused", "error", "closed"
+
+
+@dataclass
+class Job:
+    id: str
+    roots: list[str]
+    captions: bool | None = None
+    label: str = ""
+    status: str = "queued"  # queued, running, completed, stopped, cancelled, failed
+    phase: str = ""
+    done: int = 0
+    failed: int = 0
+    total: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    finished: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = None
+        if self.started_at and self.done:
+            rate = self.done / max(1e-6, (self.finished_at or time.time()) - self.started_at)
+        eta = (self.total - self.done) / rate if rate and self.total and self.status == "running" else None
+        return {
+            "job": self.id,
+            "label": self.label,
+            "roots": self.roots,
+            "status": self.status,
+            "phase": self.phase,
+            "done": self.done,
+            "failed": self.failed,
+            "total": self.total,
+            "rate": round(rate, 2) if rate else None,
+            "eta_seconds": round(eta, 1) if eta else None,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class HostEvent:
+    kind: str  # "state", "job_started", "phase", "progress", "job_finished"
+    data: dict[str, Any]
+
+
+class _JobProgress(Progress):
+    def __init__(self, host: EngineHost, job: Job) -> None:
+        self.host, self.job = host, job
+        self._last = 0.0
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.job.phase, self.job.total, self.job.done, self.job.failed = name, total, 0, 0
+        self.host._emit("phase", self.job.as_dict())
+
+    def advance(self, done: int = 0, failed: int = 0) -> None:
+        self.job.done += done + failed
+        self.job.failed += failed
+        now = time.monotonic()
+        if now - self._last >= 0.1 or (self.job.total and self.job.done >= self.job.total):
+            self._last = now  # at most ~10 events a second: UIs and sockets need no more
+            self.host._emit("progress", self.job.as_dict())
+
+
+class EngineHost:
+    def __init__(self, settings: Settings, *, purpose: str = "pixel-detective service") -> None:
+        self.settings = settings
+        self.engine = Engine.open(settings, purpose=purpose)  # raises OwnerBusy when another process owns it
+        if self.engine.embedder is not None:
+            self.engine.store()  # opened once here: the worker and query threads then share it
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: dict[str, Job] = {}
+        self._ids = itertools.count(1)
+        self._subs: list[Callable[[HostEvent], None]] = []
+        self._lock = threading.RLock()
+        self._paused = threading.Event()
+        self._stop = threading.Event()  # the running job's stop flag (pause / cancel / close)
+        self._current: Job | None = None
+        self._local = threading.local()
+        self._readers: list[Ledger] = []
+        self.last_error: str | None = None
+        self._worker = threading.Thread(target=self._run, name="pd-engine-host", daemon=True)
+        self._worker.start()
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        if self._worker is None or not self._worker.is_alive():
+            return CLOSED
+        if self._paused.is_set():
+            return PAUSED
+        if self._current is not None:
+            return INDEXING
+        return ERROR if self.last_error else IDLE
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def job(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def subscribe(self, callback: Callable[[HostEvent], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subs.append(callback)
+        return lambda: self._unsubscribe(callback)
+
+    def _unsubscribe(self, callback: Callable[[HostEvent], None]) -> None:
+        with self._lock:
+            if callback in self._subs:
+                self._subs.remove(callback)
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        for cb in list(self._subs):
+            with contextlib.suppress(Exception):  # a broken listener must not stop indexing
+                cb(HostEvent(kind, data))
+
+    # -- jobs ----------------------------------------------------------------------------------------
+    def submit(self, roots: Sequence[str | Path], *, captions: bool | None = None, label: str = "") -> Job:
+        job = Job(
+            f"job-{next(self._ids)}",
+            [str(r) for r in roots],
+            captions,
+            label or ", ".join(map(str, roots))[:200],
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+        self._queue.put(job)
+        self._emit("state", {"state": self.state, "queued": job.id})
+        return job
+
+    def pause(self) -> None:
+        """Stop the running job after its current batch and hold the queue; `resume` continues it."""
+        self._paused.set()
+        self._stop.set()
+        self._emit("state", {"state": PAUSED})
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._emit("state", {"state": self.state})
+
+    def cancel(self, job_id: str) -> bool:
+        job = self._jobs.get(job_id)
+        if job is None or job.status not in ("queued", "running"):
+            return False
+        job._cancel.set()
+        if self._current is job:
+            self._stop.set()
+        return True
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is queued or running (tests, `serve --once`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._current is not None or not self._queue.empty():
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            while self._paused.is_set() and not job._cancel.is_set():
+                time.sleep(0.05)
+                if self._closing:
+                    return
+            if job._cancel.is_set():
+                self._finish(job, "cancelled", None)
+                continue
+            self._execute(job)
+
+    _closing = False
+
+    def _execute(self, job: Job) -> None:
+        self._stop.clear()
+        self._current = job
+        job.status, job.started_at = "running", time.time()
+        self._emit("job_started", job.as_dict())
+        summary: RunSummary | None = None
+        try:
+            settings = (
+                self.settings if job.captions is None else self.settings.with_overrides(captions=job.captions)
+            )
+            engine = self.engine
+            engine.settings = settings
+            try:
+                idx = engine.indexer(
+                    progress=_JobProgress(self, job), stop=self._stop, rules=load_rules(settings)
+                )
+                summary = idx.run(job.roots)
+            finally:
+                engine.settings = self.settings
+            self.last_error = None
+            if summary.status == "stopped" and self._paused.is_set() and not job._cancel.is_set():
+                # Paused: the same job runs again on resume and only does what is left.
+                job.status = "queued"
+                self._current = None
+                self._queue.put(job)
+                self._emit("state", {"state": PAUSED, "job": job.id})
+                return
+            status = "cancelled" if job._cancel.is_set() else summary.status
+            self._finish(job, status, summary)
+        except Exception as e:  # reported, not raised: the host keeps serving
+            self.last_error = f"{type(e).__name__}: {e}"
+            job.error = self.last_error
+            self._finish(job, "failed", summary)
+
+    def _finish(self, job: Job, status: str, summary: RunSummary | None) -> None:
+        job.status, job.finished_at = status, time.time()
+        job.summary = summary.as_dict() if summary else None
+        self._current = None
+        job.finished.set()
+        self._emit("job_finished", {**job.as_dict(), "summary": job.summary})
+        self._emit("state", {"state": self.state})
+
+    # -- queries -------------------------------------------------------------------------------------
+    def reader(self) -> Ledger:
+        """This thread's read-only ledger connection (SQLite connections are per thread here)."""
+        led = getattr(self._local, "ledger", None)
+        if led is None:
+            led = Ledger(self.settings.ledger_path, readonly=True)
+            self._local.ledger = led
+            with self._lock:
+                self._readers.append(led)
+        return led
+
+    def search_text(
+        self, query: str, *, limit: int = 50, min_score: float | None = None, where: Any = None
+    ) -> list[Any]:
+        from bridge.search import search, text_vector
+
+        vec = text_vector(self.engine, query)
+        return search(
+            self.engine, vec, limit=limit, min_score=min_score, where=where, text=query, ledger=self.reader()
+        )
+
+    def search_like(self, paths: Sequence[str], *, limit: int = 50, where: Any = None) -> list[Any]:
+        """Photos similar to all of `paths` (the mean of their vectors); the query photos excluded."""
+        import numpy as np
+
+        from bridge.search import photo_vector, search
+
+        vecs, fps = [], set()
+        for p in paths:
+            v, fp = photo_vector(self.engine, p, ledger=self.reader())
+            vecs.append(v)
+            fps.add(fp)
+        mean = np.mean(vecs, axis=0)
+        mean /= np.linalg.norm(mean) or 1.0
+        hits = search(self.engine, mean, limit=limit + len(fps), where=where, ledger=self.reader())
+        out = [h for h in hits if h.fingerprint not in fps][:limit]
+        return [type(h)(i, h.score, h.path, h.paths, h.fingerprint, h.fields) for i, h in enumerate(out, 1)]
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def close(self, timeout: float = 120.0) -> None:
+        """Stop after the current batch (the ledger stays consistent), then release everything."""
+        self._closing = True
+        self._stop.set()
+        for job in self.jobs():
+            if job.status == "queued":
+                job._cancel.set()
+        self._queue.put(None)
+        self._worker.join(timeout)
+        for led in self._readers:
+            with contextlib.suppress(Exception):
+                led.close()
+        self.engine.close()
+        self._emit("state", {"state": CLOSED})
+
+    def __enter__(self) -> EngineHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

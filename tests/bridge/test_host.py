@@ -1,0 +1,78 @@
+"""EngineHost: jobs on a worker thread, pause within one batch, resume, cancel, queries while indexing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from bridge.host import PAUSED, EngineHost
+from tests.bridge.conftest import make_photos
+
+
+def test_jobs_run_in_the_background_and_report_progress(settings, tmp_path):
+    folder = tmp_path / "p"
+    make_photos(folder, 12)
+    events = []
+    with EngineHost(settings) as host:
+        host.subscribe(events.append)
+        job = host.submit([folder])
+        assert job.finished.wait(120)
+        assert job.status == "completed", job.error
+        assert job.summary["embedded"] == 12
+        kinds = [e.kind for e in events]
+        assert "job_started" in kinds and "job_finished" in kinds and "progress" in kinds
+        hits = host.search_text("a photo", limit=5)
+        assert len(hits) == 5
+        similar = host.search_like([str(folder / "gen_00000.jpg")], limit=3)
+        assert str(folder / "gen_00000.jpg") not in [h.path for h in similar] and len(similar) == 3
+
+
+def test_pause_stops_within_one_batch_and_resume_finishes(settings, tmp_path):
+    folder = tmp_path / "p"
+    make_photos(folder, 120, size=(64, 48))
+    s = settings.with_overrides(batch_size=8)
+    with EngineHost(s) as host:
+        first_batch = threading.Event()
+        host.subscribe(lambda e: first_batch.set() if e.kind == "progress" and e.data["done"] else None)
+        job = host.submit([folder])
+        assert first_batch.wait(120)
+        host.pause()
+        assert host.state == PAUSED
+        deadline = time.monotonic() + 60
+        while job.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done_at_pause = len(host.reader().done_fingerprints("embed", s.model))
+        assert done_at_pause < 120
+        time.sleep(1.0)
+        assert len(host.reader().done_fingerprints("embed", s.model)) == done_at_pause  # really stopped
+        host.resume()
+        assert job.finished.wait(180)
+        assert job.status == "completed"
+        assert len(host.reader().done_fingerprints("embed", s.model)) == 120
+
+
+def test_cancel_a_queued_job_and_queries_during_indexing(settings, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_photos(a, 40, seed=1)
+    make_photos(b, 5, seed=2)
+    with EngineHost(settings) as host:
+        first = host.submit([a])
+        second = host.submit([b])
+        assert host.cancel(second.id)
+        errors = []
+
+        def query():
+            try:
+                for _ in range(10):
+                    host.search_text("something", limit=3)
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=query) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert first.finished.wait(120) and second.finished.wait(10)
+        assert first.status == "completed" and second.status == "cancelled"
+        assert not errors
