@@ -1,0 +1,60 @@
+"""The caption stage is resumable on its own: kill -9 in the middle of captioning, run again: every photo is
+captioned exactly once more than needed at most one batch, and nothing else is redone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from bridge.caption import import_caption_model
+from bridge.engine import Engine
+from tests.blip_factory import make_tiny_blip
+from tests.bridge.conftest import make_photos
+
+pytestmark = pytest.mark.reliability
+N = 96
+
+
+def captioned(ledger_path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=5)
+        n = con.execute("SELECT count(*) FROM stages WHERE stage = 'caption'").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
+    folder = tmp_path / "c"
+    make_photos(folder, N, size=(64, 48))
+    import_caption_model(make_tiny_blip(tmp_path / "blip"), "tiny-blip", settings.models_dir)
+    base = ("index", str(folder), "--model", settings.model, "--workers", "2")
+    first = cli(*base, "--json")  # embeddings, scores, keywords: done before captions are asked for
+    assert first.returncode == 0, first.stderr
+    args = (*base, "--captions", "--caption-model", "tiny-blip")
+    proc = cli(*args, wait=False)
+    deadline = time.monotonic() + 240
+    while captioned(settings.ledger_path) < 16:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "captioning made no progress"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    at_kill = captioned(settings.ledger_path)
+    assert at_kill < N
+    done = cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    s = settings.with_overrides(captions=True, caption_model="tiny-blip")
+    with Engine.open(s) as engine:
+        last = engine.ledger.runs(1)[0]["summary"]
+        assert last["captioned"] == N - at_kill  # only what the ledger had not recorded
+        assert (last["embedded"], last["analyzed"]) == (0, 0)
+        version = engine.captioner().model_id
+        assert len(engine.ledger.done_fingerprints("caption", version)) == N
+        texts = [p.get("ai_caption") for _, p, _ in engine.store().scroll()]
+        assert len(texts) == N and all(t and t.strip() for t in texts)
