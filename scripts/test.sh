@@ -5,13 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
-# ExifTool is the independent reader the XMP tests check our sidecars with (Debian package).
-if ! command -v exiftool >/dev/null 2>&1; then
+# Debian tools some tests use; each test that needs one skips with a reason when it is missing:
+#   exiftool (libimage-exiftool-perl): the independent reader the XMP tests check our sidecars with
+#   luac5.1 (lua5.1): `luac5.1 -p` syntax check of the Lightroom plugin (lupa's Lua 5.1 checks it too)
+#   Xvfb (xvfb): the desktop screenshots under a real X server (offscreen otherwise)
+missing=()
+command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
+command -v luac5.1 >/dev/null 2>&1 || missing+=(lua5.1)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl) >/dev/null 2>&1 \
-      || echo "note: could not install exiftool; the tests that need it will skip" >&2
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null 2>&1 \
+      || echo "note: could not install ${missing[*]}; the tests that need them will skip" >&2
   else
-    echo "note: exiftool not found (Debian/Ubuntu: apt-get install libimage-exiftool-perl); its tests will skip" >&2
+    echo "note: not found: ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]}); their tests will skip" >&2
   fi
 fi
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,417 @@
+--[[ The bridge to the Pixel Detective service (protocol v1, see ../README.md).
+The plugin listens on two LrSockets (Lightroom can only listen): `receive` (service -> plugin) and `send`
+(plugin -> service). Bridge.run(context) binds them and then loops as the supervisor (auth deadline,
+heartbeat, dead peer, request timeouts); it must run inside postAsyncTaskWithContext, whose context owns
+the sockets. Socket callbacks never sleep or yield: they only parse, route and start tasks.
+Menu actions call Bridge.call / Bridge.runJob from their own tasks.
+]]
+local LrDate = import 'LrDate'
+local LrFileUtils = import 'LrFileUtils'
+local LrPathUtils = import 'LrPathUtils'
+local LrSocket = import 'LrSocket'
+local LrTasks = import 'LrTasks'
+local LrApplication = import 'LrApplication'
+
+local Json = require 'Json'
+local Log = require 'Log'
+
+local Bridge = {}
+
+Bridge.PROTOCOL = 1
+Bridge.VERSION = '0.1.0'
+Bridge.AUTH_TIMEOUT = 5       -- s for the first frame (hello) after the receive socket connects
+Bridge.PING_INTERVAL = 10     -- s of silence on our side before we ping
+Bridge.DEAD_AFTER = 30        -- s without hearing anything: the peer is gone
+Bridge.REQUEST_TIMEOUT = 30   -- s for a reply (long jobs: between two frames)
+Bridge.MAX_FRAME = 1024 * 1024
+
+-- Requests the plugin sends, with the reply types each can get. The dispatch table below routes those reply
+-- types to the waiting caller by `re`.
+Bridge.REQUESTS = {
+  status = { 'status.result' },
+  search = { 'search.result' },
+  similar = { 'similar.result' },
+  analyze = { 'analyze.accepted', 'analyze.done' },
+  cancel = { 'cancel.result' },
+  metadata = { 'metadata.result' },
+  duplicates = { 'duplicates.result' },
+  ping = { 'pong' },
+}
+
+local state = {
+  running = false, sockets = {}, ports = {}, connected = { receive = false, send = false },
+  authed = false, authDeadline = nil, lastHeard = 0, lastSent = 0, outbox = {},
+  pending = {}, jobs = {}, seq = 0, peer = nil, portFileWritten = false, lastError = nil,
+}
+Bridge._state = state
+
+local function now() return LrDate.currentTime() end
+
+-- Files ----------------------------------------------------------------------------------------------------
+function Bridge.dir()
+  return LrPathUtils.child(LrPathUtils.child(LrPathUtils.getStandardFilePath('home'), '.pixel-detective'), 'bridge')
+end
+function Bridge.portFilePath() return LrPathUtils.child(Bridge.dir(), 'ports.json') end
+function Bridge.tokenPath() return LrPathUtils.child(Bridge.dir(), 'token') end
+
+function Bridge.readToken()
+  local path = Bridge.tokenPath()
+  if not LrFileUtils.exists(path) then return nil end
+  local text = LrFileUtils.readFile(path)
+  if not text then return nil end
+  text = text:gsub('^%s+', ''):gsub('%s+$', '')
+  if text == '' then return nil end
+  return text
+end
+
+-- Written to a temp name and renamed, so the service never reads half a file.
+local function writePortFile()
+  if not (state.ports.receive and state.ports.send) then return end
+  local dir = Bridge.dir()
+  LrFileUtils.createAllDirectories(dir)
+  local final = Bridge.portFilePath()
+  local tmp = final .. '.tmp'
+  local f = assert(io.open(tmp, 'wb'))
+  f:write(Json.encode({ protocol = Bridge.PROTOCOL, receive = state.ports.receive, send = state.ports.send,
+    pid = Json.null, written_at = os.time() }))
+  f:close()
+  -- os.rename replaces atomically on POSIX; on Windows it refuses an existing target, so remove it first.
+  local ok = os.rename(tmp, final)
+  if not ok then
+    LrFileUtils.delete(final)
+    ok = os.rename(tmp, final)
+  end
+  state.portFileWritten = ok and true or false
+end
+
+local function removePortFile()
+  LrFileUtils.delete(Bridge.portFilePath())
+  state.portFileWritten = false
+end
+
+-- Frames ---------------------------------------------------------------------------------------------------
+local function nextId()
+  state.seq = state.seq + 1
+  return string.format('lr-%d-%d', math.floor(now()), state.seq)
+end
+
+local function rawSend(frame)
+  local sock = state.sockets.send
+  if not (sock and state.connected.send and state.authed) then return false end
+  state.lastSent = now()
+  return sock:send(Json.encode(frame) .. '\n')
+end
+
+-- Queued until the send socket is up and the service has authenticated.
+local function send(frame)
+  frame.v = Bridge.PROTOCOL
+  frame.id = frame.id or nextId()
+  if frame.body == nil then frame.body = Json.object() end
+  if state.authed and state.connected.send then
+    rawSend(frame)
+  else
+    state.outbox[#state.outbox + 1] = frame
+  end
+  return frame.id
+end
+Bridge._send = send
+
+local function flush()
+  if not (state.authed and state.connected.send) then return end
+  local queued = state.outbox
+  state.outbox = {}
+  for _, frame in ipairs(queued) do rawSend(frame) end
+end
+
+local function sendError(re, code, message)
+  send({ type = 'error', re = re == nil and Json.null or re, body = { code = code, message = message } })
+end
+Bridge.sendError = sendError
+
+function Bridge.reply(request, type_, body)
+  send({ type = type_, re = request.id, body = body or Json.object() })
+end
+
+-- Connection lifecycle -------------------------------------------------------------------------------------
+local function failPending(code, message)
+  for id, p in pairs(state.pending) do
+    p.inbox[#p.inbox + 1] = { type = 'error', re = id, body = { code = code, message = message } }
+  end
+end
+
+-- Drops the connection (both sockets) and listens again. No handler runs for what was in flight.
+local function resetConnection(why)
+  Log:info('bridge reset:', why)
+  state.lastError = why
+  local wasAuthed = state.authed
+  state.authed = false
+  state.authDeadline = nil
+  state.outbox = {}
+  state.peer = nil
+  if wasAuthed then failPending('disconnected', 'connection to Pixel Detective lost (' .. why .. ')') end
+  for _, mode in ipairs({ 'receive', 'send' }) do
+    state.connected[mode] = false
+    if state.sockets[mode] and state.running then state.sockets[mode]:reconnect() end
+  end
+end
+Bridge._reset = resetConnection
+
+-- Dispatch -------------------------------------------------------------------------------------------------
+local function routeReply(frame)
+  local re = frame.re
+  local p = (type(re) == 'string') and state.pending[re] or nil
+  if not p and type(frame.body) == 'table' and frame.body.job ~= nil then
+    -- progress/done frames may name only the job (see README, Open questions)
+    local id = state.jobs[frame.body.job]
+    p = id and state.pending[id]
+  end
+  if not p then
+    Log:info('dropping', frame.type, 'for unknown request', tostring(re))
+    return
+  end
+  p.inbox[#p.inbox + 1] = frame
+end
+
+local function handlePushed(moduleName)
+  -- Pushed requests touch the catalog, which must happen in a task; the callback only starts it.
+  return function(frame)
+    LrTasks.startAsyncTask(function()
+      local ok, err = LrTasks.pcall(function()
+        local handler = require(moduleName)
+        local reply, code, message = handler(frame.body, frame)
+        if reply then Bridge.reply(frame, frame.type .. '.result', reply)
+        else sendError(frame.id, code or 'internal', message or 'failed') end
+      end)
+      if not ok then sendError(frame.id, 'internal', tostring(err)) end
+    end, 'Pixel Detective: ' .. frame.type)
+  end
+end
+
+-- The one table of incoming message types. Anything else gets `unknown_type` and is never executed.
+local DISPATCH = {
+  hello = function(frame) sendError(frame.id, 'bad_request', 'already authenticated') end,
+  ping = function(frame) Bridge.reply(frame, 'pong') end,
+  apply = handlePushed('PushApply'),
+  show_collection = handlePushed('PushShowCollection'),
+  progress = routeReply,
+  error = routeReply,
+}
+for _, replies in pairs(Bridge.REQUESTS) do
+  for _, t in ipairs(replies) do DISPATCH[t] = routeReply end
+end
+Bridge.DISPATCH = DISPATCH
+
+local function checkHello(frame)
+  if type(frame) ~= 'table' or frame.type ~= 'hello' or type(frame.body) ~= 'table' then return false, 'first frame is not hello' end
+  local token = Bridge.readToken()
+  if not token then return false, 'no token file' end
+  local given = frame.body.token
+  if type(given) ~= 'string' or #given ~= #token then return false, 'wrong token' end
+  local diff = 0 -- compare every byte, so timing does not tell how much matched
+  for i = 1, #token do if given:byte(i) ~= token:byte(i) then diff = diff + 1 end end
+  if diff ~= 0 then return false, 'wrong token' end
+  return true
+end
+
+local function onMessage(_, message)
+  state.lastHeard = now()
+  if not state.authed then
+    local frame = (#message <= Bridge.MAX_FRAME) and Json.tryDecode(message) or nil
+    local ok, why = checkHello(frame)
+    if not ok then return resetConnection('auth failed: ' .. why) end
+    state.authed = true
+    state.authDeadline = nil
+    state.peer = frame.body
+    local catalog = LrApplication.activeCatalog()
+    send({ type = 'hello.ack', re = frame.id, body = { plugin_version = Bridge.VERSION,
+      lightroom = LrApplication.versionString(), catalog = catalog:getPath() } })
+    flush()
+    return
+  end
+  if #message > Bridge.MAX_FRAME then return sendError(nil, 'too_large', 'frame over 1 MiB') end
+  local frame, err = Json.tryDecode(message)
+  if type(frame) ~= 'table' or getmetatable(frame) ~= Json.OBJECT then
+    return sendError(nil, 'bad_frame', err or 'frame is not a JSON object')
+  end
+  local id = frame.id
+  if type(id) ~= 'string' or type(frame.type) ~= 'string' or type(frame.v) ~= 'number' or type(frame.body) ~= 'table' then
+    return sendError(type(id) == 'string' and id or nil, 'bad_frame', 'missing envelope fields (v, id, type, body)')
+  end
+  if frame.v ~= Bridge.PROTOCOL then
+    return sendError(id, 'unsupported_version', 'this plugin speaks protocol ' .. Bridge.PROTOCOL)
+  end
+  local handler = DISPATCH[frame.type]
+  if not handler then return sendError(id, 'unknown_type', 'unknown message type ' .. frame.type) end
+  handler(frame)
+end
+
+local function callbacks(mode)
+  return {
+    onConnecting = function(_, port)
+      if port and state.ports[mode] ~= port then
+        state.ports[mode] = port
+        writePortFile()
+      end
+    end,
+    onConnected = function()
+      state.connected[mode] = true
+      state.lastHeard = now()
+      if mode == 'receive' then state.authDeadline = now() + Bridge.AUTH_TIMEOUT end
+      flush()
+    end,
+    onMessage = onMessage,
+    onClosed = function(socket)
+      if not state.running then return end
+      if state.connected[mode] or state.authed then
+        resetConnection(mode .. ' socket closed')
+      else
+        socket:reconnect()
+      end
+    end,
+    onError = function(socket, err)
+      if not state.running then return end
+      if err == 'timeout' then
+        socket:reconnect() -- nobody connected yet: keep listening
+      else
+        resetConnection(mode .. ' socket error: ' .. tostring(err))
+      end
+    end,
+  }
+end
+
+-- The supervisor: deadlines and heartbeat, checked a few times a second.
+local function tick()
+  local t = now()
+  if not state.authed then
+    if state.authDeadline and t > state.authDeadline then resetConnection('no hello within 5 s') end
+    return
+  end
+  if t - state.lastHeard > Bridge.DEAD_AFTER then return resetConnection('no frame for 30 s') end
+  if t - state.lastSent >= Bridge.PING_INTERVAL then send({ type = 'ping' }) end
+end
+
+function Bridge.run(context)
+  if state.running then return end
+  state.running = true
+  state.ports = {}
+  for _, mode in ipairs({ 'receive', 'send' }) do
+    local params = callbacks(mode)
+    params.functionContext = context
+    params.plugin = _PLUGIN
+    params.port = 0
+    params.mode = mode
+    state.sockets[mode] = LrSocket.bind(params)
+  end
+  while state.running do
+    tick()
+    LrTasks.sleep(0.2)
+  end
+end
+
+function Bridge.stop()
+  if not state.running then return end
+  state.running = false
+  failPending('disconnected', 'Lightroom plug-in shutting down')
+  for _, mode in ipairs({ 'receive', 'send' }) do
+    if state.sockets[mode] then state.sockets[mode]:close() end
+    state.connected[mode] = false
+  end
+  state.sockets = {}
+  state.authed = false
+  removePortFile()
+end
+
+function Bridge.reconnect()
+  if state.running then resetConnection('reconnect requested') end
+end
+
+function Bridge.isConnected() return state.authed and state.connected.send and state.connected.receive end
+
+function Bridge.info()
+  return { running = state.running, connected = Bridge.isConnected(), authed = state.authed,
+    receivePort = state.ports.receive, sendPort = state.ports.send, tokenPresent = Bridge.readToken() ~= nil,
+    peer = state.peer, lastError = state.lastError }
+end
+
+-- Requests -------------------------------------------------------------------------------------------------
+local function notConnected()
+  return nil, { code = 'not_connected', message = 'The Pixel Detective service is not connected. Start it (tray app or "pixel-detective serve") and try again.' }
+end
+
+-- Waits (in a task) for the next frame for request `id`; nil, err on timeout.
+local function nextFrame(id, timeout, shouldStop)
+  local p = state.pending[id]
+  local deadline = now() + timeout
+  while #p.inbox == 0 do
+    if now() > deadline then return nil, { code = 'timeout', message = 'no answer from Pixel Detective within ' .. timeout .. ' s' } end
+    if shouldStop and shouldStop() then return nil, nil end
+    LrTasks.sleep(0.05)
+  end
+  return table.remove(p.inbox, 1)
+end
+
+local function asError(frame)
+  if frame.type == 'error' then
+    local b = type(frame.body) == 'table' and frame.body or {}
+    return { code = tostring(b.code), message = tostring(b.message) }
+  end
+end
+
+-- One request, one reply. Returns the reply body, or nil and {code, message}. Call from a task.
+function Bridge.call(type_, body, opts)
+  opts = opts or {}
+  if not Bridge.isConnected() then return notConnected() end
+  local id = nextId()
+  state.pending[id] = { inbox = {} }
+  send({ id = id, type = type_, body = body })
+  local frame, err = nextFrame(id, opts.timeout or Bridge.REQUEST_TIMEOUT)
+  state.pending[id] = nil
+  if not frame then return nil, err end
+  local e = asError(frame)
+  if e then return nil, e end
+  return frame.body, nil, frame.type
+end
+
+-- A long job: <type>.accepted, progress frames (opts.onProgress(body)), then <type>.done. opts.isCancelled()
+-- is polled; when it turns true a `cancel` request is sent once and the job's final frame is still awaited.
+function Bridge.runJob(type_, body, opts)
+  opts = opts or {}
+  if not Bridge.isConnected() then return notConnected() end
+  local id = nextId()
+  local p = { inbox = {} }
+  state.pending[id] = p
+  send({ id = id, type = type_, body = body })
+  local timeout = opts.timeout or Bridge.REQUEST_TIMEOUT
+  local job, cancelSent
+  local result, err
+  while true do
+    local frame, e = nextFrame(id, timeout, function()
+      return job and not cancelSent and opts.isCancelled and opts.isCancelled()
+    end)
+    if frame then
+      local fe = asError(frame)
+      if fe then err = fe break end
+      if frame.type == type_ .. '.accepted' then
+        job = frame.body.job
+        state.jobs[job] = id
+        if opts.onAccepted then opts.onAccepted(frame.body) end
+      elseif frame.type == 'progress' then
+        if opts.onProgress then opts.onProgress(frame.body) end
+      elseif frame.type == type_ .. '.done' then
+        result = frame.body
+        break
+      end
+    elseif e then
+      err = e
+      break
+    else
+      cancelSent = true
+      LrTasks.startAsyncTask(function() Bridge.call('cancel', { job = job }) end, 'Pixel Detective: cancel')
+    end
+  end
+  state.pending[id] = nil
+  if job then state.jobs[job] = nil end
+  return result, err
+end
+
+return Bridge
