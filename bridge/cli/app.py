@@ -16,6 +16,7 @@ from bridge.cli import (
     models_cmd,
     rules_cmd,
     search_cmd,
+    serve_cmd,
     writeback_cmd,
 )
 from bridge.cli.common import EXIT_HELP
@@ -57,6 +58,7 @@ def main_options(
 app.command("index")(index_cmd.index)
 app.command("watch")(index_cmd.watch_cmd)
 app.command("search")(search_cmd.search_cmd)
+app.command("serve")(serve_cmd.serve)
 app.command("duplicates")(analysis_cmd.duplicates)
 app.command("status")(info_cmd.status)
 app.command("failures")(info_cmd.failures)

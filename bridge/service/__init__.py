@@ -1,0 +1,8 @@
+"""The Lightroom bridge service (protocol v1, lrplugin/README.md)."""
+
+from __future__ import annotations
+
+from bridge.service.connection import PluginError, SessionClosed, Timeouts
+from bridge.service.service import NotConnected, Service
+
+__all__ = ["NotConnected", "PluginError", "Service", "SessionClosed", "Timeouts"]
