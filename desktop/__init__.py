@@ -1,1 +1,1 @@
-"""PySide6 tray app and search window around the engine (not built yet)."""
+"""Pixel Detective desktop: the tray app that hosts the engine, and the search window (see README.md)."""

@@ -23,6 +23,7 @@ from bridge.cli.common import EXIT_HELP
 from catalog.cli import app as catalog_app
 from catalog.write_cli import unwrite as catalog_unwrite
 from catalog.xmp_cli import read as xmp_read
+from desktop.cli import tray as tray_cmd
 
 app = typer.Typer(
     name="pixel-detective",
@@ -58,6 +59,7 @@ def main_options(
 app.command("index")(index_cmd.index)
 app.command("watch")(index_cmd.watch_cmd)
 app.command("search")(search_cmd.search_cmd)
+app.command("tray")(tray_cmd)
 app.command("serve")(serve_cmd.serve)
 app.command("duplicates")(analysis_cmd.duplicates)
 app.command("status")(info_cmd.status)

@@ -1,0 +1,24 @@
+"""CLI registration for `pixel-detective tray`; bridge/cli/app.py registers it with
+`app.command("tray")(tray)` after `from desktop.cli import tray`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def tray(
+    ctx: typer.Context,
+    no_tray: Annotated[
+        bool, typer.Option("--no-tray", help="Open the search window as the main window.")
+    ] = False,
+    query: Annotated[list[str] | None, typer.Argument(help="Search for this at once.")] = None,
+) -> None:
+    """Start the tray app (engine host + search window); a second launch shows the running one."""
+    from bridge.cli.common import settings_from
+    from desktop.app import main
+
+    settings = settings_from(ctx)
+    args = (["--no-tray"] if no_tray else []) + list(query or [])
+    raise typer.Exit(main(args, settings=settings))

@@ -1,0 +1,104 @@
+"""Thumbnails: made once per photo content and cached on disk under data_dir/thumbnails (keyed by
+fingerprint, so a moved or renamed file keeps its thumbnail), loaded off the UI thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+THUMB_SIZE = 256  # longest side on disk; the grid scales it down (sharp on high-DPI screens)
+
+
+def thumb_path(cache_dir: Path, fingerprint: str) -> Path:
+    safe = "".join(c for c in fingerprint if c.isalnum() or c in "-_") or "x"
+    return cache_dir / safe[:2] / f"{safe}.jpg"
+
+
+def make_thumbnail(path: str, dest: Path, size: int = THUMB_SIZE) -> QImage:
+    """Decode with the indexer's decoder (RAW previews, HEIC, EXIF orientation), write a small JPEG."""
+    from PIL import Image
+
+    from bridge.decode import decode_image
+
+    dec = decode_image(path, target=size)
+    img = Image.fromarray(dec.pixels)
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
+    img.save(tmp, "JPEG", quality=85)
+    os.replace(tmp, dest)  # atomic: a half-written thumbnail is never read
+    return QImage(str(dest))
+
+
+class _Loaded(QObject):
+    done = Signal(str, QImage)  # fingerprint, image (null when the photo cannot be read)
+
+
+class _Load(QRunnable):
+    def __init__(self, sig: _Loaded, cache_dir: Path, fingerprint: str, path: str) -> None:
+        super().__init__()
+        self.sig, self.cache_dir, self.fp, self.path = sig, cache_dir, fingerprint, path
+
+    def run(self) -> None:
+        dest = thumb_path(self.cache_dir, self.fp)
+        img = QImage(str(dest)) if dest.exists() else QImage()
+        if img.isNull():
+            with contextlib.suppress(Exception):  # unreadable photo: the placeholder stays
+                img = make_thumbnail(self.path, dest)
+        self.sig.done.emit(self.fp, img)
+
+
+class ThumbnailCache(QObject):
+    """Memory LRU over the disk cache; `ready(fingerprint)` when a requested thumbnail arrives."""
+
+    ready = Signal(str)
+
+    def __init__(self, cache_dir: Path, *, memory_items: int = 3000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cache_dir = cache_dir
+        self._mem: OrderedDict[str, QPixmap] = OrderedDict()
+        self._failed: set[str] = set()
+        self._pending: set[str] = set()
+        self._limit = memory_items
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, min(4, (os.cpu_count() or 2) - 1)))
+        self._sig = _Loaded(self)
+        self._sig.done.connect(self._arrived)
+
+    def get(self, fingerprint: str, path: str) -> QPixmap | None:
+        """The pixmap when cached; otherwise None and a background load is queued (once)."""
+        pm = self._mem.get(fingerprint)
+        if pm is not None:
+            self._mem.move_to_end(fingerprint)
+            return pm
+        if fingerprint not in self._pending and fingerprint not in self._failed:
+            self._pending.add(fingerprint)
+            self._pool.start(_Load(self._sig, self.cache_dir, fingerprint, path))
+        return None
+
+    def failed(self, fingerprint: str) -> bool:
+        return fingerprint in self._failed
+
+    def _arrived(self, fingerprint: str, img: QImage) -> None:
+        self._pending.discard(fingerprint)
+        if img.isNull():
+            self._failed.add(fingerprint)
+        else:
+            self._mem[fingerprint] = QPixmap.fromImage(img)  # QPixmap only on the UI thread
+            while len(self._mem) > self._limit:
+                self._mem.popitem(last=False)
+        self.ready.emit(fingerprint)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._pool.waitForDone(msecs)
+
+    def clear_queue(self) -> None:
+        """Drop loads not yet started (a new query replaced the grid)."""
+        self._pool.clear()
+        self._pending.clear()

@@ -1,0 +1,51 @@
+"""Screenshots for the README, taken from the real app on a real index of ../shared/data photos
+(under Xvfb when xvfb-run works, else the offscreen platform)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "screenshots"
+# The README's images are refreshed only on request (a test run must not dirty the working tree):
+#   PIXEL_DETECTIVE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/desktop/test_screenshots.py
+UPDATE = os.environ.get("PIXEL_DETECTIVE_UPDATE_SCREENSHOTS") == "1"
+
+
+@pytest.mark.shared_data
+def test_screenshots(settings, shared_data, tmp_path):
+    out = DOCS if UPDATE else tmp_path / "screenshots"
+    photos = tmp_path / "photos"
+    shutil.copytree(shared_data / "jpeg", photos / "jpeg")
+    shutil.copytree(shared_data / "broken", photos / "broken")  # failures with reasons in the indexing view
+    args = [
+        sys.executable, "-m", "desktop.screenshots", "--data-dir", str(settings.data_dir),
+        "--model", settings.model, "--photos", str(photos), "--out", str(out),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    run = None
+    if shutil.which("xvfb-run"):
+        run = subprocess.run(
+            ["xvfb-run", "-a", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400
+        )
+    if run is None or run.returncode != 0:
+        run = subprocess.run(
+            args,
+            cwd=ROOT,
+            env={**env, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("search.png", "indexing.png", "settings.png"):
+        img = Image.open(out / name).convert("L")
+        assert img.width > 500 and img.height > 300
+        assert ImageStat.Stat(img).stddev[0] > 10  # not blank
