@@ -83,11 +83,12 @@ class Handlers:
                 raise ProtocolError("unknown_type", f"the service does not handle {frame.type!r}", frame.id)
             body = p.validate_body(frame.type, frame.body, frame.id)
             result = handler(body, frame, session)
+            # Counted before the reply goes out: whoever reads the reply then sees it counted.
+            self._count(ok=True)
             if result is not None:
                 reply = p.MESSAGES[frame.type].reply
                 assert reply is not None
                 session.reply(frame, reply, result)
-            self._count(ok=True)
         except ProtocolError as e:
             self._count(ok=False)
             session.error(e.code, e.message, frame.id)
