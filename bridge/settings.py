@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     keywords_min_margin: float | None = None
     keywords_allow: list[str] = Field(default_factory=list)  # labels or path prefixes ("Subjects|Animals")
     keywords_deny: list[str] = Field(default_factory=list)
+    # Write-back to Lightroom / XMP (catalog write --from-index, the plugin's Apply, the tray's Sync)
+    keyword_parent: str = "Pixel Detective"  # top-level keyword new keywords go under ("" for none)
+    writeback_rules: list[str] = Field(default_factory=list)  # e.g. "sharpness < 0.2 -> pick -1"
+    sidecar_naming: Literal["name", "name.ext"] = "name"  # IMG_1.xmp or IMG_1.CR2.xmp
+    only_on_ac_power: bool = False  # the tray app pauses indexing while on battery
+
     captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in
     caption_model: str = "blip-base"  # blip-base, blip-large, a Hugging Face repo id, or a local directory
 

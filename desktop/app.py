@@ -27,6 +27,7 @@ from bridge.settings import Settings, load_settings
 from desktop import settings_file
 from desktop.backend import Backend
 from desktop.icons import state_icon
+from desktop.power import PowerPolicy
 from desktop.search_window import SearchWindow
 from desktop.single_instance import SingleInstance, hand_over, server_name
 
@@ -89,6 +90,10 @@ class TrayApp(QObject):
         self._lr_timer = QTimer(self)
         self._lr_timer.setInterval(5000)
         self._lr_timer.timeout.connect(self.refresh_icon)
+        self._power = PowerPolicy(self._policy_pause, self._policy_resume)
+        self._power_timer = QTimer(self)
+        self._power_timer.setInterval(30_000)
+        self._power_timer.timeout.connect(self.check_power)
         self._rescan = QTimer(self)
         if settings.watch_rescan_minutes > 0:
             self._rescan.setInterval(int(settings.watch_rescan_minutes * 60_000))
@@ -136,6 +141,9 @@ class TrayApp(QObject):
 
     def on_ready(self) -> None:
         self._lr_timer.start()
+        if self.settings.only_on_ac_power:
+            self._power_timer.start()
+            self.check_power()
         self.act_sync.setEnabled(self.backend.service is not None)
         if self.backend.service is None:
             self.act_sync.setToolTip(self.backend.service_problem or "")
@@ -256,7 +264,29 @@ class TrayApp(QObject):
         host = self.backend.host
         if host is None:
             return
-        host.resume() if host.state == "paused" else host.pause()
+        if host.state == "paused":
+            host.resume()
+            self._power.user_resumed()
+        else:
+            host.pause()
+        self.refresh_icon()
+
+    # -- power -----------------------------------------------------------------------------------------
+    def check_power(self) -> None:
+        acted = self._power.check()
+        if acted:
+            self.notify(
+                "Pixel Detective", f"Indexing {acted}: " + ("on battery" if acted == "paused" else "on power")
+            )
+
+    def _policy_pause(self) -> None:
+        if self.backend.host is not None and self.backend.host.state != "paused":
+            self.backend.host.pause()
+        self.refresh_icon()
+
+    def _policy_resume(self) -> None:
+        if self.backend.host is not None and self.backend.host.state == "paused":
+            self.backend.host.resume()
         self.refresh_icon()
 
     def configured(self, key: str) -> list[str]:

@@ -34,7 +34,7 @@ from bridge.settings import Settings, default_config_file
 from desktop import settings_file
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "lrplugin" / "PixelDetective.lrplugin"
-SIDECAR_STYLES = ("photo.xmp", "photo.ext.xmp")
+SIDECAR_STYLES = ("name", "name.ext")  # IMG_1.xmp / IMG_1.CR2.xmp (Settings.sidecar_naming)
 PLUGIN_STEPS = (
     "In Lightroom Classic: File ▸ Plug-in Manager… ▸ Add… ▸ choose the copied PixelDetective.lrplugin "
     "folder ▸ Done. Then Library ▸ Plug-in Extras ▸ Pixel Detective."
@@ -164,21 +164,25 @@ class SettingsDialog(QDialog):
         self.vocabulary = QLineEdit(str(settings.vocabulary_catalog or ""))
         self.vocabulary.setPlaceholderText("a .lrcat whose keyword tree is the vocabulary (optional)")
         self.vocabulary.setAccessibleName("Keyword vocabulary catalog")
-        self.keyword_parent = QLineEdit(str(desk.get("keyword_parent", "Pixel Detective")))
+        self.keyword_parent = QLineEdit(
+            str(raw.get("keyword_parent", desk.get("keyword_parent", "Pixel Detective")))
+        )
         self.keyword_parent.setAccessibleName("Keyword parent")
-        self.rules = QPlainTextEdit("\n".join(desk.get("writeback_rules", [])))
+        self.rules = QPlainTextEdit("\n".join(raw.get("writeback_rules", desk.get("writeback_rules", []))))
         self.rules.setPlaceholderText(
             "One rule a line, e.g.\nsharpness < 0.2 -> pick -1\nquality >= 0.8 -> rating 4"
         )
         self.rules.setAccessibleName("Write-back rules")
         self.sidecar = QComboBox()
         self.sidecar.addItems(SIDECAR_STYLES)
-        self.sidecar.setCurrentText(str(desk.get("sidecar_naming", SIDECAR_STYLES[0])))
+        self.sidecar.setCurrentText(
+            str(raw.get("sidecar_naming", desk.get("sidecar_naming", SIDECAR_STYLES[0])))
+        )
         self.sidecar.setAccessibleName("Sidecar naming")
         f.addRow("Vocabulary catalog", self.vocabulary)
         f.addRow("Keyword parent", self.keyword_parent)
         f.addRow("Write-back rules", self.rules)
-        f.addRow("Sidecar naming", self.sidecar)
+        f.addRow("Sidecar naming (IMG_1.xmp / IMG_1.CR2.xmp)", self.sidecar)
         tabs.addTab(kw, "Keywords && write-back")
 
         # Performance
@@ -196,6 +200,10 @@ class SettingsDialog(QDialog):
         self.batch.setAccessibleName("Batch size")
         f.addRow("Decode workers", self.workers)
         f.addRow("Batch size", self.batch)
+        self.ac_only = QCheckBox("Pause indexing while on battery")
+        self.ac_only.setChecked(settings.only_on_ac_power)
+        self.ac_only.setAccessibleName("Index only on AC power")
+        f.addRow("Power", self.ac_only)
         tabs.addTab(perf, "Performance")
 
         # Lightroom plug-in
@@ -261,12 +269,14 @@ class SettingsDialog(QDialog):
             "vocabulary_catalog": self.vocabulary.text().strip() or None,
             "workers": self.workers.value(),
             "batch_size": self.batch.value(),
+            "only_on_ac_power": self.ac_only.isChecked(),
+            # read by the engine side too: catalog/XMP write-back, the plugin's Apply, Sync to Lightroom
+            "keyword_parent": self.keyword_parent.text().strip(),
+            "writeback_rules": [ln.strip() for ln in self.rules.toPlainText().splitlines() if ln.strip()],
+            "sidecar_naming": self.sidecar.currentText(),
             settings_file.DESKTOP: {
                 "folders": self.folders.values(),
                 "catalogs": self.catalogs.values(),
-                "keyword_parent": self.keyword_parent.text().strip(),
-                "writeback_rules": [ln.strip() for ln in self.rules.toPlainText().splitlines() if ln.strip()],
-                "sidecar_naming": self.sidecar.currentText(),
             },
         }
 

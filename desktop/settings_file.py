@@ -1,18 +1,18 @@
 """The TOML settings file, read and written by the settings dialog: values are merged into what is
 there (unknown keys kept, so other tools' settings survive), and the file is replaced atomically.
 
-There is no TOML writer among the dependencies, so `dumps` writes the subset settings use: strings,
-numbers, booleans, lists of those, and tables (one level, e.g. [desktop]).
+Written with tomli-w (the TOML writer that pairs with the standard library's tomllib reader).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from bridge.settings import default_config_file
 
@@ -27,40 +27,17 @@ def read(path: Path | None = None) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def _str(s: str) -> str:
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{out}"'
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            raise ValueError("TOML settings need finite numbers")
-        return repr(v)
-    if isinstance(v, (str, os.PathLike)):
-        return _str(str(v))
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def _key(k: str) -> str:
-    return k if k and all(c.isalnum() or c in "-_" for c in k) else _str(k)
-
-
 def dumps(data: dict[str, Any]) -> str:
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)]
-    for k, v in data.items():
+    """TOML text (tomli-w; None values dropped, paths as strings)."""
+
+    def clean(v: Any) -> Any:
         if isinstance(v, dict):
-            lines.append(f"\n[{_key(k)}]")
-            lines += [f"{_key(kk)} = {_value(vv)}" for kk, vv in v.items() if vv is not None]
-    return "\n".join(lines) + "\n"
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return str(v) if isinstance(v, os.PathLike) else v
+
+    return tomli_w.dumps(clean(data))
 
 
 def write(values: dict[str, Any], path: Path | None = None) -> Path:

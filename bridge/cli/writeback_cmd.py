@@ -58,8 +58,11 @@ def catalog_write(
         ),
     ] = None,
     keyword_parent: Annotated[
-        str, typer.Option(help="Top-level keyword for new keywords ('' for none).")
-    ] = DEFAULT_PARENT,
+        str | None,
+        typer.Option(
+            help=f"Top-level keyword for new keywords ('' for none; default: settings, {DEFAULT_PARENT!r})."
+        ),
+    ] = None,
     overwrite_caption: Annotated[
         bool, typer.Option(help="Replace captions the photos already have.")
     ] = False,
@@ -73,8 +76,12 @@ def catalog_write(
 
     if (changes is None) == (not from_index):
         raise fail("give either --changes FILE.json or --from-index", Exit.USAGE)
+    s = settings_from(ctx)
+    if keyword_parent is None:
+        keyword_parent = s.keyword_parent
     try:
-        rules = tuple(Rule.parse(r) for r in rule or ())
+        # --rule given: those; none given: the write-back rules from the settings (--from-index only).
+        rules = tuple(Rule.parse(r) for r in (rule or (s.writeback_rules if from_index else ())))
         if changes is not None:
             photos, options = load_changes(changes)
             options.rules = options.rules + rules
@@ -117,14 +124,14 @@ def xmp_write(
     rating: Annotated[int | None, typer.Option(min=0, max=5)] = None,
     label: Annotated[str | None, typer.Option(help="Colour label text, e.g. Red.")] = None,
     overwrite_caption: Annotated[bool, typer.Option(help="Replace an existing caption.")] = False,
-    naming: Annotated[str, typer.Option(help="name | name.ext")] = "name",
+    naming: Annotated[str | None, typer.Option(help="name | name.ext (default: settings)")] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write keywords, caption, title, rating, label (and scores) into XMP sidecars, merged."""
     from catalog import xmp_cli
 
-    naming = xmp_cli._naming(naming)
+    naming = xmp_cli._naming(naming or settings_from(ctx).sidecar_naming)
     if not from_index:
         xmp_cli.write(
             paths,

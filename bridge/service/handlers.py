@@ -195,7 +195,8 @@ class Handlers:
         from catalog.write.rules import Rule, evaluate
 
         try:
-            rules = [Rule.parse(r) for r in body.rules]
+            # The request's rules, else the user's write-back rules from the settings.
+            rules = [Rule.parse(r) for r in (body.rules or self.host.settings.writeback_rules)]
         except ValueError as e:
             raise ProtocolError("bad_request", str(e), frame.id) from None
         led = self.host.reader()

@@ -123,3 +123,20 @@ def test_xmp_write_with_explicit_values_still_works(tmp_path, settings):
     assert res.exit_code == 0, res.output
     side = read_sidecar(sidecar_path(Path(photo)))
     assert set(side.keywords) >= {"Dog", "Beach"} and side.rating == 3
+
+
+def test_write_back_settings_are_the_defaults(indexed_catalog, monkeypatch):
+    """keyword_parent and writeback_rules from the settings (file or environment) apply when no flag says
+    otherwise; the tray app's settings dialog writes them."""
+    catalog, _, s = indexed_catalog
+    monkeypatch.setenv("PIXEL_DETECTIVE_WRITEBACK_RULES", '["quality >= 0 -> label Blue"]')
+    monkeypatch.setenv("PIXEL_DETECTIVE_KEYWORD_PARENT", "AI")
+    res = CliRunner().invoke(
+        app, ["--data-dir", str(s.data_dir), "catalog", "write", str(catalog), "--from-index"],
+        env={"PIXEL_DETECTIVE_MODEL": s.model},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with open_catalog(catalog) as cat:
+        photos = [p for p in cat.photos() if not p.is_virtual_copy]
+    assert all(p.color_label == "Blue" for p in photos)
+    assert any("AI|Trips|Lisbon 2024" in p.keywords for p in photos)

@@ -72,19 +72,27 @@ def test_settings_persist_through_the_file(settings, config_file, qtbot, tmp_pat
     dlg.batch.setValue(48)
     dlg.keyword_parent.setText("PD|Auto")
     dlg.rules.setPlainText("sharpness < 0.2 -> pick -1\n\nquality >= 0.8 -> rating 4\n")
-    dlg.sidecar.setCurrentText("photo.ext.xmp")
+    dlg.sidecar.setCurrentText("name.ext")
+    dlg.ac_only.setChecked(True)
     dlg.save()
     raw = settings_file.read(config_file)
     assert raw["unknown_tool_key"] == "kept" and raw["other"] == {"x": 1}
-    assert raw["desktop"]["writeback_rules"] == ["sharpness < 0.2 -> pick -1", "quality >= 0.8 -> rating 4"]
-    # The engine re-reads it on next start (the file is the settings source below env and flags).
+    assert raw["writeback_rules"] == ["sharpness < 0.2 -> pick -1", "quality >= 0.8 -> rating 4"]
+    # The engine re-reads it on next start (the file is the settings source below env and flags), and
+    # the write-back settings are engine settings: catalog/XMP write-back and the plugin's Apply use them.
     again = Settings(data_dir=settings.data_dir)
     assert (again.captions, again.device, again.workers, again.batch_size) == (True, "cpu", 6, 48)
+    assert again.writeback_rules == ["sharpness < 0.2 -> pick -1", "quality >= 0.8 -> rating 4"]
+    assert (again.keyword_parent, again.sidecar_naming, again.only_on_ac_power) == (
+        "PD|Auto",
+        "name.ext",
+        True,
+    )
     dlg2 = SettingsDialog(again, config_file=config_file)
     qtbot.addWidget(dlg2)
     assert dlg2.folders.values() == [str(tmp_path / "Pictures")]
     assert dlg2.catalogs.values() == [str(tmp_path / "Main.lrcat")]
-    assert dlg2.keyword_parent.text() == "PD|Auto" and dlg2.sidecar.currentText() == "photo.ext.xmp"
+    assert dlg2.keyword_parent.text() == "PD|Auto" and dlg2.sidecar.currentText() == "name.ext"
     assert dlg2.captions.isChecked() and dlg2.workers.value() == 6
     assert "weights present" in dlg2.weights.text()  # the tiny model was imported
 
