@@ -31,10 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bridge.engine import Engine  # noqa: E402
-from bridge.payload import build_payload, point_id  # noqa: E402
+from bench.bench_build import build_index
 from bridge.settings import Settings  # noqa: E402
-from bridge.store.base import Point  # noqa: E402
 
 WORDS = [
     "dog",
@@ -60,45 +58,6 @@ def make_queries(n: int) -> list[str]:
     return [
         " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4)), replace=False)) + f" {i}" for i in range(n)
     ]
-
-
-def build_index(settings: Settings, n: int, batch: int = 2000) -> float:
-    t = time.perf_counter()
-    engine = Engine.open(settings, purpose="bench_bridge build")
-    try:
-        store = engine.store()
-        dim = store.dim
-        model = engine.model_id
-        rng = np.random.default_rng(0)
-        now = time.time()
-        for start in range(0, n, batch):
-            m = min(batch, n - start)
-            vecs = rng.standard_normal((m, dim)).astype(np.float32)
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            points, files, stages = [], [], []
-            for i in range(m):
-                k = start + i
-                fp = f"{k:032x}"
-                path = f"/bench/photos/{k // 1000:03d}/IMG_{k:06d}.jpg"
-                meta = {"rating": int(rng.integers(0, 6)), "camera": "Canon EOS R5"}
-                points.append(Point(point_id(fp, model), vecs[i], build_payload(fp, model, [path], meta)))
-                files.append((path, "/bench/photos", 1000 + k, k, fp, now, now))
-                stages.append((fp, "embed", model, point_id(fp, model), now))
-            store.upsert(points)
-            with engine.ledger.write() as conn:
-                conn.executemany(
-                    "INSERT INTO files (path, root, size, mtime_ns, fingerprint, added_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    files,
-                )
-                conn.executemany(
-                    "INSERT INTO stages (fingerprint, stage, version, point_id, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    stages,
-                )
-        store.optimize()  # what the end of an indexing run does: the HNSW index
-    finally:
-        engine.close()
-    return time.perf_counter() - t
 
 
 def pct(xs: list[float], q: float) -> float:
