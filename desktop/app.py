@@ -342,15 +342,12 @@ class TrayApp(QObject):
         threading.Thread(target=run, name="pd-desktop-catalog", daemon=True).start()
 
     def sync_lightroom(self) -> None:
-        """Push the AI keywords and captions of the photos shown in the search window to Lightroom."""
+        """Push what the index suggests for every indexed photo to Lightroom (through the plug-in): AI and
+        rules keywords, AI captions where empty, rating/label/pick from the write-back rules."""
         if self.backend.service is None:
             self.notify("Lightroom", self.backend.service_problem or "Lightroom bridge unavailable")
             return
-        photos = self.window.sync_payload()
-        if not photos:
-            self.notify("Lightroom", "Nothing to sync: search first; the shown photos' AI keywords are sent")
-            return
-        self.window._service_call("push_apply", photos)
+        self.window._service_call("sync_to_lightroom")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

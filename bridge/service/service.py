@@ -193,6 +193,45 @@ class Service:
         `apply.result` `{applied, missing, errors}`. Raises NotConnected, TimeoutError, PluginError."""
         return self._push("apply", {"photos": photos, "overwrite_caption": overwrite_caption}, timeout)
 
+    def sync_to_lightroom(self, batch: int = 1000, timeout: float = 300.0) -> dict[str, Any]:
+        """Push what the index suggests for every indexed photo (AI and rules keywords, AI caption where
+        the photo has none, rating/label/pick from the `writeback_rules` setting) to the connected
+        Lightroom, in pushes of `batch` photos (a frame holds at most 1 MiB). Photos Lightroom does not
+        know come back as `missing`. Returns the summed `apply.result`."""
+        from bridge.writeback import suggestions
+        from catalog.write.rules import Rule, evaluate
+
+        host = self.host
+        if host is None:
+            raise NotConnected("the service is not started")
+        settings = host.settings
+        rules = [Rule.parse(r) for r in settings.writeback_rules]
+        led = host.reader()
+        paths = sorted(p for ps in led.path_index().values() for p in ps)
+        from bridge.engine import load_rules
+
+        user_rules = load_rules(settings)
+        total: dict[str, Any] = {"applied": 0, "missing": [], "errors": [], "photos": 0}
+        for i in range(0, len(paths), batch):
+            found = suggestions(led, paths[i : i + batch], rules=user_rules)
+            photos = []
+            for sg in found.values():
+                photo: dict[str, Any] = {"path": sg.path, **evaluate(rules, sg.scores)}
+                if sg.keywords:
+                    photo["keywords"] = list(sg.keywords)
+                if sg.caption:
+                    photo["caption"] = sg.caption
+                if len(photo) > 1:
+                    photos.append(photo)
+            if not photos:
+                continue
+            res = self.push_apply(photos, timeout=timeout)
+            total["photos"] += len(photos)
+            total["applied"] += int(res.get("applied", 0))
+            total["missing"] += list(res.get("missing", []))
+            total["errors"] += list(res.get("errors", []))
+        return total
+
     def show_collection(self, name: str, paths: list[str], timeout: float = 60.0) -> dict[str, Any]:
         """Show `paths` (in order) as a collection in Lightroom; returns `show_collection.result`."""
         return self._push("show_collection", {"name": name, "paths": paths}, timeout)

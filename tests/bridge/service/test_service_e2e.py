@@ -171,3 +171,15 @@ def test_a_slow_request_does_not_hold_up_pings(sim):
     assert sim.wait_reply(slow, 120)[0]["body"] == {"photos": []}
     order = [re for _, re in sim.arrivals]
     assert all(order.index(rid) < order.index(slow) for rid in pings)
+
+
+def test_sync_to_lightroom_pushes_every_indexed_photo_in_batches(sim, service, indexed, photos):
+    indexed.settings = indexed.settings.with_overrides(writeback_rules=["quality >= 0 -> label Green"])
+    before = len(sim.seen.pushes)
+    res = service.sync_to_lightroom(batch=5)
+    assert res["photos"] == 12 and res["applied"] == 12 and not res["missing"] and not res["errors"]
+    pushes = sim.seen.pushes[before:]
+    assert [len(p["body"]["photos"]) for p in pushes] == [5, 5, 2]  # one frame per batch
+    sent = {ph["path"]: ph for p in pushes for ph in p["body"]["photos"]}
+    assert set(sent) == {str(p) for p in photos.glob("*.jpg")}
+    assert all(ph["label"] == "Green" for ph in sent.values())
