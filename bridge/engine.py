@@ -141,6 +141,7 @@ class Engine:
         )
         if not vocab.terms:
             self.keywords_problem = "the keyword vocabulary is empty (check keywords_allow / keywords_deny)"
+            self.notices.append(self.keywords_problem)
             self._cache["assigner"] = None
             return None
         opts: dict[str, Any] = {"max_per_photo": s.keywords_max}

@@ -109,6 +109,7 @@ class EngineHost:
         self._paused = threading.Event()
         self._stop = threading.Event()  # the running job's stop flag (pause / cancel / close)
         self._current: Job | None = None
+        self._pending = 0  # jobs submitted and not finished (queued, waiting while paused, or running)
         self._local = threading.local()
         self._readers: list[Ledger] = []
         self.last_error: str | None = None
@@ -158,14 +159,16 @@ class EngineHost:
         )
         with self._lock:
             self._jobs[job.id] = job
+            self._pending += 1
         self._queue.put(job)
         self._emit("state", {"state": self.state, "queued": job.id})
         return job
 
     def pause(self) -> None:
         """Stop the running job after its current batch and hold the queue; `resume` continues it."""
-        self._paused.set()
-        self._stop.set()
+        with self._lock:  # against _execute's start: a pause is never lost between its checks and run()
+            self._paused.set()
+            self._stop.set()
         self._emit("state", {"state": PAUSED})
 
     def resume(self) -> None:
@@ -176,15 +179,16 @@ class EngineHost:
         job = self._jobs.get(job_id)
         if job is None or job.status not in ("queued", "running"):
             return False
-        job._cancel.set()
-        if self._current is job:
-            self._stop.set()
+        with self._lock:
+            job._cancel.set()
+            if self._current is job:
+                self._stop.set()
         return True
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (tests, `serve --once`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._current is not None or not self._queue.empty():
+        while self._pending:
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
@@ -207,8 +211,13 @@ class EngineHost:
     _closing = False
 
     def _execute(self, job: Job) -> None:
-        self._stop.clear()
-        self._current = job
+        with self._lock:
+            # A pause or cancel that came after _run's checks still counts: the run starts stopped.
+            if self._paused.is_set() or job._cancel.is_set():
+                self._stop.set()
+            else:
+                self._stop.clear()
+            self._current = job
         job.status, job.started_at = "running", time.time()
         self._emit("job_started", job.as_dict())
         summary: RunSummary | None = None
@@ -243,7 +252,9 @@ class EngineHost:
     def _finish(self, job: Job, status: str, summary: RunSummary | None) -> None:
         job.status, job.finished_at = status, time.time()
         job.summary = summary.as_dict() if summary else None
-        self._current = None
+        with self._lock:
+            self._current = None
+            self._pending -= 1
         job.finished.set()
         self._emit("job_finished", {**job.as_dict(), "summary": job.summary})
         self._emit("state", {"state": self.state})
@@ -296,6 +307,12 @@ class EngineHost:
                 job._cancel.set()
         self._queue.put(None)
         self._worker.join(timeout)
+        if self._worker.is_alive():
+            # Never close the ledger and store under a batch still being written: leave them to the
+            # process exit (the ledger is consistent at every commit) and say so.
+            self.last_error = f"the running job did not stop within {timeout:.0f} s; engine left open"
+            self._emit("state", {"state": ERROR, "error": self.last_error})
+            return
         for led in self._readers:
             with contextlib.suppress(Exception):
                 led.close()

@@ -218,6 +218,17 @@ class Ledger:
         ).fetchone()
         return FileRow(*r) if r else None
 
+    def fingerprints_for(self, paths: Iterable[str]) -> dict[str, str]:
+        """{path: fingerprint} of the given paths that are in the ledger (batched lookups)."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(paths), 500):
+            q = ",".join("?" * len(chunk))
+            for path, fp in self.db.conn.execute(
+                f"SELECT path, fingerprint FROM files WHERE path IN ({q}) AND fingerprint IS NOT NULL", chunk
+            ):
+                out[path] = fp
+        return out
+
     def paths_for(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         fps = list(fingerprints)
@@ -380,7 +391,7 @@ class Ledger:
                     [(fp, k, v, now) for fp, k, v, _ in analyses],
                 )
             conn.executemany(
-                "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan')",
+                "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan', 'quality', 'dupsig')",
                 [(p,) for p in cleared_failures],
             )
             conn.executemany(

@@ -222,6 +222,10 @@ class Indexer:
     def _plan(self, files: list[ScannedFile], retry_failed: bool) -> tuple[list[worker.Job], set[str]]:
         """Decide per content fingerprint what is left to do; returns jobs and fingerprints to re-path."""
         failed = self.ledger.failures_by_path()
+        # An analysis that failed on a file (a bug or an odd bitmap) is not retried until the file changes.
+        analysis_failed = {
+            (f.path, f.stage): f for f in self.ledger.failures() if f.stage in dict(self.pixel_kinds)
+        }
         meta_versions = self.ledger.content_versions()
         embedded = self.ledger.done_fingerprints("embed", self.model_id) if self.model_id else set()
         self._embedded = embedded
@@ -238,7 +242,12 @@ class Indexer:
                 continue
             want_meta = meta_versions.get(f.fingerprint) != METADATA_VERSION
             want_pixels = self.embedder is not None and f.fingerprint not in embedded
-            want_analyses = tuple((k, v) for k, v in self.pixel_kinds if f.fingerprint not in analysed[k])
+            want_analyses = tuple(
+                (k, v)
+                for k, v in self.pixel_kinds
+                if f.fingerprint not in analysed[k]
+                and not self._gave_up(analysis_failed.get((f.path, k)), f, retry_failed)
+            )
             if f.fingerprint in jobs:
                 continue  # same content at another path: processed once
             if want_meta or want_pixels or want_analyses:
@@ -389,6 +398,11 @@ class Indexer:
         self.progress.advance(done=len(results) - n_failed, failed=n_failed)
         if self.on_batch_committed:
             self.on_batch_committed(len(results))
+
+    def _gave_up(self, fail: Any, f: ScannedFile, retry_failed: bool) -> bool:
+        if fail is None or fail.size != f.size or fail.mtime_ns != f.mtime_ns:
+            return False
+        return not (retry_failed and fail.attempts < self.s.max_attempts)
 
     # -- analysis stages ---------------------------------------------------------------------------
     def _keyword_rows(self, fingerprints: list[str], vectors: np.ndarray) -> list[tuple[str, str, str, Any]]:

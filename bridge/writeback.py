@@ -63,11 +63,7 @@ def suggestions(
     ai_caption: bool = True,
 ) -> dict[str, Suggestion]:
     """Per indexed path among `paths`: what to write back (paths not in the index are left out)."""
-    fps: dict[str, str] = {}
-    for p in paths:
-        row = ledger.file_by_path(p)
-        if row is not None and row.fingerprint:
-            fps[p] = row.fingerprint
+    fps = ledger.fingerprints_for(paths)
     analyses = ledger.analyses_for(set(fps.values()))
     metas = ledger.metadata_for(set(fps.values())) if rules is not None else {}
     out: dict[str, Suggestion] = {}

@@ -221,8 +221,8 @@ def index(
 
             with graceful_stop() as stop:
                 watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False)
-        if engine.weights_problem or engine.caption_problem:
-            raise typer.Exit(int(Exit.DEGRADED))
+        if engine.weights_problem or engine.caption_problem or engine.keywords_problem:
+            raise typer.Exit(int(Exit.DEGRADED))  # a stage was skipped or ran without what was asked
 
 
 def watch_cmd(

@@ -86,13 +86,21 @@ def catalog_write(
             photos, options = load_changes(changes)
             options.rules = options.rules + rules
         else:
+            from bridge.scan import normalize_root
             from catalog.reader import open_catalog
 
             with open_catalog(catalog) as cat:
-                paths = sorted({str(p.path) for p in cat.photos() if not p.is_virtual_copy})
+                # Lightroom spells paths with "/" everywhere; the index with the OS's own separators.
+                spelled = {
+                    normalize_root(str(p.pure_path)): p.path for p in cat.photos() if not p.is_virtual_copy
+                }
+            paths = sorted(spelled)
             wanted = {w.strip() for w in what.split(",")}
             found = _index_suggestions(ctx, paths, keywords="keywords" in wanted, caption="caption" in wanted)
-            photos = [PhotoChange.from_dict(sg.as_change(wanted)) for sg in found.values()]
+            photos = [
+                PhotoChange.from_dict({**sg.as_change(wanted), "path": spelled[sg.path]})
+                for sg in found.values()
+            ]
             options = WriteOptions(
                 keyword_parent=keyword_parent or None, overwrite_caption=overwrite_caption, rules=rules
             )

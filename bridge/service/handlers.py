@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -46,10 +47,17 @@ class Handlers:
         self._count_lock = threading.Lock()
         self._dups: list[Any] | None = None
         self._dups_at = 0.0
+        self._dups_gen = 0  # bumped when the index changes (on the host's worker thread, lock-free)
+        self._dups_built_gen = -1
         self._dups_lock = threading.Lock()
         self._subs: dict[int, list[Callable[[], None]]] = {}
         self._subs_lock = threading.Lock()
         self._unsub_host = host.subscribe(self._on_host_event)
+        # Job events arrive on the indexing thread; frames for them are sent from this one thread, in
+        # order, so a slow plugin socket never holds up indexing.
+        self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._send_loop, name="pd-bridge-events", daemon=True)
+        self._sender.start()
         self.table: dict[str, Callable[[Any, Frame, PluginSession], dict[str, Any] | None]] = {
             "status": self.status,
             "search": self.search,
@@ -60,7 +68,13 @@ class Handlers:
             "duplicates": self.duplicates,
         }
 
+    def _send_loop(self) -> None:
+        while (task := self._outbox.get()) is not None:
+            with contextlib.suppress(Exception):  # a closed session: its frames have nowhere to go
+                task()
+
     def close(self) -> None:
+        self._outbox.put(None)
         self._unsub_host()
         with self._subs_lock:
             subs = [u for us in self._subs.values() for u in us]
@@ -138,7 +152,11 @@ class Handlers:
         lock = threading.RLock()  # events can fire before submit() returns: hold them until the id is known
         state: dict[str, Any] = {"job": None, "done": False}
 
-        def on_event(e: HostEvent) -> None:
+        def on_event(e: HostEvent) -> None:  # on the indexing thread: hand over, never wait here
+            if e.kind in ("phase", "progress", "job_finished"):
+                self._outbox.put(lambda: deliver(e))
+
+        def deliver(e: HostEvent) -> None:
             with lock:
                 if state["done"] or e.data.get("job") != state["job"]:
                     return
@@ -201,11 +219,7 @@ class Handlers:
             raise ProtocolError("bad_request", str(e), frame.id) from None
         led = self.host.reader()
         norm = _normalized(body.paths)
-        fps: dict[str, str] = {}
-        for n in norm:
-            row = led.file_by_path(n)
-            if row is not None and row.fingerprint:
-                fps[n] = row.fingerprint
+        fps = led.fingerprints_for(norm)
         sugg = suggestions(led, list(fps), rules=load_rules(self.host.settings))
         groups = self._group_ids(set(fps), led)
         analyzed = _analyzed_at(led, set(fps.values()))
@@ -242,9 +256,11 @@ class Handlers:
         from bridge.dupscan import find_in_index
 
         with self._dups_lock:
-            if self._dups is None or time.monotonic() - self._dups_at > DUP_CACHE_SECONDS:
+            gen = self._dups_gen
+            stale = gen != self._dups_built_gen or time.monotonic() - self._dups_at > DUP_CACHE_SECONDS
+            if self._dups is None or stale:
                 groups, _notes = find_in_index(_ReadView(self.host.engine, ledger))  # type: ignore[arg-type]
-                self._dups, self._dups_at = groups, time.monotonic()
+                self._dups, self._dups_at, self._dups_built_gen = groups, time.monotonic(), gen
             return self._dups
 
     def _group_ids(self, paths: set[str], ledger: Any) -> dict[str, str]:
@@ -265,8 +281,9 @@ class Handlers:
 
     def _on_host_event(self, e: HostEvent) -> None:
         if e.kind == "job_finished":
-            with self._dups_lock:
-                self._dups = None  # the index changed: rebuild on the next request
+            # The index changed: rebuild on the next request. Never wait for _dups_lock here: this runs
+            # on the indexing thread, and a duplicate scan holds that lock for its whole run.
+            self._dups_gen += 1
 
     # -- sessions ------------------------------------------------------------------------------------
     def _track(self, session: PluginSession, unsubscribe: Callable[[], None]) -> None:

@@ -21,9 +21,17 @@ from typing import Any
 from bridge import __version__
 from bridge.host import EngineHost
 from bridge.service import protocol as p
-from bridge.service.connection import DEFAULT_TIMEOUTS, Connector, PluginSession, SessionClosed, Timeouts
+from bridge.service.connection import (
+    DEFAULT_TIMEOUTS,
+    Connector,
+    PluginError,
+    PluginSession,
+    SessionClosed,
+    Timeouts,
+)
 from bridge.service.files import bridge_dir, ports_path, remove_token, token_path, write_token
 from bridge.service.handlers import Handlers
+from bridge.service.protocol import ProtocolError
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -212,24 +220,39 @@ class Service:
 
         user_rules = load_rules(settings)
         total: dict[str, Any] = {"applied": 0, "missing": [], "errors": [], "photos": 0}
+
+        def send(photos: list[dict[str, Any]]) -> None:
+            try:
+                res = self.push_apply(photos, timeout=timeout)
+            except (PluginError, TimeoutError, ProtocolError) as e:  # this batch failed; go on
+                total["errors"] += [{"path": ph["path"], "message": str(e)} for ph in photos]
+                return
+            total["photos"] += len(photos)
+            total["applied"] += int(res.get("applied", 0))
+            total["missing"] += list(res.get("missing", []))
+            total["errors"] += list(res.get("errors", []))
+
         for i in range(0, len(paths), batch):
             found = suggestions(led, paths[i : i + batch], rules=user_rules)
-            photos = []
+            photos: list[dict[str, Any]] = []
+            size = 0
             for sg in found.values():
                 photo: dict[str, Any] = {"path": sg.path, **evaluate(rules, sg.scores)}
                 if sg.keywords:
                     photo["keywords"] = list(sg.keywords)
                 if sg.caption:
                     photo["caption"] = sg.caption
-                if len(photo) > 1:
-                    photos.append(photo)
-            if not photos:
-                continue
-            res = self.push_apply(photos, timeout=timeout)
-            total["photos"] += len(photos)
-            total["applied"] += int(res.get("applied", 0))
-            total["missing"] += list(res.get("missing", []))
-            total["errors"] += list(res.get("errors", []))
+                if len(photo) <= 1:
+                    continue
+                # Cut by encoded size too: long paths, many keywords and captions could pass 1 MiB.
+                n = len(json.dumps(photo, ensure_ascii=False).encode()) + 1
+                if photos and size + n > p.MAX_FRAME // 2:
+                    send(photos)
+                    photos, size = [], 0
+                photos.append(photo)
+                size += n
+            if photos:
+                send(photos)
         return total
 
     def show_collection(self, name: str, paths: list[str], timeout: float = 60.0) -> dict[str, Any]:

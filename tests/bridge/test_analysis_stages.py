@@ -158,14 +158,20 @@ def test_captions_are_searchable_by_their_words(caption_settings, tmp_path):
             assert word in hybrid[0].fields["ai_caption"].casefold()
 
 
-def test_caption_failures_are_recorded_and_the_rest_captioned(caption_settings, tmp_path):
+def test_a_file_broken_before_captioning_is_recorded_and_the_rest_captioned(caption_settings, tmp_path):
     folder = tmp_path / "c"
     make_photos(folder, 3)
     s = caption_settings.with_overrides(captions=True)
     index(s.with_overrides(captions=False), folder)
-    (folder / "gen_00001.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")  # broken after indexing
+    broken = folder / "gen_00001.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really")  # broken after indexing
     summary = index(s, folder)
     assert summary.captioned == 2
+    with Engine.open(s) as engine:
+        fails = {f.path: f for f in engine.ledger.failures()}
+        assert fails[str(broken)].stage == "decode" and fails[str(broken)].reason
+        captioned = engine.ledger.done_fingerprints("caption", engine.captioner().model_id)
+        assert engine.ledger.file_by_path(str(broken)).fingerprint not in captioned
 
 
 def test_missing_caption_weights_say_so_and_the_rest_still_runs(settings, tmp_path):
@@ -199,7 +205,7 @@ def test_analyses_of_removed_files_are_forgotten(settings, tmp_path):
         assert {r[0] for r in rows} == live and len(live) == 2
 
 
-def test_rules_apply_keeps_analysis_fields(settings, tmp_path):
+def test_rules_apply_rebuilds_payloads_with_analysis_fields(settings, tmp_path):
     folder = tmp_path / "r"
     make_photos(folder, 2)
     index(settings, folder)
@@ -261,11 +267,28 @@ def test_duplicates_command_reports_three_kinds_separately(settings, tmp_path, m
     assert {g["kind"] for g in json.loads(only.output)["groups"]} == {"burst"}
 
 
-def test_vectors_are_unit_norm_for_keywords(settings, tmp_path):
-    """The keyword pass reads vectors back from the store: they must come back as stored."""
+def test_stored_vectors_come_back_unit_norm(settings, tmp_path):
+    """The keyword pass scores vectors read back from the store: they must come back as stored."""
     folder = tmp_path / "n"
     make_photos(folder, 2)
     index(settings, folder)
     with Engine.open(settings) as engine:
         for _, _, vec in engine.store().scroll(with_vectors=True):
             assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_failed_analysis_waits_until_the_file_changes(settings):
+    from bridge.ledger import FailureRow
+    from bridge.pipeline import Indexer
+    from bridge.records import ScannedFile
+
+    with Engine.open(settings) as engine:
+        idx: Indexer = engine.indexer()
+        f = ScannedFile("/p/a.jpg", 100, 5, "/p", "fp")
+        fail = FailureRow("/p/a.jpg", "quality", "corrupt", "x", 1, 100, 5, 0.0)
+        assert idx._gave_up(fail, f, retry_failed=False)  # unchanged: not retried
+        assert not idx._gave_up(fail, ScannedFile("/p/a.jpg", 101, 6, "/p", "fp2"), retry_failed=False)
+        assert not idx._gave_up(fail, f, retry_failed=True)  # --retry-failed, attempts left
+        spent = FailureRow("/p/a.jpg", "quality", "corrupt", "x", settings.max_attempts, 100, 5, 0.0)
+        assert idx._gave_up(spent, f, retry_failed=True)
+        assert not idx._gave_up(None, f, retry_failed=False)

@@ -16,7 +16,8 @@ def test_jobs_run_in_the_background_and_report_progress(settings, tmp_path):
     with EngineHost(settings) as host:
         host.subscribe(events.append)
         job = host.submit([folder])
-        assert job.finished.wait(120)
+        assert host.wait_idle(120)
+        assert job.finished.is_set()  # wait_idle returns only once the job is finished
         assert job.status == "completed", job.error
         assert job.summary["embedded"] == 12
         kinds = [e.kind for e in events]
@@ -38,6 +39,7 @@ def test_pause_stops_within_one_batch_and_resume_finishes(settings, tmp_path):
         assert first_batch.wait(120)
         host.pause()
         assert host.state == PAUSED
+        assert not host.wait_idle(timeout=0.5)  # a paused job is still pending
         deadline = time.monotonic() + 60
         while job.status == "running" and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -52,19 +54,26 @@ def test_pause_stops_within_one_batch_and_resume_finishes(settings, tmp_path):
 
 
 def test_cancel_a_queued_job_and_queries_during_indexing(settings, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    make_photos(a, 40, seed=1)
+    a, b, warm = tmp_path / "a", tmp_path / "b", tmp_path / "warm"
+    make_photos(warm, 4, seed=3)
+    make_photos(a, 200, size=(64, 48), seed=1)
     make_photos(b, 5, seed=2)
-    with EngineHost(settings) as host:
+    with EngineHost(settings.with_overrides(batch_size=8)) as host:
+        assert host.submit([warm]).finished.wait(120)  # something to find from the first query on
+        progressed = threading.Event()
+        host.subscribe(lambda e: progressed.set() if e.kind == "progress" and e.data["done"] else None)
         first = host.submit([a])
         second = host.submit([b])
         assert host.cancel(second.id)
+        assert progressed.wait(120)
         errors = []
+        during: list[bool] = []
 
         def query():
             try:
                 for _ in range(10):
-                    host.search_text("something", limit=3)
+                    during.append(first.status == "running")
+                    assert len(host.search_text("something", limit=3)) == 3
             except Exception as e:
                 errors.append(e)
 
@@ -76,3 +85,4 @@ def test_cancel_a_queued_job_and_queries_during_indexing(settings, tmp_path):
         assert first.finished.wait(120) and second.finished.wait(10)
         assert first.status == "completed" and second.status == "cancelled"
         assert not errors
+        assert any(during)  # some queries really ran while the job was indexing

@@ -97,9 +97,13 @@ def test_catalog_write_from_index_reuses_keywords_and_keeps_existing_captions(in
     assert json.loads(again.output)["plan"]["links"] == []  # idempotent
 
 
-def test_catalog_write_needs_exactly_one_source(indexed_catalog):
+def test_catalog_write_needs_exactly_one_source(indexed_catalog, tmp_path):
     catalog, _, s = indexed_catalog
     assert cli(s, "catalog", "write", str(catalog)).exit_code == 2
+    changes = tmp_path / "changes.json"
+    changes.write_text("[]")
+    both = cli(s, "catalog", "write", str(catalog), "--changes", str(changes), "--from-index")
+    assert both.exit_code == 2 and "either" in both.output
 
 
 def test_xmp_write_from_index_writes_sidecars_not_photos(indexed_catalog):
@@ -123,6 +127,14 @@ def test_xmp_write_with_explicit_values_still_works(tmp_path, settings):
     assert res.exit_code == 0, res.output
     side = read_sidecar(sidecar_path(Path(photo)))
     assert set(side.keywords) >= {"Dog", "Beach"} and side.rating == 3
+
+
+def test_an_unreadable_vocabulary_catalog_is_reported_and_exits_4(settings, tmp_path):
+    folder = tmp_path / "p"
+    make_photos(folder, 2)
+    res = cli(settings, "index", str(folder), "--vocabulary-catalog", str(tmp_path / "missing.lrcat"))
+    assert res.exit_code == 4, res.output
+    assert "missing.lrcat" in res.output and "not used" in res.output
 
 
 def test_write_back_settings_are_the_defaults(indexed_catalog, monkeypatch):
