@@ -237,7 +237,7 @@ class Handlers:
                 "analyzed_at": analyzed.get(fp),
             }
             photos.append(photo)
-        return {"photos": photos}
+        return {"photos": photos, "keyword_parent": self.host.settings.keyword_parent or None}
 
     def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> dict[str, Any]:
         norm = _normalized(body.paths)

@@ -149,6 +149,7 @@ class Metadata(Body):
 
 class MetadataResult(Body):
     photos: list[dict[str, Any]]
+    keyword_parent: str | None = None  # the user's setting, for the plugin's Apply
 
 
 class Duplicates(Body):
@@ -179,6 +180,8 @@ class ApplyPhoto(Body):
 class Apply(Body):
     photos: list[ApplyPhoto] = Field(min_length=1, max_length=100_000)
     overwrite_caption: bool = False
+    # New keywords whose top level is not already in the catalog go under this one (None/"": at the top).
+    keyword_parent: str | None = Field(default=None, max_length=500)
 
 
 class PathError(Body):

@@ -195,11 +195,18 @@ class Service:
         return reply.body
 
     def push_apply(
-        self, photos: list[dict[str, Any]], overwrite_caption: bool = False, timeout: float = 120.0
+        self,
+        photos: list[dict[str, Any]],
+        overwrite_caption: bool = False,
+        timeout: float = 120.0,
+        keyword_parent: str | None = None,
     ) -> dict[str, Any]:
         """Send keywords / caption / rating / label / pick to Lightroom; returns the plugin's
         `apply.result` `{applied, missing, errors}`. Raises NotConnected, TimeoutError, PluginError."""
-        return self._push("apply", {"photos": photos, "overwrite_caption": overwrite_caption}, timeout)
+        body: dict[str, Any] = {"photos": photos, "overwrite_caption": overwrite_caption}
+        if keyword_parent:
+            body["keyword_parent"] = keyword_parent
+        return self._push("apply", body, timeout)
 
     def sync_to_lightroom(self, batch: int = 1000, timeout: float = 300.0) -> dict[str, Any]:
         """Push what the index suggests for every indexed photo (AI and rules keywords, AI caption where
@@ -223,7 +230,7 @@ class Service:
 
         def send(photos: list[dict[str, Any]]) -> None:
             try:
-                res = self.push_apply(photos, timeout=timeout)
+                res = self.push_apply(photos, timeout=timeout, keyword_parent=settings.keyword_parent)
             except (PluginError, TimeoutError, ProtocolError) as e:  # this batch failed; go on
                 total["errors"] += [{"path": ph["path"], "message": str(e)} for ph in photos]
                 return

@@ -17,7 +17,7 @@ Action.run('Apply AI metadata', function()
     return LrDialogs.message('Pixel Detective', 'None of the selected photos has been analyzed yet. Run "Analyze selected" first.', 'info')
   end
   local prefs = (import 'LrPrefs').prefsForPlugin()
-  local result, werr = Catalog.applyMetadata(items, prefs.overwriteCaption == true)
+  local result, werr = Catalog.applyMetadata(items, prefs.overwriteCaption == true, reply.keyword_parent)
   if not result then return Action.fail('Apply AI metadata', { message = werr }) end
   local msg = string.format('Updated %d photos', result.applied)
   if #result.errors > 0 then msg = msg .. string.format(', %d failed', #result.errors) end

@@ -23,9 +23,27 @@ function Catalog.write(name, fn, private)
   return false, 'the catalog was busy (another write, e.g. an export, held it)'
 end
 
+-- A path whose top level is not a top-level keyword of the catalog yet goes under `parent` (the
+-- user's keyword parent, "Pixel Detective" by default), as `catalog write` does; existing trees
+-- ("Places|Europe|Lisbon" when "Places" exists) are reused in place.
+local function underParent(catalog, path, parent, cache)
+  if type(parent) ~= 'string' or parent == '' then return path end
+  local top = tostring(path):match('^%s*([^|]-)%s*|') or tostring(path):gsub('^%s+', ''):gsub('%s+$', '')
+  if not cache['\0tops'] then
+    local tops = {}
+    for _, kw in ipairs(catalog:getKeywords() or {}) do tops[string.lower(kw:getName())] = true end
+    cache['\0tops'] = tops
+  end
+  if cache['\0tops'][string.lower(top)] or string.lower(top) == string.lower(parent:match('^[^|]+') or parent) then
+    return path
+  end
+  return parent .. '|' .. path
+end
+
 -- "A|B|C" -> the keyword C under B under A, creating missing levels; returnExisting=true reuses nodes
 -- (without it Lightroom makes duplicates within one transaction). `cache` spans one transaction.
-function Catalog.keywordForPath(catalog, path, cache)
+function Catalog.keywordForPath(catalog, path, cache, parent)
+  path = underParent(catalog, path, parent, cache)
   if cache[path] then return cache[path] end
   local parent, sofar = nil, nil
   for name in tostring(path):gmatch('[^|]+') do
@@ -71,9 +89,9 @@ local function fmt(v)
 end
 
 -- Writes one photo's AI metadata. Rating 0/null clears (Lightroom rejects 0, wants nil).
-local function applyOne(catalog, photo, item, overwriteCaption, cache)
+local function applyOne(catalog, photo, item, overwriteCaption, cache, parent)
   for _, path in ipairs(type(item.keywords) == 'table' and item.keywords or {}) do
-    local kw = Catalog.keywordForPath(catalog, path, cache)
+    local kw = Catalog.keywordForPath(catalog, path, cache, parent)
     if kw then photo:addKeyword(kw) end
   end
   local caption = item.caption
@@ -103,7 +121,7 @@ end
 
 -- items: [{path, keywords?, caption?, rating?, label?, pick?, scores?, ...}]. Returns
 -- {applied, missing, errors} as in apply.result. One transaction for all, so an export waits once.
-function Catalog.applyMetadata(items, overwriteCaption)
+function Catalog.applyMetadata(items, overwriteCaption, keywordParent)
   local catalog = LrApplication.activeCatalog()
   local found, missing, errors = {}, {}, {}
   for _, item in ipairs(items or {}) do
@@ -117,7 +135,7 @@ function Catalog.applyMetadata(items, overwriteCaption)
     applied = 0
     for _, f in ipairs(found) do
       -- plain pcall: nothing in here yields, and one bad photo must not stop the others
-      local fine, e = pcall(applyOne, catalog, f.photo, f.item, overwriteCaption, cache)
+      local fine, e = pcall(applyOne, catalog, f.photo, f.item, overwriteCaption, cache, keywordParent)
       if fine then applied = applied + 1 else errors[#errors + 1] = { path = f.item.path, message = tostring(e) } end
     end
   end)

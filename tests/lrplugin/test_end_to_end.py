@@ -120,6 +120,26 @@ def test_apply_metadata_twice_no_duplicate_keywords(live: tuple[Harness, Any], p
     assert h.errors() == []
 
 
+def test_apply_puts_new_keyword_trees_under_the_keyword_parent(
+    live: tuple[Harness, Any], photos: list[Path]
+) -> None:
+    """As `catalog write` does: a tree the catalog already has is reused in place, a new one goes under the
+    user's keyword parent."""
+    h, service = live
+    call_service(h, service.wait_connected, 10)
+    first = [{"path": str(photos[0]), "keywords": ["Places|Europe|Lisbon"]}]
+    call_service(h, service.push_apply, first)
+    items = [{"path": str(photos[1]), "keywords": ["Places|Europe|Porto", "Subjects|Animals|Dog"]}]
+    for _ in range(2):
+        result = call_service(h, service.push_apply, items, keyword_parent="Pixel Detective")
+        assert result["applied"] == 1
+    assert h.keyword_tree() == {
+        "Places": {"Europe": {"Lisbon": {}, "Porto": {}}},
+        "Pixel Detective": {"Subjects": {"Animals": {"Dog": {}}}},
+    }
+    assert h.errors() == []
+
+
 def test_apply_menu_uses_metadata_reply(live: tuple[Harness, Any], photos: list[Path]) -> None:
     h, _ = live
     h.select(photos[:3])
