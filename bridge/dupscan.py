@@ -23,7 +23,7 @@ def collect_items(engine: Engine) -> list[DupItem]:
     return [DupItem(fp, tuple(ps), sigs.get(fp), metas.get(fp, {})) for fp, ps in sorted(paths.items())]
 
 
-def store_neighbors(engine: Engine, k: int) -> Neighbors | None:
+def store_neighbors(engine: Engine, k: int, min_cosine: float | None = None) -> Neighbors | None:
     """kNN of a content's vector among the current model's vectors, or None when there are none."""
     if engine.embedder is None and engine.weights_problem:
         return None
@@ -39,7 +39,7 @@ def store_neighbors(engine: Engine, k: int) -> Neighbors | None:
         got = store.retrieve([pid], with_vectors=True)
         if not got or got[0][2] is None:
             return []
-        hits = store.search(got[0][2], limit=k + 1)
+        hits = store.search(got[0][2], limit=k + 1, min_score=min_cosine)
         return [
             (h.payload["fingerprint"], h.score)
             for h in hits
@@ -66,7 +66,9 @@ def find_in_index(
             f"{missing} of {len(items)} photos have no duplicate signature yet (run `pixel-detective index`): "
             "they are only checked for exact copies and bursts"
         )
-    neighbors = store_neighbors(engine, options.neighbors_k) if use_vectors else None
+    neighbors = (
+        store_neighbors(engine, options.neighbors_k, options.neighbor_min_cosine) if use_vectors else None
+    )
     if use_vectors and neighbors is None and DupKind.NEAR in kinds:
         notes.append("no vectors for the current model: near-duplicates found from image hashes only")
     groups = find_duplicates(items, kinds=kinds, neighbors=neighbors, options=options)
