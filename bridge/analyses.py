@@ -21,9 +21,6 @@ from typing import Any
 
 import numpy as np
 
-PIXEL_KINDS = ("quality", "dupsig")  # computed in decode workers from the bitmap
-ALL_KINDS = (*PIXEL_KINDS, "keywords", "caption")
-
 
 def pixel_versions() -> dict[str, str]:
     from bridge.dupsig import DUPSIG_VERSION

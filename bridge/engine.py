@@ -159,11 +159,12 @@ class Engine:
         self._cache["assigner"] = assigner
         return assigner
 
-    def captioner(self) -> Any:
-        """The caption model when captions are on and its weights are here; else None (and
-        `caption_problem` says why: the rest of the pipeline keeps working without captions)."""
+    def captioner(self, captions: bool | None = None) -> Any:
+        """The caption model when captions are on (the `captions` setting, or this call's override)
+        and its weights are here; else None (and `caption_problem` says why: the rest of the pipeline
+        keeps working without captions)."""
         s = self.settings
-        if not s.captions:
+        if not (s.captions if captions is None else captions):
             return None
         if "captioner" not in self._cache:
             from bridge.caption import Captioner, CaptionWeightsMissing
@@ -176,8 +177,14 @@ class Engine:
         return self._cache["captioner"]
 
     def indexer(
-        self, *, progress: Progress | None = None, stop: threading.Event | None = None, rules: Any = None
+        self,
+        *,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        rules: Any = None,
+        captions: bool | None = None,
     ) -> Indexer:
+        """An indexing run's wiring; `captions` overrides the setting for this run only."""
         store = self.store() if self.embedder else None
         idx = Indexer(
             self.settings,
@@ -188,7 +195,7 @@ class Engine:
             progress=progress,
             stop=stop,
             keywords=self.keyword_assigner(),
-            captioner=self.captioner(),
+            captioner=self.captioner(captions),
         )
         if self.embedder is not None and not self.settings.batch_size:
             from bridge.embed import auto_batch_size

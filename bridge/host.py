@@ -222,18 +222,13 @@ class EngineHost:
         self._emit("job_started", job.as_dict())
         summary: RunSummary | None = None
         try:
-            settings = (
-                self.settings if job.captions is None else self.settings.with_overrides(captions=job.captions)
+            idx = self.engine.indexer(
+                progress=_JobProgress(self, job),
+                stop=self._stop,
+                rules=load_rules(self.settings),
+                captions=job.captions,
             )
-            engine = self.engine
-            engine.settings = settings
-            try:
-                idx = engine.indexer(
-                    progress=_JobProgress(self, job), stop=self._stop, rules=load_rules(settings)
-                )
-                summary = idx.run(job.roots)
-            finally:
-                engine.settings = self.settings
+            summary = idx.run(job.roots)
             self.last_error = None
             if summary.status == "stopped" and self._paused.is_set() and not job._cancel.is_set():
                 # Paused: the same job runs again on resume and only does what is left.

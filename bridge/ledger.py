@@ -434,10 +434,6 @@ class Ledger:
         for fp, version, data in rows:
             yield fp, version, json.loads(data)
 
-    def live_fingerprints(self) -> set[str]:
-        rows = self.db.conn.execute("SELECT DISTINCT fingerprint FROM files WHERE fingerprint IS NOT NULL")
-        return {r[0] for r in rows}
-
     def path_index(self) -> dict[str, list[str]]:
         """Every live content fingerprint with its paths (sorted)."""
         out: dict[str, list[str]] = {}

@@ -16,8 +16,6 @@ from catalog.write import FIELDS
 from catalog.write.model import DEFAULT_PARENT, PhotoChange, WriteOptions
 from catalog.write.rules import Rule
 
-WRITE_FROM_INDEX = ("keywords", "caption")  # what the index can suggest (plus scores for rules)
-
 
 def _index_suggestions(ctx: typer.Context, paths: list[str], *, keywords: bool, caption: bool):
     from bridge.engine import load_rules

@@ -200,7 +200,7 @@ def test_analyses_of_removed_files_are_forgotten(settings, tmp_path):
     photos[0].unlink()
     index(settings, folder)
     with Engine.open(settings) as engine:
-        live = engine.ledger.live_fingerprints()
+        live = set(engine.ledger.path_index())
         rows = engine.ledger.db.conn.execute("SELECT DISTINCT fingerprint FROM analyses").fetchall()
         assert {r[0] for r in rows} == live and len(live) == 2
 
