@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 
 import pytest
@@ -14,19 +13,10 @@ from bridge.caption import import_caption_model
 from bridge.engine import Engine
 from tests.blip_factory import make_tiny_blip
 from tests.bridge.conftest import make_photos
+from tests.reliability.ledger_peek import stage_count
 
 pytestmark = pytest.mark.reliability
 N = 96
-
-
-def captioned(ledger_path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=5)
-        n = con.execute("SELECT count(*) FROM stages WHERE stage = 'caption'").fetchone()[0]
-        con.close()
-        return n
-    except sqlite3.Error:
-        return 0
 
 
 def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
@@ -39,13 +29,13 @@ def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
     args = (*base, "--captions", "--caption-model", "tiny-blip")
     proc = cli(*args, wait=False)
     deadline = time.monotonic() + 240
-    while captioned(settings.ledger_path) < 16:
+    while stage_count(settings.ledger_path, "caption") < 16:
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "captioning made no progress"
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    at_kill = captioned(settings.ledger_path)
+    at_kill = stage_count(settings.ledger_path, "caption")
     assert at_kill < N
     done = cli(*args, "--json")
     assert done.returncode == 0, done.stderr

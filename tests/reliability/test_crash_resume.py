@@ -8,7 +8,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import time
 
 import pytest
@@ -16,26 +15,17 @@ import pytest
 from bridge.engine import Engine
 from bridge.payload import point_id
 from tests.bridge.conftest import make_photos
+from tests.reliability.ledger_peek import stage_count
 
 pytestmark = pytest.mark.reliability
 BATCH = 16
-
-
-def embedded_count(ledger_path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=5)
-        n = con.execute("SELECT count(*) FROM stages WHERE stage = 'embed'").fetchone()[0]
-        con.close()
-        return n
-    except sqlite3.Error:
-        return 0
 
 
 def kill_and_resume(cli, settings, folder, n_files: int, kill_after: int) -> None:
     args = ("index", str(folder), "--model", settings.model, "--batch-size", str(BATCH), "--workers", "2")
     proc = cli(*args, wait=False)
     deadline = time.monotonic() + 240
-    while embedded_count(settings.ledger_path) < kill_after:
+    while stage_count(settings.ledger_path, "embed") < kill_after:
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "indexer made no progress"
         time.sleep(0.02)

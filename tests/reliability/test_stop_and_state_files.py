@@ -13,7 +13,7 @@ import pytest
 
 from bridge.engine import Engine
 from tests.bridge.conftest import make_photos
-from tests.reliability.test_crash_resume import embedded_count
+from tests.reliability.ledger_peek import stage_count
 
 pytestmark = pytest.mark.reliability
 
@@ -24,7 +24,7 @@ def test_ctrl_c_finishes_the_batch_then_exits_130_and_resumes(cli, settings, tmp
     checkpoint = tmp_path / "checkpoint.json"
     args = ("index", str(folder), "--model", settings.model, "--batch-size", "16")
     proc = cli(*args, "--resume", "--checkpoint", str(checkpoint), wait=False)
-    while embedded_count(settings.ledger_path) < 100:
+    while stage_count(settings.ledger_path, "embed") < 100:
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
