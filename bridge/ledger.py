@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bridge.paths import db_text_factory, to_db
 from bridge.records import Failure, ScannedFile
 
 SCHEMA_VERSION = 2
@@ -146,6 +147,8 @@ class Ledger:
                 self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
             )
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # Paths that are not valid UTF-8 are bound in their storage form (`to_db`); reads decode them (R43).
+        conn.text_factory = db_text_factory
         self.db = sqlite_utils.Database(conn)
         self.readonly = readonly
         self._lock = threading.RLock()
@@ -214,14 +217,15 @@ class Ledger:
 
     def file_by_path(self, path: str) -> FileRow | None:
         r = self.db.conn.execute(
-            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files WHERE path = ?", (path,)
+            "SELECT id, path, root, size, mtime_ns, fingerprint, seen_scan FROM files WHERE path = ?",
+            (to_db(path),),
         ).fetchone()
         return FileRow(*r) if r else None
 
     def fingerprints_for(self, paths: Iterable[str]) -> dict[str, str]:
         """{path: fingerprint} of the given paths that are in the ledger (batched lookups)."""
         out: dict[str, str] = {}
-        for chunk in _chunks(list(paths), 500):
+        for chunk in _chunks([to_db(p) for p in paths], 500):
             q = ",".join("?" * len(chunk))
             for path, fp in self.db.conn.execute(
                 f"SELECT path, fingerprint FROM files WHERE path IN ({q}) AND fingerprint IS NOT NULL", chunk
@@ -252,12 +256,15 @@ class Ledger:
                 "fingerprint = COALESCE(excluded.fingerprint, files.fingerprint), "
                 "updated_at = CASE WHEN files.size != excluded.size OR files.mtime_ns != excluded.mtime_ns "
                 "THEN excluded.updated_at ELSE files.updated_at END",
-                [(f.path, f.root, f.size, f.mtime_ns, f.fingerprint, scan_id, now, now) for f in files],
+                [
+                    (to_db(f.path), to_db(f.root), f.size, f.mtime_ns, f.fingerprint, scan_id, now, now)
+                    for f in files
+                ],
             )
 
     def mark_seen(self, paths: Sequence[str], scan_id: int) -> None:
         with self.write() as conn:
-            for chunk in _chunks(list(paths), 500):
+            for chunk in _chunks([to_db(p) for p in paths], 500):
                 q = ",".join("?" * len(chunk))
                 conn.execute(f"UPDATE files SET seen_scan = ? WHERE path IN ({q})", [scan_id, *chunk])
 
@@ -268,18 +275,18 @@ class Ledger:
         with self.write() as conn:
             gone = conn.execute(f"SELECT path, fingerprint FROM files WHERE {where}", args).fetchall()
             conn.execute(f"DELETE FROM files WHERE {where}", args)
-            conn.executemany("DELETE FROM failures WHERE path = ?", [(p,) for p, _ in gone])
+            conn.executemany("DELETE FROM failures WHERE path = ?", [(to_db(p),) for p, _ in gone])
         return [(p, fp) for p, fp in gone]
 
     def remove_paths(self, paths: Sequence[str]) -> list[tuple[str, str | None]]:
         with self.write() as conn:
             gone = []
             for p in paths:
-                r = conn.execute("SELECT fingerprint FROM files WHERE path = ?", (p,)).fetchone()
+                r = conn.execute("SELECT fingerprint FROM files WHERE path = ?", (to_db(p),)).fetchone()
                 if r is not None:
                     gone.append((p, r[0]))
-                conn.execute("DELETE FROM files WHERE path = ?", (p,))
-                conn.execute("DELETE FROM failures WHERE path = ?", (p,))
+                conn.execute("DELETE FROM files WHERE path = ?", (to_db(p),))
+                conn.execute("DELETE FROM failures WHERE path = ?", (to_db(p),))
         return gone
 
     def orphaned(self, fingerprints: Iterable[str | None]) -> list[str]:
@@ -392,7 +399,7 @@ class Ledger:
                 )
             conn.executemany(
                 "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan', 'quality', 'dupsig')",
-                [(p,) for p in cleared_failures],
+                [(to_db(p),) for p in cleared_failures],
             )
             conn.executemany(
                 "INSERT INTO failures (path, stage, reason, detail, attempts, size, mtime_ns, first_at, last_at) "
@@ -400,7 +407,7 @@ class Ledger:
                 "reason = excluded.reason, detail = excluded.detail, attempts = failures.attempts + 1, "
                 "size = excluded.size, mtime_ns = excluded.mtime_ns, last_at = excluded.last_at",
                 [
-                    (f.path, f.stage, str(f.reason), f.detail, size, mtime, now, now)
+                    (to_db(f.path), f.stage, str(f.reason), to_db(f.detail), size, mtime, now, now)
                     for f, size, mtime in failures
                 ],
             )
@@ -512,6 +519,7 @@ _UNDER = "(path = ? OR (path >= ? AND path < ?))"
 
 def _under_args(root: str) -> tuple[str, str, str]:
     sep = "\\" if "\\" in root and "/" not in root else "/"
+    root = to_db(root)  # character-wise, so the storage form of root + sep starts with that of root
     prefix = root.rstrip(sep) + sep
     return root, prefix, prefix[:-1] + chr(ord(sep) + 1)
 
