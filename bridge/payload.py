@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.analyses import payload_fields
 from bridge.formats import extension
+from bridge.paths import storable, to_db
 
 # Fixed namespace: point ids must stay the same across versions, machines and runs.
 POINT_NAMESPACE = uuid.UUID("6f1c2a52-8d0e-4d7b-9a51-1f0c5e7d9b11")
@@ -21,7 +22,11 @@ def point_id(fingerprint: str, model_id: str) -> str:
 
 
 def path_fields(paths: Sequence[str]) -> dict[str, Any]:
-    """Path-derived payload fields (the store adds `folders`, every ancestor, for "folder under X")."""
+    """Path-derived payload fields (the store adds `folders`, every ancestor, for "folder under X").
+
+    In storage form (`bridge.paths.to_db`): Qdrant payloads take only valid Unicode, and names that are not
+    valid UTF-8 must still round-trip (search shows the ledger's paths, not these)."""
+    paths = [to_db(p) for p in paths]
     primary = sorted(paths)[0]
     return {
         "path": primary,
@@ -47,4 +52,4 @@ def build_payload(
     payload["fingerprint"] = fingerprint
     payload["model"] = model_id
     payload["indexed_at"] = time.time()
-    return payload
+    return storable(payload)  # type: ignore[return-value]  # rules and sidecar names can carry raw bytes

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import IntEnum
 from typing import Any
 
@@ -28,9 +28,23 @@ from rich.progress import (
 from bridge.ledger import LedgerError
 from bridge.models import ModelError
 from bridge.owner import OwnerBusy
+from bridge.paths import ERRORS as ESCAPE_ERRORS
+from bridge.paths import shown
 from bridge.pipeline import Progress as PipelineProgress
 from bridge.settings import Settings, load_settings
 
+
+def _escape_unencodable_output() -> None:
+    """File names that are not valid UTF-8 (R43) are shown as `caf\\xe9.jpg` wherever a command prints
+    them, instead of a UnicodeEncodeError: one codec error handler on both streams covers every message."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):  # a stream that cannot change: leave it as it is
+                reconfigure(errors=ESCAPE_ERRORS)
+
+
+_escape_unencodable_output()
 console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
 out = Console(soft_wrap=True)
 
@@ -59,7 +73,7 @@ def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
 
 
 def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     return typer.Exit(int(code))
 
 
@@ -77,7 +91,19 @@ def user_errors() -> Iterator[None]:
 
 
 def emit_json(data: Any) -> None:
-    out.print_json(json.dumps(data, default=str))
+    """JSON on stdout. Names that are not valid UTF-8 appear in their shown form (`caf\\xe9.jpg`): a lone
+    surrogate is not valid JSON text for most parsers."""
+    out.print_json(json.dumps(_shown_strings(data), default=str))
+
+
+def _shown_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {_shown_strings(k): _shown_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shown_strings(v) for v in value]
+    return value
 
 
 @contextmanager
