@@ -4,6 +4,10 @@ Lightroom's `LrSocket` can only listen, so the plugin listens on two ports and w
 we write to its `receive` port and read from its `send` port. One `PluginSession` is one pair of
 connections from hello to close; `Connector` runs on one thread, reads the port file, opens a session,
 runs its read loop on that same thread, and goes back to the port file (with backoff) when it ends.
+
+Whoever listens on those ports is a stranger until it proves it knows the token (bridge/service/auth.py):
+before that the service sends it a hello with a nonce and nothing else, and a listener that fails is
+reported (`Connector.last_problem`, the log) and left alone until the port file changes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.service.files import Ports, read_ports
+from bridge.service.auth import new_nonce, plugin_proof, same, service_proof
+from bridge.service.files import Ports, PortsProblem, load_ports
+from bridge.service.peers import foreign_listener
 from bridge.service.protocol import (
     BOTH,
     MAX_FRAME,
@@ -38,8 +44,11 @@ from bridge.service.protocol import (
 log = logging.getLogger(__name__)
 
 # Frames the service takes from the plugin: its requests, heartbeats, and replies to our pushes.
+HANDSHAKE_REPLIES = ("hello.ack", "auth.ok")
 ACCEPT = tuple(
-    t for t, m in MESSAGES.items() if (m.direction in (TO_SERVICE, BOTH) and t != "hello.ack") or t == "error"
+    t
+    for t, m in MESSAGES.items()
+    if (m.direction in (TO_SERVICE, BOTH) and t not in HANDSHAKE_REPLIES) or t == "error"
 )
 
 
@@ -65,6 +74,10 @@ class SessionClosed(ConnectionError):
 
 class HandshakeError(ConnectionError):
     pass
+
+
+class Impostor(HandshakeError):
+    """The listener on the plugin's ports could not prove it knows the token."""
 
 
 class PluginError(Exception):
@@ -114,7 +127,8 @@ class PluginSession:
 
     # -- handshake -----------------------------------------------------------------------------------
     def open(self) -> None:
-        """Connect to both ports, send hello, wait for hello.ack; raises OSError / HandshakeError."""
+        """Connect to both ports and run the handshake (hello → hello.ack → auth → auth.ok); raises
+        OSError / HandshakeError (Impostor when the listener fails the challenge)."""
         t = self.timeouts
         self.out = socket.create_connection((self.host, self.ports.receive), timeout=t.connect)
         self.inp = socket.create_connection((self.host, self.ports.send), timeout=t.connect)
@@ -123,41 +137,68 @@ class PluginSession:
         self.out.settimeout(t.write)
         self.inp.settimeout(t.poll)
         self._reader = LineReader.for_socket(self.inp)
-        hello = Frame(
-            "hello",
-            {
-                "token": self.token,
-                "service": SERVICE_NAME,
-                "version": self.version,
-                "protocol": PROTOCOL_VERSION,
-            },
+        nonce_s = new_nonce()
+        body = {
+            "nonce": nonce_s,
+            "service": SERVICE_NAME,
+            "version": self.version,
+            "protocol": PROTOCOL_VERSION,
+        }
+        hello = Frame("hello", body)
+        ack = self._exchange(hello, "hello.ack")
+        receive, send = self.ports.receive, self.ports.send
+        nonce_p = ack.body["nonce"]
+        # Nothing more goes out until the listener has shown it holds the token: an impostor gets a
+        # random nonce and a closed connection, never a proof it could replay or a single result.
+        if not same(plugin_proof(self.token, nonce_s, nonce_p, receive, send), ack.body["proof"]):
+            raise Impostor(
+                f"the program listening on ports {receive}/{send} failed the challenge (it does not know "
+                "the token): not the Pixel Detective plugin; nothing was sent to it"
+            )
+        ok = self._exchange(
+            Frame("auth", {"proof": service_proof(self.token, nonce_p, nonce_s, receive, send)}), "auth.ok"
         )
-        if not self.send(hello):
-            raise HandshakeError(f"hello not delivered: {self.close_reason}")
-        deadline = time.monotonic() + t.ack
+        self.plugin = {k: str(v) for k, v in ok.body.items()}
+        self.started_at = time.time()
+        self._last_heard = time.monotonic()
+
+    def _exchange(self, frame: Frame, reply: str) -> Frame:
+        """Send one handshake frame and read the plugin's next frame, which must be its `reply`."""
+        if not self.send(frame):
+            raise HandshakeError(f"{frame.type} not delivered: {self.close_reason}")
+        assert self._reader is not None
+        deadline = time.monotonic() + self.timeouts.ack
         while True:
             try:
                 item = self._reader.read_line()
             except TimeoutError:
                 if time.monotonic() > deadline:
-                    raise HandshakeError(f"no hello.ack within {t.ack:g} s") from None
+                    raise HandshakeError(f"no {reply} within {self.timeouts.ack:g} s") from None
                 continue
             if item is None:
-                raise HandshakeError("the plugin closed the connection (wrong token?)")
-            if isinstance(item, TooLarge) or not item.strip():
-                raise HandshakeError("the plugin's first frame is not a hello.ack")
-            try:
-                frame = parse_frame(item, accept=("hello.ack",))
-            except ProtocolError as e:
                 raise HandshakeError(
-                    f"the plugin's first frame is not a valid hello.ack: {e.message}"
+                    f"the plugin closed the connection instead of answering {frame.type} "
+                    "(it refused our proof, or it is an older plugin)"
+                )
+            if isinstance(item, TooLarge) or not item.strip():
+                raise HandshakeError(f"the plugin's answer to {frame.type} is not a {reply}")
+            try:
+                got = parse_frame(item, accept=(reply, "error"))
+            except ProtocolError as e:
+                if e.code == "unsupported_version":
+                    raise HandshakeError(
+                        f"the Lightroom plugin speaks another bridge protocol ({e.message}): update the "
+                        "plugin (or the service) so both are the same release"
+                    ) from None
+                raise HandshakeError(
+                    f"the plugin's answer to {frame.type} is not a valid {reply}: {e.message}"
                 ) from None
-            if frame.re != hello.id:
-                raise HandshakeError("hello.ack does not answer our hello")
-            self.plugin = {k: str(v) for k, v in frame.body.items()}
-            break
-        self.started_at = time.time()
-        self._last_heard = time.monotonic()
+            if got.type == "error":
+                code, message = got.body.get("code"), str(got.body.get("message"))[:200]
+                raise HandshakeError(f"the plugin refused {frame.type}: {code}: {message}")
+            if got.re != frame.id:
+                raise HandshakeError(f"{reply} does not answer our {frame.type}")
+            return got
 
     # -- writing -------------------------------------------------------------------------------------
     def send(self, frame: Frame) -> bool:
@@ -331,9 +372,20 @@ class Connector:
         t = self.timeouts
         backoff = t.backoff_min
         while not self._stop.is_set():
-            ports = read_ports(self.directory)
+            ports = load_ports(self.directory)
             if ports is None:
                 self._stop.wait(t.port_poll)
+                continue
+            if isinstance(ports, PortsProblem):
+                self._problem(str(ports))
+                self._stop.wait(max(t.port_poll, backoff))
+                backoff = min(backoff * 2, t.backoff_max)
+                continue
+            foreign = foreign_listener(ports.receive, ports.send)
+            if foreign:
+                self._problem(foreign)
+                self._wait_for_change(ports, backoff)
+                backoff = min(backoff * 2, t.backoff_max)
                 continue
             self.attempts += 1
             session = PluginSession(
@@ -343,7 +395,7 @@ class Connector:
                 session.open()
             except (OSError, HandshakeError) as e:
                 session.close(str(e))
-                self.last_problem = f"{type(e).__name__}: {e}"
+                self._problem(str(e) if isinstance(e, HandshakeError) else f"cannot connect: {e}")
                 self._wait_for_change(ports, backoff)
                 backoff = min(backoff * 2, t.backoff_max)
                 continue
@@ -358,11 +410,17 @@ class Connector:
                 self.session = None
                 self.on_session(None)
 
+    def _problem(self, why: str) -> None:
+        """Say why we are not connected: in `last_problem` always, in the log once per new reason."""
+        if why != self.last_problem:
+            log.warning("Lightroom bridge: not connected: %s", why)
+        self.last_problem = why
+
     def _wait_for_change(self, tried: Ports, seconds: float) -> None:
         """Back off, but come back at once when the plugin writes a new port file."""
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < deadline:
             self._stop.wait(min(0.1, seconds))
-            now = read_ports(self.directory)
-            if now is not None and now.mtime_ns != tried.mtime_ns:
+            now = load_ports(self.directory)
+            if not isinstance(now, Ports) or now.mtime_ns != tried.mtime_ns:
                 return

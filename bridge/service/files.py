@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,18 +82,66 @@ def _port(v: object) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536 else None
 
 
-def read_ports(directory: Path) -> Ports | None:
-    """The plugin's ports, or None when the file is missing, half-written, of another protocol, or names
-    a process that is gone. A port file left by a crashed Lightroom without a pid is only found stale
-    when connecting is refused; the caller backs off and reads it again."""
+class PortsProblem(str):
+    """Why a present port file is refused (a message for the user); a missing file is not a problem."""
+
+
+def _unsafe(st: os.stat_result, what: str) -> str | None:
+    """Why a file or folder others could have written must not be trusted, or None."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: no POSIX owner/mode bits; the handshake decides
+        return None
+    if st.st_uid != getuid():
+        return f"{what} belongs to another user (uid {st.st_uid}): not trusted"
+    if stat.S_IMODE(st.st_mode) & 0o022:
+        return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}): not trusted"
+    return None
+
+
+def load_ports(directory: Path) -> Ports | PortsProblem | None:
+    """The plugin's ports; None while there is no usable port file (missing, half-written, naming a
+    process that is gone); a `PortsProblem` when one is there but must not be trusted: not this user's,
+    writable by others (it could name anybody's ports), a symlink, or of another protocol version.
+    A port file left by a crashed Lightroom without a pid is only found stale when connecting is refused;
+    the caller backs off and reads it again."""
     p = ports_path(directory)
     try:
-        st = p.stat()
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        dst = os.lstat(directory)
+    except OSError:
         return None
-    if not isinstance(data, dict) or data.get("protocol") != PROTOCOL_VERSION:
+    if not stat.S_ISDIR(dst.st_mode):
+        return PortsProblem(f"the bridge folder {directory} is not a folder")
+    why = _unsafe(dst, f"the bridge folder {directory}")
+    if why:
+        return PortsProblem(why)
+    try:
+        # O_NOFOLLOW: a symlink planted in place of the port file is refused, not followed; O_NONBLOCK: a
+        # FIFO cannot hang us. The checks run on the opened file, so it cannot be swapped after them.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
         return None
+    except OSError:
+        return PortsProblem(f"the port file {p} cannot be opened (a symlink or unreadable): not trusted")
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return PortsProblem(f"the port file {p} is not a regular file: not trusted")
+        why = _unsafe(st, f"the port file {p}")
+        if why:
+            return PortsProblem(why)
+        raw = f.read(65536)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None  # being written (the plugin renames a complete file into place, but be lenient)
+    if not isinstance(data, dict):
+        return None
+    if data.get("protocol") != PROTOCOL_VERSION:
+        theirs = data.get("protocol")
+        return PortsProblem(
+            f"the Lightroom plugin speaks bridge protocol {theirs!r}, this service speaks {PROTOCOL_VERSION}: "
+            "update the plugin (or the service) so both are the same release"
+        )
     receive, send = _port(data.get("receive")), _port(data.get("send"))
     if receive is None or send is None:
         return None
@@ -103,6 +152,12 @@ def read_ports(directory: Path) -> Ports | None:
     written = data.get("written_at")
     written_at = float(written) if isinstance(written, int | float) and not isinstance(written, bool) else 0.0
     return Ports(receive, send, pid, written_at, st.st_mtime_ns)
+
+
+def read_ports(directory: Path) -> Ports | None:
+    """The plugin's ports, or None (missing, unusable or refused: `load_ports` says why)."""
+    got = load_ports(directory)
+    return got if isinstance(got, Ports) else None
 
 
 def write_ports(directory: Path, receive: int, send: int, pid: int | None = None) -> Path:

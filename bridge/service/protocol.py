@@ -1,4 +1,4 @@
-"""Bridge protocol v1 (lrplugin/README.md is the contract): the one table of message types, the envelope,
+"""Bridge protocol v2 (lrplugin/README.md is the contract): the one table of message types, the envelope,
 frame encoding and a size-capped line reader.
 
 Everything that crosses the socket goes through `parse_frame` (bytes → `Frame` or `ProtocolError`) and
@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-PROTOCOL_VERSION = 1
+# 2: mutual challenge–response authentication (bridge/service/auth.py); v1 sent the token in the hello.
+PROTOCOL_VERSION = 2
 MAX_FRAME = 1024 * 1024  # bytes per frame, newline excluded
 SERVICE_NAME = "pixel-detective"
 
@@ -29,6 +30,7 @@ ERROR_CODES = (
     "too_large",
     "unauthorized",
     "not_found",
+    "refused",
     "busy",
     "internal",
 )
@@ -63,14 +65,27 @@ class Empty(Body):
 Path_ = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+Nonce = Annotated[str, Field(pattern=r"^[0-9a-f]{32,128}$")]
+Proof = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # hex HMAC-SHA256
+
+
 class Hello(Body):
-    token: str
+    nonce: Nonce  # the service's challenge
     service: str
     version: str
     protocol: int
 
 
 class HelloAck(Body):
+    nonce: Nonce  # the plugin's challenge
+    proof: Proof  # the plugin's answer to the service's nonce
+
+
+class Auth(Body):
+    proof: Proof  # the service's answer to the plugin's nonce
+
+
+class AuthOk(Body):
     plugin_version: str = ""
     lightroom: str = ""
     catalog: str = ""
@@ -227,6 +242,8 @@ class MessageType:
 MESSAGES: dict[str, MessageType] = {
     "hello": MessageType(Hello, TO_PLUGIN, "hello.ack"),
     "hello.ack": MessageType(HelloAck, TO_SERVICE),
+    "auth": MessageType(Auth, TO_PLUGIN, "auth.ok"),
+    "auth.ok": MessageType(AuthOk, TO_SERVICE),
     "ping": MessageType(Empty, BOTH, "pong"),
     "pong": MessageType(Empty, BOTH),
     "status": MessageType(Empty, TO_SERVICE, "status.result"),

@@ -20,9 +20,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from bridge.service import Service
+from bridge.service.auth import new_nonce, service_proof
 from bridge.service.connection import ACCEPT
 from bridge.service.files import read_ports, token_path, write_token
-from bridge.service.protocol import MESSAGES, ProtocolError, parse_frame
+from bridge.service.protocol import MESSAGES, PROTOCOL_VERSION, ProtocolError, parse_frame
 from tests.bridge.conftest import make_photos
 from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
     FAST,
@@ -53,46 +54,80 @@ def _wait(cond, timeout: float = 20.0) -> bool:
 
 
 # -- R25: auth -----------------------------------------------------------------------------------------
-def _fake_service(sim: PluginSim, hello: dict | None, delay: float = 0.0) -> bytes:
-    """Connect like a service would, send `hello` (or nothing), return what the plugin sent back."""
+def _frames(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def _fake_service(sim: PluginSim, hello: dict | None, token: str | None = None, delay: float = 0.0) -> bytes:
+    """Connect like a service would, send `hello` (or nothing) and, when the plugin answers with a
+    hello.ack, an `auth` proof computed from `token` (none: no auth at all). Returns what the plugin sent."""
     out = socket.create_connection(("127.0.0.1", sim.receive_port), timeout=5)
     inp = socket.create_connection(("127.0.0.1", sim.send_port), timeout=5)
+    got = b""
+
+    def read_frame() -> None:
+        nonlocal got
+        inp.settimeout(5)
+        try:
+            while chunk := inp.recv(4096):
+                got += chunk
+                if got.endswith(b"\n"):
+                    return
+        except (TimeoutError, OSError):
+            return
+
     try:
         time.sleep(delay)
-        if hello is not None:
-            frame = {"v": 1, "id": "h1", "type": "hello", "body": hello}
-            with contextlib.suppress(OSError):  # already closed by the plugin: what we are testing
-                out.sendall(json.dumps(frame).encode() + b"\n")
-        inp.settimeout(5)
-        got = b""
-        try:
-            while (chunk := inp.recv(4096)) and b"\n" not in got + chunk:
-                got += chunk
-            got += chunk
-        except (TimeoutError, OSError):
-            pass
+        if hello is None:
+            read_frame()
+            return got
+        frame = {"v": PROTOCOL_VERSION, "id": "h1", "type": "hello", "body": hello}
+        with contextlib.suppress(OSError):  # already closed by the plugin: what we are testing
+            out.sendall(json.dumps(frame).encode() + b"\n")
+        read_frame()
+        acks = [f for f in _frames(got) if f["type"] == "hello.ack"]
+        if acks and token is not None:
+            ack = acks[0]["body"]
+            proof = service_proof(token, ack["nonce"], hello["nonce"], sim.receive_port, sim.send_port)
+            auth = {"v": PROTOCOL_VERSION, "id": "a1", "type": "auth", "body": {"proof": proof}}
+            with contextlib.suppress(OSError):
+                out.sendall(json.dumps(auth).encode() + b"\n")
+            read_frame()
         return got
     finally:
         out.close()
         inp.close()
 
 
-def test_r25_plugin_refuses_no_wrong_or_late_token(bridge_dir, settings, indexed):
+def test_r25_plugin_refuses_no_wrong_or_late_proof(bridge_dir, settings, indexed):
     token = write_token(bridge_dir)
-    hello = {"service": "pixel-detective", "version": "0.1.0", "protocol": 1}
+    hello = {"nonce": new_nonce(), "service": "pixel-detective", "version": "0.1.0", "protocol": 2}
     with PluginSim(bridge_dir, hello_timeout=0.5) as sim:
         assert _fake_service(sim, None) == b""  # nothing within the plugin's hello timeout
-        assert _fake_service(sim, hello) == b""  # no token
-        assert _fake_service(sim, {**hello, "token": "0" * 64}) == b""  # wrong token
-        assert _fake_service(sim, {**hello, "token": token}, delay=1.0) == b""  # right token, too late
-        assert sim.seen.rejected == ["no hello in time", "no token", "wrong token", "no hello in time"]
-        assert sim.seen.hellos == [] and sim.seen.pushes == []  # no handler ran
-        ack = _fake_service(sim, {**hello, "token": token})  # the right one in time: acked
-        assert json.loads(ack.splitlines()[0])["type"] == "hello.ack"
-        # and the real service gets in, with a token of its own
+        assert _fake_service(sim, {**hello, "nonce": "short"}) == b""  # no usable challenge
+        # A hello is answered with the plugin's challenge and proof, never with anything else; a wrong
+        # proof (the wrong token) or none at all closes the connection before any handler runs.
+        wrong = _frames(_fake_service(sim, {**hello, "nonce": new_nonce()}, token="0" * 64))
+        assert [f["type"] for f in wrong] == ["hello.ack"]
+        assert [f["type"] for f in _frames(_fake_service(sim, {**hello, "nonce": new_nonce()}))] == [
+            "hello.ack"
+        ]
+        assert _fake_service(sim, {**hello, "nonce": new_nonce()}, token=token, delay=1.0) == b""  # too late
+        assert sim.seen.rejected == [
+            "no hello in time",
+            "no nonce",
+            "wrong proof",
+            "no auth",
+            "no hello in time",
+        ]
+        assert sim.seen.auth_tokens == [] and sim.seen.pushes == []  # no handler ran
+        ok = _frames(_fake_service(sim, {**hello, "nonce": new_nonce()}, token=token))  # right proof, in time
+        assert [f["type"] for f in ok] == ["hello.ack", "auth.ok"]
+        # and the real service gets in, proving a token of its own without ever sending it
         with Service(settings, indexed, directory=bridge_dir, timeouts=FAST) as svc:
             assert sim.wait_connected(20) and svc.wait_connected(10)
-            assert sim.seen.hellos[-1]["token"] == svc.token != token
+            assert sim.seen.auth_tokens[-1] == svc.token != token
+            assert svc.token.encode() not in bytes(sim.received)
 
 
 def test_r25_service_drops_a_plugin_that_never_acks(bridge_dir, settings, indexed):
@@ -142,13 +177,15 @@ def test_r26_hand_cases_get_error_frames_and_the_service_stays_up(sim, service):
     assert [e["body"]["code"] for e in errors] == [c for _, c in cases]
     assert all(e["type"] == "error" and e["re"] is None for e in errors)
     by_id = [
-        ({"v": 1, "id": "u1", "type": "rm -rf", "body": {}}, "unknown_type"),
+        ({"v": 2, "id": "u1", "type": "rm -rf", "body": {}}, "unknown_type"),
         ({"v": 9, "id": "u2", "type": "status", "body": {}}, "unsupported_version"),
-        ({"v": 1, "id": "u3", "type": "search", "body": {"query": ["dog"]}}, "bad_request"),
-        ({"v": 1, "id": "u4", "type": "search", "body": {"query": "dog", "limit": 10**9}}, "bad_request"),
-        ({"v": 1, "id": "u5", "type": "metadata", "body": {"paths": [1, 2]}}, "bad_request"),
-        ({"v": 1, "id": "u6", "type": "status", "body": "{}"}, "bad_frame"),
-        ({"v": 1, "id": "u7", "type": "hello.ack", "body": {}}, "unknown_type"),
+        ({"v": 2, "id": "u3", "type": "search", "body": {"query": ["dog"]}}, "bad_request"),
+        ({"v": 2, "id": "u4", "type": "search", "body": {"query": "dog", "limit": 10**9}}, "bad_request"),
+        ({"v": 2, "id": "u5", "type": "metadata", "body": {"paths": [1, 2]}}, "bad_request"),
+        ({"v": 2, "id": "u6", "type": "status", "body": "{}"}, "bad_frame"),
+        ({"v": 1, "id": "u7", "type": "hello.ack", "body": {}}, "unsupported_version"),
+        ({"v": 2, "id": "u8", "type": "hello.ack", "body": {}}, "unknown_type"),
+        ({"v": 2, "id": "u9", "type": "auth.ok", "body": {}}, "unknown_type"),
     ]
     for frame, code in by_id:
         sim.send_frame(frame)
@@ -182,7 +219,7 @@ REQUEST_TYPES = [t for t in MESSAGES if t not in ("analyze",)]  # analyze would 
     raw=st.lists(st.binary(max_size=300), min_size=1, max_size=5),
     envelope=st.fixed_dictionaries(
         {
-            "v": st.sampled_from([1, 1, 1, 0, 2, "1", None]),
+            "v": st.sampled_from([2, 2, 2, 0, 1, "2", None]),
             "type": st.sampled_from(REQUEST_TYPES) | st.text(max_size=12),
             "body": st.dictionaries(
                 st.sampled_from(["query", "limit", "paths", "job", "rules", "kinds", "where", "x"]),
@@ -278,7 +315,7 @@ def test_r28_service_restart_while_the_plugin_is_connected(settings, bridge_dir)
         assert sim.wait_disconnected(10)
         with Service(settings, directory=bridge_dir, timeouts=FAST) as svc2:
             assert _wait(lambda: len(sim.seen.hellos) == 2, 30) and sim.wait_connected(10)
-            assert sim.seen.hellos[1]["token"] == svc2.token != first
+            assert sim.seen.auth_tokens[1] == svc2.token != first
             assert sim.request("status")["type"] == "status.result"
 
 

@@ -1,8 +1,10 @@
-"""A Python stand-in for the Lightroom plugin's listener side of bridge protocol v1 (lrplugin/README.md).
+"""A Python stand-in for the Lightroom plugin's listener side of bridge protocol v2 (lrplugin/README.md).
 
-It binds the two localhost sockets, writes the port file, checks the service's hello against the token
-file (closing both sockets on a missing/wrong/late token, like the plugin), answers `hello.ack`, `ping`,
-`apply` and `show_collection`, and lets a test send requests (thread-safe) and read the replies.
+It binds the two localhost sockets, writes the port file, runs the plugin's half of the handshake
+(hello → hello.ack with its nonce and proof → the service's `auth` proof checked against the token file →
+auth.ok; a missing token file, a wrong proof or a late frame closes both sockets, like the plugin),
+answers `ping`, `apply` and `show_collection`, and lets a test send requests (thread-safe) and read the
+replies. Every byte the service sent is kept in `received`, so tests can look for leaks.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.service.auth import NONCE_RE, new_nonce, plugin_proof, same, service_proof
 from bridge.service.files import ports_path, token_path, write_ports
-from bridge.service.protocol import LineReader, TooLarge
+from bridge.service.protocol import PROTOCOL_VERSION, LineReader, TooLarge
 
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -38,7 +41,8 @@ def default_show(body: dict[str, Any]) -> dict[str, Any]:
 class Sim:
     """What the simulated plugin saw (tests read these)."""
 
-    hellos: list[dict[str, Any]] = field(default_factory=list)  # accepted hello bodies
+    hellos: list[dict[str, Any]] = field(default_factory=list)  # well-formed hello bodies answered
+    auth_tokens: list[str] = field(default_factory=list)  # the token each accepted `auth` proved
     rejected: list[str] = field(default_factory=list)  # why a connection was closed before any handler
     pushes: list[dict[str, Any]] = field(default_factory=list)  # apply / show_collection frames handled
     pings: int = 0
@@ -56,8 +60,13 @@ class PluginSim:
         apply: Answer = default_apply,
         show: Answer = default_show,
         catalog: str = "/tmp/sim.lrcat",
+        token: str | None = None,
     ) -> None:
+        """`ack=False`: answer no hello (the service must give up); `token`: use this instead of the
+        token file (a plugin of another service instance)."""
         self.directory = Path(directory)
+        self.token = token
+        self.received = bytearray()  # every byte the service sent us, in order
         self.hello_timeout, self.ack, self.answer_pings = hello_timeout, ack, answer_pings
         self.answers = {"apply": apply, "show_collection": show}
         self.catalog = catalog
@@ -157,59 +166,88 @@ class PluginSim:
                 conn_in.close()
                 continue
             self._in, self._out = conn_in, conn_out
-            reader = LineReader.for_socket(conn_in)
-            hello = self._read_hello(conn_in, reader)
-            if hello is None:
+            reader = LineReader(self._recorder(conn_in))
+            if not self._handshake(conn_in, reader):
                 self._drop()
                 continue
-            self.seen.hellos.append(hello["body"])
-            if self.ack:
-                self.send_frame(
-                    {
-                        "v": 1,
-                        "id": uuid.uuid4().hex,
-                        "re": hello["id"],
-                        "type": "hello.ack",
-                        "body": {"plugin_version": "0.0-sim", "lightroom": "sim", "catalog": self.catalog},
-                    }
-                )
             self.connected.set()
             self._read_loop(conn_in, reader)
             self.connected.clear()
             self._drop()
 
-    def _read_hello(self, conn: socket.socket, reader: LineReader) -> dict[str, Any] | None:
+    def _recorder(self, conn: socket.socket) -> Callable[[int], bytes]:
+        def recv(n: int) -> bytes:
+            data = conn.recv(n)
+            self.received += data
+            return data
+
+        return recv
+
+    def _next_frame(self, conn: socket.socket, reader: LineReader, what: str) -> dict[str, Any] | None:
         conn.settimeout(self.hello_timeout)
         try:
             line = reader.read_line()
         except (TimeoutError, OSError):
-            self.seen.rejected.append("no hello in time")
+            self.seen.rejected.append(f"no {what} in time")
             return None
         if line is None or isinstance(line, TooLarge):
-            self.seen.rejected.append("no hello")
+            self.seen.rejected.append(f"no {what}")
             return None
         try:
             frame = json.loads(line)
         except ValueError:
-            self.seen.rejected.append("first frame is not JSON")
+            self.seen.rejected.append(f"{what} is not JSON")
             return None
         if (
             not isinstance(frame, dict)
-            or frame.get("type") != "hello"
+            or frame.get("type") != what
             or not isinstance(frame.get("body"), dict)
         ):
-            self.seen.rejected.append("first frame is not a hello")
+            self.seen.rejected.append(f"first frame is not {what}")
             return None
-        try:
-            expected = token_path(self.directory).read_text(encoding="ascii").strip()  # re-read every time
+        return frame
+
+    def _handshake(self, conn: socket.socket, reader: LineReader) -> bool:
+        hello = self._next_frame(conn, reader, "hello")
+        if hello is None:
+            return False
+        if hello.get("v") != PROTOCOL_VERSION:
+            self.send_frame(
+                _error(hello.get("id"), "unsupported_version", f"this plugin speaks {PROTOCOL_VERSION}")
+            )
+            self.seen.rejected.append("unsupported version")
+            return False
+        nonce_s = hello["body"].get("nonce")
+        if not isinstance(nonce_s, str) or not NONCE_RE.match(nonce_s):
+            self.seen.rejected.append("no nonce")
+            return False
+        try:  # re-read every time, like the plugin: a restarted service has a new token
+            token = self.token or token_path(self.directory).read_text(encoding="ascii").strip()
         except OSError:
             self.seen.rejected.append("no token file")
-            return None
-        if not expected or frame["body"].get("token") != expected:
-            self.seen.rejected.append("wrong token" if frame["body"].get("token") else "no token")
-            return None
+            return False
+        if not self.ack:
+            self.seen.hellos.append(hello["body"])
+            self.connected.set()  # "connected" but silent: the service must give up on its own
+            self._read_loop(conn, reader)
+            self.connected.clear()
+            return False
+        self.seen.hellos.append(hello["body"])
+        nonce_p = new_nonce()
+        proof = plugin_proof(token, nonce_s, nonce_p, self.receive_port, self.send_port)
+        self.send_frame(_reply(hello["id"], "hello.ack", {"nonce": nonce_p, "proof": proof}))
+        auth = self._next_frame(conn, reader, "auth")
+        if auth is None:
+            return False
+        expected = service_proof(token, nonce_p, nonce_s, self.receive_port, self.send_port)
+        if not same(expected, auth["body"].get("proof")):
+            self.seen.rejected.append("wrong proof")
+            return False
+        self.seen.auth_tokens.append(token)
         conn.settimeout(None)
-        return frame
+        info = {"plugin_version": "0.0-sim", "lightroom": "sim", "catalog": self.catalog}
+        self.send_frame(_reply(auth["id"], "auth.ok", info))
+        return True
 
     def _read_loop(self, conn: socket.socket, reader: LineReader) -> None:
         while not self._quit.is_set():
@@ -228,16 +266,14 @@ class PluginSim:
             if t == "ping":
                 self.seen.pings += 1
                 if self.answer_pings:
-                    self.send_frame(
-                        {"v": 1, "id": uuid.uuid4().hex, "re": frame["id"], "type": "pong", "body": {}}
-                    )
+                    self.send_frame(_reply(frame["id"], "pong", {}))
             elif t in self.answers:
                 self.seen.pushes.append(frame)
                 try:
                     reply = {"type": f"{t}.result", "body": self.answers[t](frame["body"])}
                 except Exception as e:
                     reply = {"type": "error", "body": {"code": "internal", "message": str(e)}}
-                self.send_frame({"v": 1, "id": uuid.uuid4().hex, "re": frame["id"], **reply})
+                self.send_frame({"v": PROTOCOL_VERSION, "id": uuid.uuid4().hex, "re": frame["id"], **reply})
             else:
                 with self._cond:
                     self.arrivals.append((t, re))
@@ -266,7 +302,7 @@ class PluginSim:
 
     def send_request(self, type_: str, body: dict[str, Any] | None = None, rid: str | None = None) -> str:
         rid = rid or uuid.uuid4().hex
-        self.send_frame({"v": 1, "id": rid, "type": type_, "body": body or {}})
+        self.send_frame({"v": PROTOCOL_VERSION, "id": rid, "type": type_, "body": body or {}})
         return rid
 
     def wait_reply(
@@ -304,3 +340,11 @@ class PluginSim:
                 self._cond.wait(left)
             got, self.unsolicited[:] = list(self.unsolicited), []
             return got
+
+
+def _reply(re: Any, type_: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": uuid.uuid4().hex, "re": re, "type": type_, "body": body}
+
+
+def _error(re: Any, code: str, message: str) -> dict[str, Any]:
+    return _reply(re, "error", {"code": code, "message": message})

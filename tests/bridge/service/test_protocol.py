@@ -71,7 +71,7 @@ def test_schemas_reject_wrong_types(type_, body):
 
 
 def _frame(**kw) -> bytes:
-    return json.dumps({"v": 1, "id": "r1", "type": "status", "body": {}, **kw}).encode()
+    return json.dumps({"v": p.PROTOCOL_VERSION, "id": "r1", "type": "status", "body": {}, **kw}).encode()
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,8 @@ def _frame(**kw) -> bytes:
         (b'{"v":1,"type":"status","body":{}}', "bad_frame", None),
         (b"[" * 10000 + b"]" * 10000, "bad_frame", None),
         (b'{"v":1,"id":"a\x00","type":"status"}', "bad_frame", None),
-        (_frame(v=2), "unsupported_version", "r1"),
+        (_frame(v=1), "unsupported_version", "r1"),  # a v1 peer (token in the hello) is refused
+        (_frame(v=3), "unsupported_version", "r1"),
         (_frame(type="format_disk"), "unknown_type", "r1"),
         (_frame(type="search", body={"query": 1}), "bad_request", "r1"),
         (_frame(body=[]), "bad_frame", "r1"),

@@ -154,7 +154,7 @@ def test_advertised_status_port_says_little(settings, indexed, bridge_dir):
         with socket.create_connection(("127.0.0.1", svc.status_port), timeout=5) as s:
             line = s.makefile("rb").readline()
         data = json.loads(line)
-        assert data["service"] == "pixel-detective" and data["protocol"] == 1
+        assert data["service"] == "pixel-detective" and data["protocol"] == 2
         assert data["lightroom_connected"] is False
         assert not {"token_file", "port_file", "plugin"} & set(data)
     assert svc.status_port is None
