@@ -23,6 +23,7 @@ import rawpy
 from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, features
 
 from bridge import formats
+from bridge.paths import FileTooLarge, NotRegularFile, read_regular
 from bridge.records import Decoded, DecodeError, Failure, Reason
 
 pillow_heif.register_heif_opener()
@@ -57,10 +58,19 @@ _TRUNCATION_WORDS = ("truncated", "end of file", "unexpected eof", "premature en
 _RAW_STUB_BYTES_PER_PIXEL = 0.1
 
 
-def decode_image(path: str | Path, *, target: int = 448, max_pixels: int = 250_000_000) -> Decoded:
+def decode_image(
+    path: str | Path,
+    *,
+    target: int = 448,
+    max_pixels: int = 250_000_000,
+    max_bytes: int | None = None,
+    data: bytes | None = None,
+) -> Decoded:
     """Decode `path` to an oriented RGB uint8 bitmap whose shortest side is in [target, 2*target) when the
-    source is big enough. `width`/`height` are the full-size oriented dimensions. Raises DecodeError."""
-    data = _read(path)
+    source is big enough. `width`/`height` are the full-size oriented dimensions. Raises DecodeError.
+    `max_bytes`: files above it are not read (default: the format's limit, `formats.LIMITS`); `data`: the
+    file's bytes when the caller read them already (`read_file`), so a worker reads each file once."""
+    data = _read(path, max_bytes) if data is None else _non_empty(data)
     kind = formats.sniff(data[:16])
     with _guarded(max_pixels):
         if formats.is_raw(path) or kind in ("raw", "cr3") or (kind == "tiff" and _is_dng(data)):
@@ -78,7 +88,7 @@ def decode_raw(
 ) -> Decoded:
     """RAW only: embedded preview when it is big enough (`prefer_preview`), else a half-size demosaic;
     `full_demosaic=True` forces a full-size demosaic (for benchmarks). Output is downscaled like decode_image."""
-    data = _read(path)
+    data = _read(path, None)
     with _guarded(max_pixels):
         return _decode_raw(data, formats.sniff(data[:16]), target, max_pixels, prefer_preview, full_demosaic)
 
@@ -94,9 +104,32 @@ def decode_safe(path: str | Path, *, target: int = 448, max_pixels: int = 250_00
 # --- reading and guarding ----------------------------------------------------------------------------
 
 
-def _read(path: str | Path) -> bytes:
+def _read(path: str | Path, max_bytes: int | None) -> bytes:
+    return _non_empty(read_file(path, max_bytes))
+
+
+def _non_empty(data: bytes) -> bytes:
+    if not data:
+        raise DecodeError(Reason.EMPTY_FILE, "the file is empty (0 bytes)")
+    return data
+
+
+def read_file(path: str | Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes, or DecodeError with the reason it cannot be read: not a regular file (never
+    opened for long, never waited on), above its format's size limit (never read), gone, unreadable."""
+    limit = max_bytes if max_bytes is not None else formats.limits_for(path).max_bytes
     try:
-        data = Path(path).read_bytes()
+        return read_regular(path, limit)
+    except NotRegularFile:
+        raise DecodeError(
+            Reason.NOT_A_REGULAR_FILE, "not a regular file (a FIFO, device or socket): never read"
+        ) from None
+    except FileTooLarge as e:
+        raise DecodeError(
+            Reason.TOO_LARGE,
+            f"the file is {e.size / 1e6:.0f} MB, above the {e.limit / 1e6:.0f} MB limit for its format "
+            "(setting format_limits)",
+        ) from None
     except FileNotFoundError:
         raise DecodeError(Reason.MISSING, "file not found (deleted or moved since the scan?)") from None
     except PermissionError as e:
@@ -105,9 +138,6 @@ def _read(path: str | Path) -> bytes:
         ) from None
     except OSError as e:
         raise DecodeError(Reason.IO_ERROR, f"the OS failed to read the file: {e.strerror or e}") from None
-    if not data:
-        raise DecodeError(Reason.EMPTY_FILE, "the file is empty (0 bytes)")
-    return data
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 RAW_EXTENSIONS = frozenset(
@@ -50,6 +52,59 @@ def is_supported(path: str | Path) -> bool:
 
 def is_raw(path: str | Path) -> bool:
     return extension(path) in RAW_EXTENSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a worker may spend on one file, checked before it reads anything (R48): a file above
+    `max_bytes` is never read (memory per worker stays bounded), one above `max_pixels` never decoded."""
+
+    max_bytes: int
+    max_pixels: int
+
+
+_MB = 1024 * 1024
+# Sized from real files with headroom: a 100 MP camera JPEG is ~60 MB, a 16-bit 150 MP medium-format TIFF or
+# IIQ ~900 MB, a 48 MP phone HEIC ~25 MB. Above these a "photo" is almost surely something else, and reading
+# it would cost several times its size in a worker (file bytes + decoder buffers + bitmap).
+LIMITS: dict[str, Limits] = {
+    "jpeg": Limits(200 * _MB, 250_000_000),
+    "png": Limits(300 * _MB, 250_000_000),
+    "webp": Limits(100 * _MB, 250_000_000),
+    "tiff": Limits(1024 * _MB, 250_000_000),
+    "heif": Limits(200 * _MB, 250_000_000),
+    "raw": Limits(500 * _MB, 250_000_000),
+}
+_FAMILY = {
+    **dict.fromkeys((".jpg", ".jpeg", ".jpe"), "jpeg"),
+    ".png": "png",
+    ".webp": "webp",
+    **dict.fromkeys((".tif", ".tiff"), "tiff"),
+    **dict.fromkeys(HEIF_EXTENSIONS, "heif"),
+    **dict.fromkeys(RAW_EXTENSIONS, "raw"),
+}
+
+
+def family(path: str | Path) -> str:
+    """The format family whose limits apply, by extension (the scan's view; content can disagree)."""
+    return _FAMILY.get(extension(path), "jpeg")
+
+
+def limits_for(
+    path: str | Path, overrides: Mapping[str, Mapping[str, int]] | None = None, max_pixels: int | None = None
+) -> Limits:
+    """Limits for `path`: the family's defaults, then the user's `format_limits` setting
+    ({"tiff": {"max_mb": 2048, "max_megapixels": 400}}), never above the global `max_pixels`."""
+    fam = family(path)
+    lim = LIMITS[fam]
+    user = (overrides or {}).get(fam, {})
+    if "max_mb" in user:
+        lim = replace(lim, max_bytes=int(user["max_mb"]) * _MB)
+    if "max_megapixels" in user:
+        lim = replace(lim, max_pixels=int(user["max_megapixels"]) * 1_000_000)
+    if max_pixels is not None:
+        lim = replace(lim, max_pixels=min(lim.max_pixels, max_pixels))
+    return lim
 
 
 def sniff(head: bytes) -> str | None:

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 import pyexiv2
 
+from bridge.formats import limits_for
 from bridge.metadata_fields import (
     CAPTURE_DATE_KEYS,
     CREATE_DATE_KEYS,
@@ -64,9 +65,11 @@ from bridge.metadata_fields import (
     to_float,
     xmp_gps_hemisphere,
 )
+from bridge.paths import read_regular
 from bridge.records import MetadataError
 
 log = logging.getLogger(__name__)
+SIDECAR_MAX_BYTES = 32 * 1024 * 1024  # real XMP sidecars are kilobytes; Lightroom's biggest a few MB
 
 __all__ = [
     "SIDECAR_OVERRIDES",
@@ -139,7 +142,8 @@ def read_metadata(
     """
     path = Path(path)
     if data is None:
-        data = path.read_bytes()
+        # Only a regular file, never above its format's size cap (a FIFO would hang, a 1 GB file cost GBs).
+        data = read_regular(path, limits_for(path).max_bytes)
     if not data:
         raise MetadataError("empty file (0 bytes): there is no metadata to read")
     blocks, file_info = _read_exiv2(data)
@@ -253,7 +257,7 @@ def _choose_sidecar(path: Path, sidecar: str | Path | None) -> Path | None:
 def _read_sidecar(path: Path) -> dict[str, Any]:
     """The XMP properties of a sidecar; {} when it cannot be read (the photo is still fine)."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, SIDECAR_MAX_BYTES)  # a FIFO or a 1 GB file named .xmp is never read
     except OSError as exc:
         log.warning("cannot read XMP sidecar %s: %s", path, exc)
         return {}

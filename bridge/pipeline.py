@@ -5,14 +5,12 @@ number of jobs in flight and one batch, never by the collection size.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +18,29 @@ import numpy as np
 
 from bridge import worker
 from bridge.analyses import keywords_data, payload_fields, pixel_versions
+from bridge.decodepool import DecodePool
+from bridge.diskspace import (
+    DiskFullError,
+    disk_full_message,
+    ensure_free,
+    free_bytes,
+    human_bytes,
+    is_disk_full,
+    tree_size,
+)
 from bridge.embed import Embedder
+from bridge.formats import limits_for
 from bridge.ledger import Ledger
 from bridge.payload import build_payload, path_fields, point_id
-from bridge.records import Failure, FileResult, Reason, ScannedFile
+from bridge.records import Failure, FileResult, RunFailure, ScannedFile
 from bridge.scan import PathFilter, normalize_root, scan_root
 from bridge.settings import Settings
 from bridge.store.base import Point, VectorStore
 
 METADATA_VERSION = "meta1"  # bump when bridge.metadata changes what it extracts: files get re-read
+# What one file adds on disk, generously: its vector and payload in the store (WAL + segment) and its rows
+# in the ledger (+ WAL). Times the batch size, it is the room a batch needs on top of `min_free_mb`.
+BYTES_PER_FILE = 64 * 1024
 
 
 @dataclass
@@ -102,15 +114,28 @@ class Indexer:
         self.on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
         self._failures: Counter[str] = Counter()
         self._sizes: dict[str, tuple[int, int]] = {}
-        (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        with suppress(OSError):  # when it cannot be made, the pool says so in words (DecodePool._check_log)
+            (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self._log = str(settings.data_dir / "logs" / "decoders.log")  # native decoders' own messages
 
     # -- public ------------------------------------------------------------------------------------
-    def run(self, roots: Sequence[str], *, rebuild: bool = False, retry_failed: bool = False) -> RunSummary:
+    def run(
+        self,
+        roots: Sequence[str],
+        *,
+        rebuild: bool = False,
+        retry_failed: bool = False,
+        gone: Sequence[str] = (),
+    ) -> RunSummary:
+        """Index `roots` (folders or files). `gone`: files or folders known to be deleted or moved away
+        (the watcher's events), dropped after the new paths are recorded, so content that only moved is
+        re-pathed, never re-embedded. Raises RunFailure when the run cannot go on (no file is blamed)."""
         t0 = time.perf_counter()
         roots = [normalize_root(r) for r in roots]
         self.summary.roots = roots
+        self._ensure_space(0, "start indexing")
         run_id = self.ledger.start_run("index", {"roots": roots, "model": self.model_id}, os.getpid())
+        failing = False
         try:
             if rebuild and self.model_id:
                 self.ledger.clear_stage("embed", self.model_id)
@@ -118,6 +143,7 @@ class Indexer:
             scanned, complete = self._scan(roots, run_id)
             jobs, repath = self._plan(scanned, retry_failed)
             self._process(jobs)
+            repath |= self._drop_gone(gone)
             if complete and not self.stop.is_set():
                 for root in roots:
                     gone = self.ledger.sweep(root, run_id)
@@ -133,30 +159,97 @@ class Indexer:
             if self.store is not None:
                 self.store.flush()
                 if self.summary.embedded and not self.stop.is_set():
-                    # Build the search index for what was added (Edge never does this on its own; it skips
-                    # collections small enough to be searched exactly).
-                    t = time.perf_counter()
-                    self.store.optimize()
-                    self._phase["optimize"] += time.perf_counter() - t
+                    self._optimize()
             self.summary.status = "stopped" if self.stop.is_set() else "completed"
-        except BaseException:
+        except BaseException as e:
+            failing = True
             self.summary.status = "failed"
-            raise
+            if isinstance(e, RunFailure) or not is_disk_full(e):
+                raise
+            # ENOSPC / "database or disk is full" from the store or the ledger: the batch in flight was not
+            # recorded (store first, ledger last), so the next run redoes exactly that (R45).
+            raise RunFailure(
+                self._disk_full(disk_full_message(self.s.data_dir, "record the next batch"))
+            ) from e
         finally:
             self.summary.wall_seconds = round(time.perf_counter() - t0, 3)
             self.summary.phase_seconds = {k: round(v, 3) for k, v in self._phase.items()}
             self.summary.failures_by_reason = dict(self._failures)
             self.summary.failed = sum(self._failures.values())
-            self.ledger.finish_run(run_id, self.summary.status, self.summary.as_dict())
+            try:
+                self.ledger.finish_run(run_id, self.summary.status, self.summary.as_dict())
+            except Exception as e:
+                # Out of space even for the run's row: the next start marks the run interrupted. A run that
+                # was failing already keeps its own message.
+                if not is_disk_full(e):
+                    raise
+                if not failing:
+                    raise RunFailure(
+                        self._disk_full(disk_full_message(self.s.data_dir, "record the run"))
+                    ) from e
         return self.summary
+
+    # -- free space (R45) ------------------------------------------------------------------------------
+    def _ensure_space(self, files: int, what: str) -> None:
+        """Refuse to go on below `min_free_mb` (+ room for `files`): Qdrant Edge writes through memory maps,
+        and a map that cannot grow kills the process with SIGBUS, without a word."""
+        try:
+            ensure_free(
+                self.s.data_dir, files * BYTES_PER_FILE, what, margin=self.s.min_free_mb * 1024 * 1024
+            )
+        except DiskFullError as e:
+            raise RunFailure(
+                self._disk_full(
+                    f"not enough free space to {what}: the disk holding {e.path} has {human_bytes(e.free)} "
+                    f"free, below the {human_bytes(e.need)} kept free while indexing (setting min_free_mb)"
+                )
+            ) from None
+
+    @staticmethod
+    def _disk_full(message: str) -> str:
+        return (
+            f"{message}. Indexing stopped before writing anything half-way: what was recorded so far is "
+            "kept, and the next run finishes the rest once there is space."
+        )
+
+    def _optimize(self) -> None:
+        """Build the search index for what was added (Edge never does this on its own; it skips collections
+        small enough to be searched exactly). Rewriting segments needs room the size of the collection:
+        without it, skip (search stays exact, just slower) rather than risk the store."""
+        assert self.store is not None
+        need = tree_size(self.s.store_dir)
+        if need + self.s.min_free_mb * 1024 * 1024 > (free := free_bytes(self.s.data_dir)):
+            self.summary.notes.append(
+                f"search index not optimized: it needs about {human_bytes(need)} free, the disk has "
+                f"{human_bytes(free)}; search still works"
+            )
+            return
+        t = time.perf_counter()
+        self.store.optimize()
+        self._phase["optimize"] += time.perf_counter() - t
+
+    def _drop_gone(self, gone: Sequence[str]) -> set[str]:
+        """Forget files, and every file under folders, that were deleted or moved out of the watched tree.
+        Returns the fingerprints touched, whose payload paths must be refreshed (content alive elsewhere)."""
+        paths = [
+            p
+            for g in gone
+            if not os.path.lexists(g)  # re-created meanwhile: the scan of it decides
+            for p in self.ledger.files_under(normalize_root(g))
+        ]
+        if not paths:
+            return set()
+        removed = self.ledger.remove_paths(paths)
+        self.summary.deleted += len(removed)
+        self._gc_points()
+        return {fp for _, fp in removed if fp}
 
     def forget(self, paths: Sequence[str]) -> int:
         """Files deleted on disk (seen by the watcher): drop them; vectors go once no path has the content."""
-        gone = self.ledger.remove_paths([normalize_root(p) for p in paths])
-        self._gc_points()
-        touched = {fp for _, fp in gone if fp} - set(self.ledger.stale_content(self.model_id))
+        before = self.summary.deleted
+        touched = self._drop_gone(paths)
         self._repath(touched & self.ledger.done_fingerprints("embed", self.model_id or ""))
-        return len(gone)
+        return self.summary.deleted - before
 
     def reapply_rules(self, chunk: int = 500) -> int:
         """Rebuild every payload of the current model from stored metadata + current rules (no file reads)."""
@@ -233,6 +326,7 @@ class Indexer:
         image_size = self.embedder.weights.spec.image_size if self.embedder else 0
         jobs: dict[str, worker.Job] = {}
         repath: set[str] = set()
+        limits = self.s.format_limits
         for f in files:
             assert f.fingerprint
             fail = failed.get(f.path)
@@ -251,6 +345,7 @@ class Indexer:
             if f.fingerprint in jobs:
                 continue  # same content at another path: processed once
             if want_meta or want_pixels or want_analyses:
+                lim = limits_for(f.path, limits, self.s.max_pixels)
                 jobs[f.fingerprint] = worker.Job(
                     f.path,
                     f.fingerprint,
@@ -258,8 +353,10 @@ class Indexer:
                     want_pixels,
                     image_size,
                     self.s.decode_size,
-                    self.s.max_pixels,
+                    lim.max_pixels,
                     want_analyses,
+                    size=f.size,
+                    max_bytes=lim.max_bytes,
                 )
             if self.model_id and not want_pixels and f.fingerprint in embedded:
                 repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed
@@ -287,55 +384,16 @@ class Indexer:
                     return
                 yield worker.process(job)
             return
-        yield from self._pool_results(jobs)
-
-    def _pool_results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
-        n = self.s.workers or os.cpu_count() or 2
-        ctx = mp.get_context("spawn")  # fork after torch/threads is unsafe
-        queue = list(reversed(jobs))
         # Enough decoded photos in flight to fill the next batch while the model runs on this one; the
         # bound keeps memory flat (a 224 px model input is 150 KB).
-        depth = max(4 * n, 2 * self.batch_size)
-        suspects: list[worker.Job] = []
-        with ProcessPoolExecutor(
-            n, mp_context=ctx, initializer=worker.init_worker, initargs=(self._log,)
-        ) as pool:
-            inflight: dict[Future[FileResult], worker.Job] = {}
-            while ((queue and not self.stop.is_set()) or inflight) and not suspects:
-                while queue and len(inflight) < depth and not self.stop.is_set():
-                    job = queue.pop()
-                    inflight[pool.submit(worker.process, job)] = job
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    job = inflight.pop(fut)
-                    try:
-                        yield fut.result()
-                    except BrokenProcessPool:
-                        suspects.append(job)
-            # A dead worker breaks the whole pool: every job still in flight is a suspect too.
-            suspects.extend(inflight.values())
-        if suspects:
-            yield from self._isolate(suspects)
-            if queue and not self.stop.is_set():
-                yield from self._pool_results(list(reversed(queue)))
-
-    def _isolate(self, suspects: list[worker.Job]) -> Iterator[FileResult]:
-        """A worker died (a decoder crash): run each suspect alone to find and record the culprit."""
-        ctx = mp.get_context("spawn")
-        for job in suspects:
-            with ProcessPoolExecutor(
-                1, mp_context=ctx, initializer=worker.init_worker, initargs=(self._log,)
-            ) as pool:
-                try:
-                    yield pool.submit(worker.process, job).result()
-                except BrokenProcessPool:
-                    fail = Failure(
-                        job.path, "decode", Reason.DECODER_CRASHED, "the decoder crashed on this file"
-                    )
-                    yield FileResult(job.path, job.fingerprint, None, None, (fail,))
+        n = self.s.workers or os.cpu_count() or 2
+        pool = DecodePool(n, self._log, self.stop, depth=max(4 * n, 2 * self.batch_size))
+        yield from pool.results(jobs)
 
     def _flush(self, results: list[FileResult]) -> None:
-        """Embed one batch, upsert its vectors, then record everything in ONE ledger transaction."""
+        """Embed one batch, upsert its vectors, then record everything in ONE ledger transaction.
+        Checks the free space first: a batch is written whole (store, then ledger) or not at all."""
+        self._ensure_space(len(results), "write the next batch")
         for r in results:
             for k, v in r.timings.items():
                 self._phase[f"{k}_cpu"] += v

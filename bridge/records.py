@@ -20,7 +20,7 @@ class Reason(StrEnum):
     NOT_AN_IMAGE = "not_an_image"  # content is not an image format we know (text renamed .jpg, ...)
     TRUNCATED = "truncated"  # image data ends early (partial copy, interrupted download)
     CORRUPT = "corrupt"  # decoder rejected the data for another reason
-    TOO_LARGE = "too_large"  # pixel count above the decompression-bomb limit
+    TOO_LARGE = "too_large"  # pixel count or file size above its format's limit (bombs, 1 GB "JPEGs")
     UNSUPPORTED_FORMAT = "unsupported_format"  # an image, but no decoder here (e.g. a plugin missing)
     UNSUPPORTED_RAW = "unsupported_raw"  # LibRaw cannot open this RAW variant
     RAW_NO_IMAGE = "raw_no_image_data"  # RAW container whose image data is stripped or empty
@@ -29,6 +29,13 @@ class Reason(StrEnum):
     MISSING = "missing"  # deleted or moved between scan and processing
     DECODER_CRASHED = "decoder_crashed"  # the decoding worker process died on this file
     METADATA_ERROR = "metadata_error"  # metadata could not be read (the image itself may be fine)
+    NOT_A_REGULAR_FILE = "not_a_regular_file"  # a FIFO, device or socket named like a photo: never read
+
+
+class RunFailure(Exception):
+    """The run cannot go on, and no file is to blame: the decode workers cannot start, a log or the disk
+    cannot be written, the model vanished. Raised to the caller (a message, a non-zero exit); files in
+    flight are not recorded as failed, so the next run does them (R44, R45)."""
 
 
 class DecodeError(Exception):

@@ -18,6 +18,7 @@ import pathspec
 
 from bridge.formats import is_supported
 from bridge.ledger import FileRow
+from bridge.paths import NotRegularFile, open_regular
 from bridge.records import Failure, Reason, ScannedFile
 
 FINGERPRINT_VERSION = "fp1"
@@ -25,8 +26,9 @@ CHUNK = 64 * 1024
 
 
 def fingerprint(path: str | os.PathLike[str], size: int | None = None) -> str:
-    """Hash of size + first and last 64 KiB (the whole file when small). Stable across renames and moves."""
-    with open(path, "rb") as f:
+    """Hash of size + first and last 64 KiB (the whole file when small). Stable across renames and moves.
+    Reads at most 128 KiB whatever the size; a FIFO or device is refused (NotRegularFile), never waited on."""
+    with open_regular(path) as f:
         if size is None:
             size = os.fstat(f.fileno()).st_size
         h = hashlib.blake2b(digest_size=16)
@@ -86,6 +88,8 @@ def walk(
         if is_supported(root):
             yield root, st
         return
+    if not stat.S_ISDIR(st.st_mode):
+        return  # a FIFO, device or socket named on the command line or by a watch event: never opened
     visited: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
     stack = [root]
     while stack:
@@ -149,6 +153,8 @@ def scan_root(
             return ScannedFile(path, size, mtime, root, fingerprint(path, size))
         except FileNotFoundError:
             return Failure(path, "scan", Reason.MISSING, "file disappeared during the scan")
+        except NotRegularFile:
+            return Failure(path, "scan", Reason.NOT_A_REGULAR_FILE, "replaced by a FIFO, device or socket")
         except PermissionError as e:
             return Failure(path, "scan", Reason.PERMISSION_DENIED, f"cannot read: {e.strerror}")
         except OSError as e:

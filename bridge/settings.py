@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=0, ge=0)  # decode processes; 0: number of CPU cores
     decode_size: int = Field(default=448, ge=64)  # shortest side of the reusable decoded bitmap
     max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
+    # Per format family (jpeg, png, webp, tiff, heif, raw): {"tiff": {"max_mb": 2048, "max_megapixels": 400}}
+    # over the defaults in bridge/formats.py LIMITS. Bigger files are never read (memory per worker, R48).
+    format_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Free space kept on the data dir's disk during a run (R45): checked before the run and each batch;
+    # below it the run stops with a message instead of the vector store dying of SIGBUS.
+    min_free_mb: int = Field(default=200, ge=0)
 
     # Scanning
     include: list[str] = Field(default_factory=list)  # gitignore-style globs; empty = every supported file
