@@ -21,7 +21,11 @@ the ledger's "path under root" range queries right for folders with such names t
 from __future__ import annotations
 
 import codecs
+import errno
+import os
 import re
+import stat
+from typing import BinaryIO
 
 _MARK = "\ufdd0"
 _SURROGATE = re.compile("[\udc80-\udcff\ufdd0]")
@@ -94,3 +98,59 @@ def _escape_handler(err: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(ERRORS, _escape_handler)
+
+
+# --- opening: only regular files, never more than a cap (R48) ------------------------------------------------
+
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It changes nothing for
+# regular files, and anything that is not one is refused right after the open, before a single read.
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+class NotRegularFile(OSError):
+    """A FIFO, device, socket or folder where a photo was expected (replaced since the scan, or named)."""
+
+
+class FileTooLarge(OSError):
+    """Bigger than the cap its caller allows; nothing was read."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes is above the limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a regular file for reading; NotRegularFile for anything else (a FIFO is never waited on)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a UNIX socket
+            raise NotRegularFile(errno.ENXIO, "a socket, not a file", os.fspath(path)) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(
+                errno.EINVAL, "not a regular file (a FIFO, device or folder)", os.fspath(path)
+            )
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """The whole file, if it is a regular file of at most `max_bytes` (else NotRegularFile / FileTooLarge).
+    Reads what fstat promises plus one byte, so a file that grows meanwhile is still capped."""
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise FileTooLarge(size, max_bytes)
+        data = f.read(size + 1)
+        if len(data) > size:  # still being written: read on, but never past the cap
+            data += f.read(max_bytes + 1 - len(data))
+            if len(data) > max_bytes:
+                raise FileTooLarge(len(data), max_bytes)
+    return data
