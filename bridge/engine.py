@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge import datadir
+from bridge.consistency import check_store, repair
 from bridge.embed import Embedder
-from bridge.ledger import Ledger
+from bridge.ledger import Ledger, LedgerError
 from bridge.models import WeightsMissing, spec_for
 from bridge.owner import Ownership
 from bridge.pipeline import Indexer, Progress, RunSummary
@@ -41,8 +43,14 @@ class Engine:
         """Take ownership of the data dir (raises OwnerBusy), open the ledger, resolve the model's weights."""
         owner = Ownership(settings.data_dir, purpose).acquire() if own else None
         try:
+            notices = _housekeeping(settings.data_dir) if own else []
             ledger = Ledger(settings.ledger_path)
             engine = cls(settings, ledger, owner)
+            engine.notices.extend(notices)
+            if own:  # still-open notices of earlier runs (a store being rebuilt …) until a run resolves them
+                engine.notices.extend(
+                    n["text"] for n in datadir.prune_notices(settings.data_dir, ledger.runs(50))
+                )
             try:
                 engine.embedder = Embedder(
                     settings.model, settings.models_dir, device=settings.device, precision=settings.precision
@@ -77,12 +85,34 @@ class Engine:
                 # the rebuild: every file whose vector was lost is embedded again by the next index run.
                 moved = move_aside(self.settings.store_dir / self.collection(model_id))
                 self.ledger.clear_stage("embed", model_id)
-                self.notices.append(
-                    f"{e}. It was moved to {moved}; its vectors are rebuilt from the ledger "
-                    "(files re-embedded by `pixel-detective index`)."
+                self._notice(
+                    model_id,
+                    f"{e}. It was moved to {moved}; its vectors are being rebuilt from the ledger "
+                    "(files re-embedded by `pixel-detective index`); until then search misses them.",
                 )
                 self._stores[model_id] = self._open_store(model_id)
+            if self.owner is not None:
+                self._reconcile(model_id, self._stores[model_id])
         return self._stores[model_id]
+
+    def _reconcile(self, model_id: str, store: VectorStore) -> None:
+        """Vectors the ledger records but the store lacks (an interrupted import, a store restored from an
+        old copy): forget those files' embed stage so the next index re-embeds exactly them, and say so."""
+        check = check_store(self.ledger, store, model_id)
+        if check.ok:
+            return
+        n = repair(self.ledger, check)
+        self._notice(
+            model_id,
+            f"{check.describe()}: those {n} photos could not be found by search. They are re-embedded by "
+            "the next `pixel-detective index` run.",
+        )
+
+    def _notice(self, model_id: str, text: str) -> None:
+        """Tell the user now and keep telling them (status, doctor, every command) until an index run of
+        this model has completed the repair."""
+        self.notices.append(text)
+        datadir.add_notice(self.settings.data_dir, model_id, text)
 
     def _open_store(self, model_id: str) -> VectorStore:
         s = self.settings
@@ -222,6 +252,17 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _housekeeping(data_dir: Path) -> list[str]:
+    """As the new owner: finish an interrupted index switch, drop temp folders of dead processes."""
+    datadir.secure_dir(data_dir)
+    try:
+        said = datadir.recover_switch(data_dir)
+    except datadir.DataDirError as e:
+        raise LedgerError(str(e)) from e  # every command already turns LedgerError into a message
+    datadir.clean_stale_temp(data_dir)
+    return [said] if said else []
 
 
 def load_rules(settings: Settings) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bridge.datadir import create_private, secure_file
 from bridge.paths import db_text_factory, to_db
 from bridge.records import Failure, ScannedFile
 
@@ -141,6 +142,11 @@ class Ledger:
             )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # 0600 from the first byte (SQLite gives -wal/-shm the main file's mode); looser old files are
+            # tightened: the ledger lists every photo's path and metadata.
+            create_private(self.path)
+            for suffix in ("-wal", "-shm", "-journal"):
+                secure_file(Path(f"{self.path}{suffix}"))
             # The engine may be opened in one thread and driven from another (tray app, watcher); writes
             # are serialized by `_lock`, so sharing the connection across threads is safe.
             conn = sqlite3.connect(
@@ -336,6 +342,26 @@ class Ledger:
             return conn.execute(
                 "DELETE FROM stages WHERE stage = ? AND version = ?", (stage, version)
             ).rowcount
+
+    def clear_stage_for(self, stage: str, version: str, fingerprints: Iterable[str]) -> int:
+        """Forget `stage@version` for these contents only (their vectors were lost): the next run redoes
+        exactly them. Returns the rows removed."""
+        n = 0
+        with self.write() as conn:
+            for chunk in _chunks(list(fingerprints), 500):
+                q = ",".join("?" * len(chunk))
+                n += conn.execute(
+                    f"DELETE FROM stages WHERE stage = ? AND version = ? AND fingerprint IN ({q})",
+                    (stage, version, *chunk),
+                ).rowcount
+        return n
+
+    def stage_count(self, stage: str, version: str) -> int:
+        """Contents with `stage@version` done: cheap enough for every open (the store check)."""
+        row = self.db.conn.execute(
+            "SELECT count(*) FROM stages WHERE stage = ? AND version = ?", (stage, version)
+        ).fetchone()
+        return int(row[0])
 
     def content_versions(self) -> dict[str, str]:
         return {fp: v for fp, v in self.db.conn.execute("SELECT fingerprint, metadata_version FROM content")}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from bridge.datadir import secure_dir
+
 
 class OwnerBusy(Exception):
     pass
@@ -28,7 +30,7 @@ class Ownership:
         self._lock: FileLock | None = None
 
     def acquire(self) -> Ownership:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_dir(self.data_dir)  # 0700: created private, and an old, looser one is tightened
         lock = FileLock(self.lock_path, timeout=0)
         try:
             lock.acquire()

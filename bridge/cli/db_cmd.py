@@ -8,18 +8,20 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import fail, out, settings_from, user_errors
+from bridge.diskspace import DiskFullError
 from bridge.engine import Engine
-from bridge.portable import PortableError, export_index, import_index
+from bridge.portable import PortableError, check_destination, export_index, import_index
 
 
 def export_db(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Destination .tar.gz")]) -> None:
     """Export the whole index (ledger + vectors + payloads) into one portable, checksummed archive."""
     s = settings_from(ctx)
-    with user_errors(), Engine.open(s, purpose="pixel-detective export-db") as engine:
-        try:
+    try:
+        check_destination(file)  # before the index is even opened: a folder or a missing one is refused
+        with user_errors(), Engine.open(s, purpose="pixel-detective export-db") as engine:
             manifest = export_index(engine, file)
-        except PortableError as e:
-            raise fail(str(e)) from None
+    except (PortableError, DiskFullError) as e:
+        raise fail(str(e)) from None
     n = sum(c["count"] for c in manifest["collections"])
     out.print(f"exported {n} vectors in {len(manifest['collections'])} collection(s) to {file}")
 
@@ -29,14 +31,15 @@ def import_db(
     file: Annotated[Path, typer.Argument(help="An archive made by export-db")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing index.")] = False,
 ) -> None:
-    """Import an archive made by export-db (verified before anything is replaced)."""
+    """Import an archive made by export-db: verified and built beside the current index, then switched in
+    at once (an interrupted import leaves the previous index as it was)."""
     s = settings_from(ctx)
     with user_errors():
         try:
             manifest = import_index(
                 file, s.data_dir, lambda: Engine.open(s, purpose="pixel-detective import-db"), force=force
             )
-        except PortableError as e:
+        except (PortableError, DiskFullError) as e:
             raise fail(str(e)) from None
     n = sum(c["count"] for c in manifest["collections"])
     out.print(f"imported {n} vectors from {file} into {s.data_dir}")

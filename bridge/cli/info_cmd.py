@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import platform
+import sqlite3
 import sys
 import time
 from dataclasses import asdict
@@ -13,8 +14,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from bridge import datadir
 from bridge.cli.common import Exit, emit_json, out, settings_from
 from bridge.ledger import Ledger, LedgerError
+from bridge.settings import Settings
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
@@ -38,10 +41,13 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             {"stage": k[0], "version": k[1], "count": v} for k, v in sorted(led.stage_counts().items())
         ],
         "runs": led.runs(5),
+        "notices": _warnings(s, led),
     }
     if as_json:
         emit_json(data)
         return
+    for text in data["notices"]:
+        out.print(f"[bold yellow]warning:[/] {text}", highlight=False)
     out.print(f"index: {s.data_dir}  (current model {s.model})")
     out.print(
         f"files {data['files']}  distinct contents {data['contents']}  with metadata "
@@ -67,6 +73,17 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             out.print(
                 "  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(sm["failures_by_reason"].items()))
             )
+
+
+def _warnings(s: Settings, led: Ledger) -> list[str]:
+    """What the user must know about the index itself: a store being rebuilt, an unfinished switch."""
+    said = [n["text"] for n in datadir.open_notices(s.data_dir, led.runs(50))]
+    if datadir.switch_pending(s.data_dir):
+        said.append(
+            "an index replacement (import-db) was interrupted; the next command that opens the index "
+            "(e.g. `pixel-detective index`) completes it"
+        )
+    return said
 
 
 def failures(
@@ -139,6 +156,7 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
         return f"schema {led.schema_version()}, {led.counts()['files']} files"
 
     check("ledger", ledger)
+    _index_checks(s, checks)
 
     def owner() -> str:
         from bridge.owner import OwnerBusy, Ownership
@@ -163,3 +181,38 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
     if not ok:
         raise typer.Exit(int(Exit.ERROR))
     sys.stdout.flush()
+
+
+def _index_checks(s: Settings, checks: list[dict[str, Any]]) -> None:
+    """The index against itself: private files, stores against the ledger, repairs still owed."""
+    from bridge.consistency import inspect_stores
+
+    checks.append(_permissions(s))
+    if not s.ledger_path.exists():
+        return
+    try:
+        led = Ledger(s.ledger_path, readonly=True)
+    except (LedgerError, sqlite3.Error) as e:
+        checks.append({"check": "vector store", "ok": False, "detail": f"not checked: {e}"})
+        return
+    try:
+        for name, ok, detail in inspect_stores(s, led):
+            checks.append({"check": name, "ok": ok, "detail": detail})
+        for text in _warnings(s, led):
+            checks.append({"check": "repair pending", "ok": False, "detail": text})
+    except Exception as e:  # doctor reports every problem instead of stopping at the first
+        checks.append({"check": "vector store", "ok": False, "detail": str(e) or type(e).__name__})
+    finally:
+        led.close()
+
+
+def _permissions(s: Settings) -> dict[str, Any]:
+    loose = [
+        f"{p} is {oct(p.stat().st_mode & 0o777)}"
+        for p in (s.data_dir, s.ledger_path)
+        if p.exists() and p.stat().st_mode & 0o077
+    ]
+    if loose:
+        detail = "; ".join(loose) + " (others can read your index; fixed on the next `pixel-detective index`)"
+        return {"check": "permissions", "ok": False, "detail": detail}
+    return {"check": "permissions", "ok": True, "detail": "data folder and ledger private to this user"}

@@ -12,6 +12,8 @@ ledger records a batch as done (~8 ms per 500 points).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
+from bridge.datadir import fsync_dir
 from bridge.store.base import (
     PAYLOAD_FIELDS,
     Hit,
@@ -38,6 +41,15 @@ from bridge.store.base import (
 from bridge.store.filters import Filter, to_edge
 
 CONFIG_FILE = "edge_config.json"  # written by Edge itself at create; holds the vector size
+# Where Edge builds an optimized segment before moving it into segments/. Measured on 0.9.0 with kill -9
+# mid-optimize: the half-built `segment_builder_*` folder (about the size of the vectors) stays there for
+# good (Edge never removes it, not even after a later optimize), next to an extra, empty appendable
+# segment in segments/ that Edge keeps using. Only temp_segments/ is ours to clean.
+TEMP_SEGMENTS = "temp_segments"
+# Ours, inside the shard dir (Edge ignores files it does not know): written before optimize() starts and
+# removed when it returns, so an optimize killed part-way is run again at the next open. Without it a
+# resumed index run that embeds nothing new never optimizes, and search brute-forces for good.
+OPTIMIZE_PENDING = "pd-optimize-pending"
 UPSERT_BATCH = 512  # points per update call: bounded memory per call, few enough calls to stay fast
 
 # Tuning, measured with bench/bench_store.py on a 2-core machine, 100k x 512-d CLIP-like vectors:
@@ -94,7 +106,7 @@ def _index_schema(kind: Kind) -> Any:
     return qe.KeywordIndexParams(enable_hnsw=False)
 
 
-def _stored_dim(shard_dir: Path) -> tuple[int, str] | None:
+def stored_dim(shard_dir: Path) -> tuple[int, str] | None:
     """(size, distance) from the shard's config file, or None when there is none to read."""
     cfg = shard_dir / CONFIG_FILE
     if not cfg.is_file():
@@ -158,7 +170,7 @@ class EdgeStore:
     def open(cls, root: Path, *, collection: str, dim: int) -> EdgeStore:
         """Open (or create) the shard for `collection` under `root`, refusing one made for another `dim`."""
         shard_dir = Path(root) / collection
-        stored = _stored_dim(shard_dir)
+        stored = stored_dim(shard_dir)
         if stored is not None and stored != (dim, "Cosine"):
             raise StoreError(
                 f"vector store at {shard_dir} holds {stored[0]}-dimensional {stored[1]} vectors, but this model "
@@ -184,7 +196,31 @@ class EdgeStore:
             if isinstance(e, KeyboardInterrupt | SystemExit):
                 raise
             raise StoreDamagedError(f"vector store at {shard_dir} is damaged: {e}") from e
+        # Only now: Edge holds the shard's lock, so no other process can be mid-optimize in here.
+        store.clean_temp_segments()
+        if store.optimize_pending:
+            store.optimize()
         return store
+
+    def clean_temp_segments(self) -> int:
+        """Remove segments an interrupted optimize left half-built; return how many. Call only while
+        this handle has the shard open (Edge's lock) and is not optimizing."""
+        temp = self.path / TEMP_SEGMENTS
+        if not temp.is_dir():
+            return 0
+        n = 0
+        for entry in temp.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            n += 1
+        return n
+
+    @property
+    def optimize_pending(self) -> bool:
+        """An optimize was started and did not finish (the process was killed): it is owed."""
+        return (self.path / OPTIMIZE_PENDING).exists()
 
     def _ensure_indexes(self) -> None:
         # Only the missing ones: cheap on every open, and a field added in a later release gets indexed.
@@ -238,7 +274,13 @@ class EdgeStore:
         Blocking, and Edge 0.9.0 holds the GIL throughout (as it does in update and query): other Python
         threads of this process stall until it returns, about 1.5 minutes per 100k new photos here.
         """
-        return bool(self._run("optimize", self._s.optimize))
+        marker = self.path / OPTIMIZE_PENDING
+        _durable_touch(marker)
+        done = bool(self._run("optimize", self._s.optimize))
+        self.flush()  # the new segment layout on disk before the promise is dropped
+        marker.unlink(missing_ok=True)
+        fsync_dir(self.path)
+        return done
 
     def flush(self) -> None:
         self._run("flush", self._s.flush)
@@ -285,6 +327,17 @@ class EdgeStore:
         by_id = {str(r.id): r for r in records}
         return [_record(by_id[i], with_vectors) for i in wanted if i in by_id]  # in the order asked
 
+    def ids(self, *, batch: int = 5000) -> Iterator[str]:
+        """Every point id, without payloads or vectors (the ledger/store consistency check)."""
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=False, with_vector=False)
+            records, offset = self._run("scroll", self._s.scroll, request)
+            for r in records:
+                yield str(r.id)
+            if offset is None:
+                return
+
     def scroll(self, *, batch: int = 1000, with_vectors: bool = False) -> Iterator[Record]:
         offset: Any = None
         while True:
@@ -309,6 +362,16 @@ class EdgeStore:
             "segments": i.segments_count,
             "indexed_vectors": i.indexed_vectors_count,
         }
+
+
+def _durable_touch(path: Path) -> None:
+    """Create `path` and make its existence survive a power cut (file and folder fsynced)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def _record(r: Any, with_vectors: bool) -> Record:

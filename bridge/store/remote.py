@@ -203,6 +203,18 @@ class RemoteStore:
         by_id = {str(r.id): r for r in records}
         return [_record(by_id[i], with_vectors) for i in wanted if i in by_id]  # in the order asked
 
+    def ids(self, *, batch: int = 5000) -> Iterator[str]:
+        """Every point id, without payloads or vectors (the ledger/store consistency check)."""
+        offset: Any = None
+        while True:
+            records, offset = self._run(
+                "scroll", self._c.scroll, self.name, limit=batch, offset=offset, with_payload=False
+            )
+            for r in records:
+                yield str(r.id)
+            if offset is None:
+                return
+
     def scroll(self, *, batch: int = 1000, with_vectors: bool = False) -> Iterator[Record]:
         offset: Any = None
         while True:
