@@ -1,9 +1,12 @@
---[[ The bridge to the Pixel Detective service (protocol v1, see ../README.md).
+--[[ The bridge to the Pixel Detective service (protocol v2, see ../README.md).
 The plugin listens on two LrSockets (Lightroom can only listen): `receive` (service -> plugin) and `send`
 (plugin -> service). Bridge.run(context) binds them and then loops as the supervisor (auth deadline,
 heartbeat, dead peer, request timeouts); it must run inside postAsyncTaskWithContext, whose context owns
 the sockets. Socket callbacks never sleep or yield: they only parse, route and start tasks.
 Menu actions call Bridge.call / Bridge.runJob from their own tasks.
+Whoever connects is a stranger until the handshake: the service's hello carries its nonce, we answer
+with our nonce and an HMAC proof, and only a correct HMAC proof from the service in `auth` lets it in
+(no request runs, nothing is queued for it before). The token itself never crosses the socket.
 ]]
 local LrDate = import 'LrDate'
 local LrFileUtils = import 'LrFileUtils'
@@ -14,12 +17,13 @@ local LrApplication = import 'LrApplication'
 
 local Json = require 'Json'
 local Log = require 'Log'
+local Sha256 = require 'Sha256'
 
 local Bridge = {}
 
-Bridge.PROTOCOL = 1
+Bridge.PROTOCOL = 2 -- 2: mutual HMAC handshake (1 sent the token itself)
 Bridge.VERSION = '0.1.0'
-Bridge.AUTH_TIMEOUT = 5       -- s for the first frame (hello) after the receive socket connects
+Bridge.AUTH_TIMEOUT = 5       -- s for each handshake frame (hello, then auth) from the service
 Bridge.PING_INTERVAL = 10     -- s of silence on our side before we ping
 Bridge.DEAD_AFTER = 30        -- s without hearing anything: the peer is gone
 Bridge.REQUEST_TIMEOUT = 30   -- s for a reply (long jobs: between two frames)
@@ -40,7 +44,8 @@ Bridge.REQUESTS = {
 
 local state = {
   running = false, sockets = {}, ports = {}, connected = { receive = false, send = false },
-  authed = false, authDeadline = nil, lastHeard = 0, lastSent = 0, outbox = {},
+  authed = false, authDeadline = nil, lastHeard = 0, lastSent = 0, outbox = {}, handshakeOut = {},
+  challenge = nil, -- while the handshake runs: { nonceS, nonceP, token, hello }
   pending = {}, jobs = {}, seq = 0, peer = nil, portFileWritten = false, lastError = nil,
 }
 Bridge._state = state
@@ -95,11 +100,16 @@ local function nextId()
   return string.format('lr-%d-%d', math.floor(now()), state.seq)
 end
 
-local function rawSend(frame)
+local function writeFrame(frame)
   local sock = state.sockets.send
-  if not (sock and state.connected.send and state.authed) then return false end
+  if not (sock and state.connected.send) then return false end
   state.lastSent = now()
   return sock:send(Json.encode(frame) .. '\n')
+end
+
+local function rawSend(frame)
+  if not state.authed then return false end
+  return writeFrame(frame)
 end
 
 -- Queued until the send socket is up and the service has authenticated.
@@ -116,8 +126,20 @@ local function send(frame)
 end
 Bridge._send = send
 
+-- Handshake frames go out as soon as the send socket is up; everything else only once the service has
+-- proven itself.
+local function sendHandshake(frame)
+  frame.v = Bridge.PROTOCOL
+  frame.id = frame.id or nextId()
+  state.handshakeOut[#state.handshakeOut + 1] = frame
+end
+
 local function flush()
-  if not (state.authed and state.connected.send) then return end
+  if not state.connected.send then return end
+  local handshake = state.handshakeOut
+  state.handshakeOut = {}
+  for _, frame in ipairs(handshake) do writeFrame(frame) end
+  if not state.authed then return end
   local queued = state.outbox
   state.outbox = {}
   for _, frame in ipairs(queued) do rawSend(frame) end
@@ -147,6 +169,8 @@ local function resetConnection(why)
   state.authed = false
   state.authDeadline = nil
   state.outbox = {}
+  state.handshakeOut = {}
+  state.challenge = nil
   state.peer = nil
   if wasAuthed then failPending('disconnected', 'connection to Pixel Detective lost (' .. why .. ')') end
   for _, mode in ipairs({ 'receive', 'send' }) do
@@ -190,6 +214,7 @@ end
 -- The one table of incoming message types. Anything else gets `unknown_type` and is never executed.
 local DISPATCH = {
   hello = function(frame) sendError(frame.id, 'bad_request', 'already authenticated') end,
+  auth = function(frame) sendError(frame.id, 'bad_request', 'already authenticated') end,
   ping = function(frame) Bridge.reply(frame, 'pong') end,
   apply = handlePushed('PushApply'),
   show_collection = handlePushed('PushShowCollection'),
@@ -201,31 +226,84 @@ for _, replies in pairs(Bridge.REQUESTS) do
 end
 Bridge.DISPATCH = DISPATCH
 
-local function checkHello(frame)
-  if type(frame) ~= 'table' or frame.type ~= 'hello' or type(frame.body) ~= 'table' then return false, 'first frame is not hello' end
+-- Handshake -----------------------------------------------------------------------------------------------
+local function randomBytes(n)
+  local f = io.open('/dev/urandom', 'rb')
+  if not f then return nil end
+  local data = f:read(n)
+  f:close()
+  return (data and #data == n) and data or nil
+end
+
+math.randomseed(os.time())
+local mixed = 0
+-- 256 random bits as hex. Where there is no /dev/urandom (Windows), clocks, a fresh table's address and
+-- the PRNG go through SHA-256: the handshake needs a nonce that never repeats, the secret is the token.
+function Bridge.newNonce()
+  local raw = randomBytes(32)
+  if not raw then
+    mixed = mixed + 1
+    raw = Sha256.digest(table.concat({ tostring(now()), tostring(os.clock()), tostring(os.time()),
+      tostring({}), tostring(math.random()), tostring(mixed), tostring(state.seq) }, '|'))
+  end
+  return Sha256.tohex(raw)
+end
+
+-- proofs as in bridge/service/auth.py: the role first, then both nonces, then the ports we listen on
+function Bridge.proof(token, role, first, second)
+  local message = table.concat({ role, first, second, tostring(state.ports.receive), tostring(state.ports.send) }, '|')
+  return Sha256.hmacHex(token, message)
+end
+
+local function isNonce(v)
+  return type(v) == 'string' and #v >= 32 and #v <= 128 and v:find('^[0-9a-f]+$') ~= nil
+end
+
+-- First frame: the service's hello. Answered with our nonce and proof; returns nil or why it failed.
+local function onHello(frame)
+  if type(frame) ~= 'table' or frame.type ~= 'hello' or type(frame.body) ~= 'table' then return 'first frame is not hello' end
+  if frame.v ~= Bridge.PROTOCOL then
+    -- an older/newer service: say so (it is not secret), then close
+    sendHandshake({ type = 'error', re = type(frame.id) == 'string' and frame.id or Json.null,
+      body = { code = 'unsupported_version', message = 'this plugin speaks protocol ' .. Bridge.PROTOCOL } })
+    flush()
+    return 'service speaks protocol ' .. tostring(frame.v)
+  end
+  if not isNonce(frame.body.nonce) then return 'hello without a nonce' end
   local token = Bridge.readToken()
-  if not token then return false, 'no token file' end
-  local given = frame.body.token
-  if type(given) ~= 'string' or #given ~= #token then return false, 'wrong token' end
-  local diff = 0 -- compare every byte, so timing does not tell how much matched
-  for i = 1, #token do if given:byte(i) ~= token:byte(i) then diff = diff + 1 end end
-  if diff ~= 0 then return false, 'wrong token' end
-  return true
+  if not token then return 'no token file' end
+  local nonceP = Bridge.newNonce()
+  state.challenge = { nonceS = frame.body.nonce, nonceP = nonceP, token = token, hello = frame.body }
+  state.authDeadline = now() + Bridge.AUTH_TIMEOUT
+  sendHandshake({ type = 'hello.ack', re = frame.id,
+    body = { nonce = nonceP, proof = Bridge.proof(token, 'pd-plugin', frame.body.nonce, nonceP) } })
+  flush()
+end
+
+-- Second frame: the service's proof. Only a correct one authenticates the connection.
+local function onAuth(frame)
+  local c = state.challenge
+  if type(frame) ~= 'table' or frame.type ~= 'auth' or type(frame.body) ~= 'table' then return 'second frame is not auth' end
+  if not Sha256.same(Bridge.proof(c.token, 'pd-service', c.nonceP, c.nonceS), frame.body.proof) then
+    return 'wrong proof (the service does not know the token)'
+  end
+  state.authed = true
+  state.authDeadline = nil
+  state.peer = c.hello
+  state.challenge = nil
+  local catalog = LrApplication.activeCatalog()
+  send({ type = 'auth.ok', re = frame.id, body = { plugin_version = Bridge.VERSION,
+    lightroom = LrApplication.versionString(), catalog = catalog:getPath() } })
+  flush()
 end
 
 local function onMessage(_, message)
   state.lastHeard = now()
   if not state.authed then
     local frame = (#message <= Bridge.MAX_FRAME) and Json.tryDecode(message) or nil
-    local ok, why = checkHello(frame)
-    if not ok then return resetConnection('auth failed: ' .. why) end
-    state.authed = true
-    state.authDeadline = nil
-    state.peer = frame.body
-    local catalog = LrApplication.activeCatalog()
-    send({ type = 'hello.ack', re = frame.id, body = { plugin_version = Bridge.VERSION,
-      lightroom = LrApplication.versionString(), catalog = catalog:getPath() } })
-    flush()
+    local why
+    if state.challenge then why = onAuth(frame) else why = onHello(frame) end
+    if why then return resetConnection('auth failed: ' .. why) end
     return
   end
   if #message > Bridge.MAX_FRAME then return sendError(nil, 'too_large', 'frame over 1 MiB') end
@@ -283,7 +361,7 @@ end
 local function tick()
   local t = now()
   if not state.authed then
-    if state.authDeadline and t > state.authDeadline then resetConnection('no hello within 5 s') end
+    if state.authDeadline and t > state.authDeadline then resetConnection('handshake not finished within 5 s') end
     return
   end
   if t - state.lastHeard > Bridge.DEAD_AFTER then return resetConnection('no frame for 30 s') end

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bridge.service.auth import new_nonce, plugin_proof, same, service_proof
+from bridge.service.protocol import PROTOCOL_VERSION
 from tests.lrplugin.harness import Harness
 
 
@@ -55,6 +57,7 @@ class Client:
 
     def __init__(self, h: Harness, ports: dict[str, Any]) -> None:
         self.h = h
+        self.ports = ports
         self.to_plugin = socket.create_connection(("127.0.0.1", ports["receive"]))
         self.from_plugin = socket.create_connection(("127.0.0.1", ports["send"]))
         self.from_plugin.setblocking(False)
@@ -67,17 +70,29 @@ class Client:
     def send(self, type_: str, body: dict[str, Any] | None = None, **extra: Any) -> str:
         self.seq += 1
         fid = f"svc-{self.seq}"
-        frame = {"v": 1, "id": fid, "type": type_, "body": body or {}, **extra}
+        frame = {"v": PROTOCOL_VERSION, "id": fid, "type": type_, "body": body or {}, **extra}
         self.send_raw(json.dumps(frame).encode() + b"\n")
         return fid
 
-    def hello(self, token: str) -> dict[str, Any]:
+    def hello_ack(self, nonce_s: str) -> dict[str, Any]:
+        """Send a hello with `nonce_s`; the plugin's hello.ack (its proof already checked)."""
         fid = self.send(
-            "hello", {"token": token, "service": "pixel-detective", "version": "0.0.1", "protocol": 1}
+            "hello", {"nonce": nonce_s, "service": "pixel-detective", "version": "0.0.1", "protocol": 2}
         )
         ack = self.expect()
-        assert ack["type"] == "hello.ack" and ack["re"] == fid
+        assert ack["type"] == "hello.ack" and ack["re"] == fid, ack
         return ack
+
+    def hello(self, token: str) -> dict[str, Any]:
+        """The service's half of the handshake; returns the plugin's auth.ok."""
+        nonce_s = new_nonce()
+        ack = self.hello_ack(nonce_s)
+        nonce_p, receive, send = ack["body"]["nonce"], self.ports["receive"], self.ports["send"]
+        assert same(plugin_proof(token, nonce_s, nonce_p, receive, send), ack["body"]["proof"])
+        fid = self.send("auth", {"proof": service_proof(token, nonce_p, nonce_s, receive, send)})
+        ok = self.expect()
+        assert ok["type"] == "auth.ok" and ok["re"] == fid, ok
+        return ok
 
     def _read(self) -> dict[str, Any] | None:
         try:

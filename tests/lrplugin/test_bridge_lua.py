@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bridge.service.auth import new_nonce, plugin_proof, service_proof
 from tests.lrplugin.conftest import Client, bridge_dir, start_bridge, write_token
 from tests.lrplugin.harness import Harness
 
@@ -19,7 +20,7 @@ def apply_body(path: Path) -> dict:
 
 def test_port_file_written_and_removed(harness: Harness, home: Path) -> None:
     ports = start_bridge(harness)
-    assert ports["protocol"] == 1 and ports["pid"] is None
+    assert ports["protocol"] == 2 and ports["pid"] is None
     assert ports["receive"] != ports["send"] and isinstance(ports["written_at"], int)
     assert not list(bridge_dir(home).glob("*.tmp"))
     harness.run_file("Shutdown.lua")
@@ -43,11 +44,11 @@ def test_good_hello_then_ping_unknown_and_bad_frames(harness: Harness, home: Pat
     assert c.expect()["body"]["code"] == "bad_frame"
     c.send_raw(b"[1, 2]\n")
     assert c.expect()["body"]["code"] == "bad_frame"
-    c.send_raw(b'{"v": 1, "type": "ping"}\n')
+    c.send_raw(b'{"v": 2, "type": "ping"}\n')
     assert c.expect()["body"]["code"] == "bad_frame"
-    c.send_raw(b'{"v": 1, "id": "x", "type": "ping", "body": "\xff"}\n')
+    c.send_raw(b'{"v": 2, "id": "x", "type": "ping", "body": "\xff"}\n')
     assert c.expect()["body"]["code"] == "bad_frame"
-    c.send("ping", v=2)
+    c.send("ping", v=1)
     assert c.expect()["body"]["code"] == "unsupported_version"
     # the connection survives errors
     fid = c.send("ping")
@@ -56,11 +57,23 @@ def test_good_hello_then_ping_unknown_and_bad_frames(harness: Harness, home: Pat
     assert harness.errors() == []
 
 
-def _rejected(harness: Harness, home: Path, hello_token: str | None, tmp_photo: Path) -> None:
+def _rejected(
+    harness: Harness, home: Path, auth_token: str | None, tmp_photo: Path, hello: bool = True
+) -> None:
+    """A client that sends a hello (unless not `hello`), then an `auth` proof made with `auth_token` (none:
+    no auth at all), then an `apply` that must never run."""
     harness.add_photos([tmp_photo])
     c = Client(harness, start_bridge(harness))
-    if hello_token is not None:
-        c.send("hello", {"token": hello_token, "service": "pixel-detective", "version": "0", "protocol": 1})
+    if hello:
+        nonce_s = new_nonce()
+        c.send("hello", {"nonce": nonce_s, "service": "pixel-detective", "version": "0", "protocol": 2})
+        if auth_token is not None:
+            ack = c.expect()
+            assert ack["type"] == "hello.ack"
+            proof = service_proof(
+                auth_token, ack["body"]["nonce"], nonce_s, c.ports["receive"], c.ports["send"]
+            )
+            c.send("auth", {"proof": proof})
     c.send("apply", apply_body(tmp_photo))  # must never run
     assert c.closed(), "plugin kept an unauthenticated connection"
     harness.run_for(0.2)
@@ -69,7 +82,7 @@ def _rejected(harness: Harness, home: Path, hello_token: str | None, tmp_photo: 
 
 
 def test_no_token_file_closes(harness: Harness, home: Path, tmp_path: Path) -> None:
-    _rejected(harness, home, "0" * 64, tmp_path / "a.jpg")
+    _rejected(harness, home, None, tmp_path / "a.jpg")
 
 
 def test_wrong_token_closes(harness: Harness, home: Path, tmp_path: Path) -> None:
@@ -77,9 +90,43 @@ def test_wrong_token_closes(harness: Harness, home: Path, tmp_path: Path) -> Non
     _rejected(harness, home, "f" * 64, tmp_path / "a.jpg")
 
 
-def test_first_frame_not_hello_closes(harness: Harness, home: Path, tmp_path: Path) -> None:
+def test_no_auth_after_hello_closes(harness: Harness, home: Path, tmp_path: Path) -> None:
     write_token(home)
     _rejected(harness, home, None, tmp_path / "a.jpg")
+
+
+def test_first_frame_not_hello_closes(harness: Harness, home: Path, tmp_path: Path) -> None:
+    write_token(home)
+    _rejected(harness, home, None, tmp_path / "a.jpg", hello=False)
+
+
+def test_plugin_proof_is_right_and_bound_to_its_ports(harness: Harness, home: Path) -> None:
+    """The plugin's hello.ack proves the token (checked inside Client.hello_ack's caller) and is bound to
+    the ports it listens on and to the role: the same HMAC over other ports or as the service's is wrong."""
+    token = write_token(home)
+    ports = start_bridge(harness)
+    c = Client(harness, ports)
+    nonce_s = new_nonce()
+    ack = c.hello_ack(nonce_s)["body"]
+    assert len(ack["nonce"]) == 64 and ack["nonce"] != nonce_s
+    assert ack["proof"] == plugin_proof(token, nonce_s, ack["nonce"], ports["receive"], ports["send"])
+    assert ack["proof"] != plugin_proof(token, nonce_s, ack["nonce"], ports["receive"] + 1, ports["send"])
+    assert ack["proof"] != service_proof(token, nonce_s, ack["nonce"], ports["receive"], ports["send"])
+    assert token not in json.dumps(ack)
+    # replaying the plugin's own proof as the service's answer is refused
+    c.send("auth", {"proof": ack["proof"]})
+    assert c.closed()
+    assert harness.errors() == []
+
+
+def test_old_service_gets_unsupported_version(harness: Harness, home: Path) -> None:
+    token = write_token(home)
+    c = Client(harness, start_bridge(harness))
+    c.send("hello", {"token": token, "service": "pixel-detective", "version": "0.1", "protocol": 1}, v=1)
+    err = c.expect()
+    assert err["type"] == "error" and err["body"]["code"] == "unsupported_version"
+    assert c.closed()
+    assert harness.errors() == []
 
 
 def test_late_hello_closes_and_listens_again(harness: Harness, home: Path) -> None:
