@@ -1,5 +1,11 @@
 """Watch folders (watchdog): index new and changed files once they are stable, drop deleted ones, and
 rescan periodically as a safety net for events the OS did not deliver (network shares, sleep).
+
+Moves and renames go through the same code path as `index` (`Indexer.run(changed, gone=...)`): the new
+paths are scanned first, so content that only moved is found by its fingerprint and re-pathed, and the old
+paths are dropped after that. Deletions are therefore held back while files are still settling (a move's
+destination waits `stable_seconds`), up to `max_hold` seconds. A folder deleted or moved out of the tree
+drops every file under it at once (the OS reports the folder, not its files).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from watchdog.observers import Observer
 
 from bridge.formats import is_supported
 from bridge.scan import PathFilter, normalize_root
+
+HOLD_FACTOR = 5  # deletions wait at most this many quiet periods for pending files (moves) to settle
 
 
 @dataclass
@@ -32,8 +40,11 @@ class ChangeCollector(FileSystemEventHandler):
     flt: PathFilter
     stable_seconds: float = 2.0
     pending: dict[str, _Pending] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
+    deleted: dict[str, float] = field(default_factory=dict)  # path (file or folder) -> when it went
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _inside(self, path: str) -> bool:
+        return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
 
     def _wanted(self, path: str) -> bool:
         if not is_supported(path):
@@ -50,20 +61,33 @@ class ChangeCollector(FileSystemEventHandler):
     def _touch(self, path: str) -> None:
         if not self._wanted(path):
             return  # temp names (.part, ~$x, ._x, .tmp) and unsupported files are ignored
+        self._pend(path)
+
+    def _touch_dir(self, path: str) -> None:
+        """A folder moved into (or within) the tree: scan it whole, like `index` would."""
+        for root in self.roots:
+            if path.startswith(root.rstrip(os.sep) + os.sep):
+                parts = os.path.relpath(path, root).replace(os.sep, "/").split("/")
+                if not any(self.flt.dir_excluded("/".join(parts[: i + 1])) for i in range(len(parts))):
+                    self._pend(path)
+                return
+
+    def _pend(self, path: str) -> None:
         now = time.monotonic()
         with self.lock:
-            self.deleted.discard(path)
+            self.deleted.pop(path, None)
             p = self.pending.get(path)
             if p is None:
                 self.pending[path] = _Pending(now, now)
             else:
                 p.last_event = now
 
-    def _gone(self, path: str) -> None:
+    def _gone(self, path: str, *, is_directory: bool = False) -> None:
+        if not (is_directory or is_supported(path)) or not self._inside(path):
+            return
         with self.lock:
             self.pending.pop(path, None)
-            if is_supported(path):
-                self.deleted.add(path)
+            self.deleted.setdefault(path, time.monotonic())
 
     def on_created(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
@@ -78,16 +102,23 @@ class ChangeCollector(FileSystemEventHandler):
             self._touch(os.fsdecode(event.src_path))
 
     def on_deleted(self, event: FileSystemEvent) -> None:
-        self._gone(os.fsdecode(event.src_path))
+        self._gone(os.fsdecode(event.src_path), is_directory=event.is_directory)
 
     def on_moved(self, event: FileSystemEvent) -> None:
         # Editors save by writing a temp file and renaming it over the photo: the destination is what counts.
-        self._gone(os.fsdecode(event.src_path))
-        if not event.is_directory:
-            self._touch(os.fsdecode(event.dest_path))
+        # A move out of the tree arrives as a deletion (or with a destination outside the roots).
+        self._gone(os.fsdecode(event.src_path), is_directory=event.is_directory)
+        dest = os.fsdecode(event.dest_path) if event.dest_path else ""
+        if not dest:
+            return
+        if event.is_directory:
+            self._touch_dir(dest)
+        else:
+            self._touch(dest)
 
     def ready(self) -> tuple[list[str], list[str]]:
-        """(stable changed files, deleted files) taken out of the queue."""
+        """(stable changed files or folders, deleted files or folders) taken out of the queue. Deletions
+        wait while other changes settle (a move's destination), so moved content is re-pathed."""
         now = time.monotonic()
         out: list[str] = []
         with self.lock:
@@ -96,7 +127,7 @@ class ChangeCollector(FileSystemEventHandler):
                     continue
                 try:
                     st = os.stat(path)
-                except FileNotFoundError:
+                except OSError:  # gone again, or unreadable: the next event or rescan decides
                     del self.pending[path]
                     continue
                 sig = (st.st_size, st.st_mtime_ns)
@@ -106,8 +137,22 @@ class ChangeCollector(FileSystemEventHandler):
                 else:  # still growing (a slow copy): look again after another quiet period
                     p.last_stat = sig
                     p.last_event = now
-            gone, self.deleted = sorted(self.deleted), set()
-        return sorted(out), gone
+            hold = max(10.0, HOLD_FACTOR * self.stable_seconds)
+            oldest = min(self.deleted.values(), default=now)
+            if self.deleted and (not self.pending or now - oldest > hold):
+                gone, self.deleted = sorted(self.deleted), {}
+            else:
+                gone = []
+        return _outermost(out), gone
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Sorted paths without those under another one in the list (a moved folder and its files' events)."""
+    out: list[str] = []
+    for p in sorted(paths):
+        if not out or not p.startswith(out[-1].rstrip(os.sep) + os.sep):
+            out.append(p)
+    return out
 
 
 def watch_forever(
@@ -142,10 +187,9 @@ def watch_forever(
         while not stop.is_set():
             stop.wait(poll)
             changed, gone = collector.ready()
-            if gone:
-                engine.indexer(rules=rules, stop=stop).forget(gone)
-            if changed:
-                summary = engine.indexer(rules=rules, stop=stop).run(changed)
+            if changed or gone:
+                # One run for both, new paths first: moved content is re-pathed, not re-embedded.
+                summary = engine.indexer(rules=rules, stop=stop).run(changed, gone=gone)
                 if on_run:
                     on_run(summary)
             if s.watch_rescan_minutes and time.monotonic() - last_rescan > s.watch_rescan_minutes * 60:
