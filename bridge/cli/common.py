@@ -31,6 +31,7 @@ from bridge.owner import OwnerBusy
 from bridge.paths import ERRORS as ESCAPE_ERRORS
 from bridge.paths import shown
 from bridge.pipeline import Progress as PipelineProgress
+from bridge.records import RunFailure
 from bridge.settings import Settings, load_settings
 
 
@@ -88,6 +89,8 @@ def user_errors() -> Iterator[None]:
         raise fail(str(e), Exit.BUSY) from None
     except (LedgerError, ModelError, StoreError) as e:
         raise fail(str(e)) from None
+    except RunFailure as e:  # the environment failed the run (workers, disk): no file was blamed for it
+        raise fail(f"indexing failed: {e}") from None
 
 
 def emit_json(data: Any) -> None:
