@@ -87,7 +87,12 @@ STOP_WORDS = frozenset(
 
 
 class SearchError(Exception):
-    pass
+    """A query that cannot be answered. `kind` (no_model, bad_query, not_found, unreadable) lets callers
+    that talk to other programs (the Lightroom bridge) answer with a fixed message of their own."""
+
+    def __init__(self, message: str, kind: str = "bad_query") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +117,7 @@ class Result:
 
 def _require_model(engine: Engine) -> None:
     if engine.embedder is None:
-        raise SearchError(f"search needs the embedding model: {engine.weights_problem}")
+        raise SearchError(f"search needs the embedding model: {engine.weights_problem}", "no_model")
 
 
 def text_vector(engine: Engine, text: str) -> np.ndarray:
@@ -132,7 +137,7 @@ def photo_vector(
     assert engine.embedder is not None
     path = normalize_root(photo)
     if not os.path.isfile(path):
-        raise SearchError(f"photo not found: {photo}")
+        raise SearchError(f"photo not found: {photo}", "not_found")
     row = (ledger or engine.ledger).file_by_path(path)
     fp = row.fingerprint if row and row.fingerprint else fingerprint(path)
     got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
@@ -146,7 +151,9 @@ def photo_vector(
     )
     if result.model_input is None:
         f = result.failures[0]
-        raise SearchError(f"cannot read {photo}: {f.reason}: {f.detail}")
+        # The reason only: a decoder's detail can quote the file's first bytes ("starts with b'root:$6$…'"),
+        # and this message reaches the Lightroom bridge.
+        raise SearchError(f"cannot read {photo} as a photo ({f.reason})", "unreadable")
     return engine.embedder.encode_images(result.model_input[None])[0], fp
 
 

@@ -1,42 +1,32 @@
 """One handler per plugin request type. They run on the service's small thread pool (never on the read
 loop, so a slow search does not hold up pings) and every request gets exactly one reply: the handler's
 result, or an `error` frame — an exception becomes `internal` and the service stays up.
+
+Paths from the wire go through `bridge.service.paths` before anything opens them, and error replies are
+fixed texts: never an exception's own message, which can quote a file's bytes or the service's internals.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import queue
 import threading
-import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
 from bridge import __version__
 from bridge.host import EngineHost, HostEvent
-from bridge.scan import normalize_root
 from bridge.service import protocol as p
 from bridge.service.connection import PluginSession
+from bridge.service.dupgroups import group_id, groups_among
+from bridge.service.paths import PathGate, PathRefused, lexical
 from bridge.service.protocol import Frame, ProtocolError
 
 log = logging.getLogger(__name__)
-
-DUP_CACHE_SECONDS = 600.0  # the groups are rebuilt after an index job anyway; this bounds outside changes
-
-
-class _ReadView:
-    """The engine as the duplicate scan sees it, but reading through this thread's read-only ledger, so
-    the scan never shares the indexer's write connection."""
-
-    def __init__(self, engine: Any, ledger: Any) -> None:
-        self._engine, self.ledger = engine, ledger
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
 
 
 class Handlers:
@@ -45,14 +35,8 @@ class Handlers:
         self.served = 0
         self.failed = 0
         self._count_lock = threading.Lock()
-        self._dups: list[Any] | None = None
-        self._dups_at = 0.0
-        self._dups_gen = 0  # bumped when the index changes (on the host's worker thread, lock-free)
-        self._dups_built_gen = -1
-        self._dups_lock = threading.Lock()
         self._subs: dict[int, list[Callable[[], None]]] = {}
         self._subs_lock = threading.Lock()
-        self._unsub_host = host.subscribe(self._on_host_event)
         # Job events arrive on the indexing thread; frames for them are sent from this one thread, in
         # order, so a slow plugin socket never holds up indexing.
         self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
@@ -75,7 +59,6 @@ class Handlers:
 
     def close(self) -> None:
         self._outbox.put(None)
-        self._unsub_host()
         with self._subs_lock:
             subs = [u for us in self._subs.values() for u in us]
             self._subs.clear()
@@ -106,10 +89,17 @@ class Handlers:
         except ProtocolError as e:
             self._count(ok=False)
             session.error(e.code, e.message, frame.id)
+        except PathRefused as e:
+            self._count(ok=False)
+            log.info("%s: path refused: %s", frame.type, e.message)
+            session.error(e.code, e.message, frame.id)
         except Exception as e:
             self._count(ok=False)
-            log.exception("handler %s failed", frame.type)
-            code, message = _classify(e)
+            code, message = _classify(e, frame.type)
+            if code == "internal":
+                # Where it failed, without the exception's message: that can hold a file's bytes.
+                tb = "".join(traceback.format_tb(e.__traceback__))
+                log.error("handler %s failed: %s\n%s", frame.type, type(e).__name__, tb)
             session.error(code, message, frame.id)
 
     def _count(self, *, ok: bool) -> None:
@@ -144,7 +134,8 @@ class Handlers:
         return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
 
     def similar(self, body: p.Similar, frame: Frame, session: PluginSession) -> dict[str, Any]:
-        hits = self.host.search_like([normalize_root(x) for x in body.paths], limit=body.limit)
+        gate = PathGate(self.host.reader())
+        hits = self.host.search_like([gate.photo(x) for x in body.paths], limit=body.limit)
         return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
 
     def analyze(self, body: p.Analyze, frame: Frame, session: PluginSession) -> None:
@@ -192,11 +183,13 @@ class Handlers:
                     )
                     unsubscribe()
 
+        gate = PathGate(self.host.reader())
+        roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in body.paths]  # before any job
         unsubscribe = self.host.subscribe(on_event)
         self._track(session, unsubscribe)
         with lock:
             job = self.host.submit(
-                [normalize_root(x) for x in body.paths],
+                roots,
                 captions=body.captions,
                 label=f"Lightroom: {len(body.paths)} photos",
             )
@@ -219,9 +212,9 @@ class Handlers:
             raise ProtocolError("bad_request", str(e), frame.id) from None
         led = self.host.reader()
         norm = _normalized(body.paths)
-        fps = led.fingerprints_for(norm)
+        fps = led.fingerprints_for(norm)  # batched: only indexed photos from here on
         sugg = suggestions(led, list(fps), rules=load_rules(self.host.settings))
-        groups = self._group_ids(set(fps), led)
+        groups = self._group_ids(led, fps)
         analyzed = _analyzed_at(led, set(fps.values()))
         photos = []
         for n, fp in fps.items():
@@ -240,50 +233,19 @@ class Handlers:
         return {"photos": photos, "keyword_parent": self.host.settings.keyword_parent or None}
 
     def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        led = self.host.reader()
         norm = _normalized(body.paths)
-        kinds = set(body.kinds)
-        out = []
-        for g in self._dup_groups(self.host.reader()):
-            if g.kind.value not in kinds:
-                continue
-            inside = [norm[x] for x in g.paths if x in norm]
-            if len(inside) >= 2:
-                out.append({"kind": g.kind.value, "paths": inside})
-        return {"groups": out}
+        fps = led.fingerprints_for(norm)
+        groups = groups_among(self.host.engine, led, _by_fingerprint(fps), kinds=body.kinds)
+        return {"groups": [{"kind": g.kind.value, "paths": [norm[x] for x in g.paths]} for g in groups]}
 
-    # -- duplicate groups (costly: a scan of the whole index, so cached) ----------------------------
-    def _dup_groups(self, ledger: Any) -> list[Any]:
-        from bridge.dupscan import find_in_index
-
-        with self._dups_lock:
-            gen = self._dups_gen
-            stale = gen != self._dups_built_gen or time.monotonic() - self._dups_at > DUP_CACHE_SECONDS
-            if self._dups is None or stale:
-                groups, _notes = find_in_index(_ReadView(self.host.engine, ledger))  # type: ignore[arg-type]
-                self._dups, self._dups_at, self._dups_built_gen = groups, time.monotonic(), gen
-            return self._dups
-
-    def _group_ids(self, paths: set[str], ledger: Any) -> dict[str, str]:
-        """path → id of its duplicate group, counting only groups with ≥ 2 of `paths` (exact first)."""
+    def _group_ids(self, ledger: Any, fps: dict[str, str]) -> dict[str, str]:
+        """path → id of its duplicate group among the requested photos (exact first, then near, burst)."""
         out: dict[str, str] = {}
-        order = {"exact": 0, "near": 1, "burst": 2}
-        for g in sorted(self._dup_groups(ledger), key=lambda g: order.get(g.kind.value, 9)):
-            inside = [x for x in g.paths if x in paths]
-            if len(inside) < 2:
-                continue
-            gid = (
-                f"{g.kind.value}-"
-                + hashlib.blake2b("|".join(sorted(g.fingerprints)).encode(), digest_size=6).hexdigest()
-            )
-            for x in inside:
-                out.setdefault(x, gid)
+        for g in groups_among(self.host.engine, ledger, _by_fingerprint(fps)):  # sorted exact, near, burst
+            for x in g.paths:
+                out.setdefault(x, group_id(g))
         return out
-
-    def _on_host_event(self, e: HostEvent) -> None:
-        if e.kind == "job_finished":
-            # The index changed: rebuild on the next request. Never wait for _dups_lock here: this runs
-            # on the indexing thread, and a duplicate scan holds that lock for its whole run.
-            self._dups_gen += 1
 
     # -- sessions ------------------------------------------------------------------------------------
     def _track(self, session: PluginSession, unsubscribe: Callable[[], None]) -> None:
@@ -300,8 +262,16 @@ class Handlers:
 
 
 def _normalized(paths: Iterable[str]) -> dict[str, str]:
-    """normalized path → the path as the plugin wrote it (replies echo the plugin's spelling)."""
-    return {normalize_root(x): x for x in paths}
+    """normalized path → the path as the plugin wrote it (replies echo the plugin's spelling). These are
+    only looked up in the index, never opened: a path outside it is simply not in the reply."""
+    return {lexical(x): x for x in paths}
+
+
+def _by_fingerprint(fps: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for path, fp in fps.items():
+        out.setdefault(fp, []).append(path)
+    return out
 
 
 def _where(text: str | None, re: str) -> Any:
@@ -330,10 +300,19 @@ def _analyzed_at(ledger: Any, fingerprints: set[str]) -> dict[str, str]:
     return out
 
 
-def _classify(e: Exception) -> tuple[str, str]:
+# SearchError kinds → (code, fixed message). The search layer's own text is for the CLI user at the
+# terminal; over the bridge only these go out.
+_SEARCH_ERRORS = {
+    "no_model": ("internal", "the service has no embedding model loaded: see the service's status"),
+    "not_found": ("not_found", "a photo of the request was not found"),
+    "unreadable": ("bad_request", "a photo of the request cannot be read as an image"),
+    "bad_query": ("bad_request", "the query cannot be searched (empty?)"),
+}
+
+
+def _classify(e: Exception, type_: str) -> tuple[str, str]:
     from bridge.search import SearchError
 
     if isinstance(e, SearchError):
-        msg = str(e)
-        return ("not_found" if "not found" in msg else "bad_request"), msg
-    return "internal", f"{type(e).__name__}: {e}"[:500]
+        return _SEARCH_ERRORS.get(e.kind, _SEARCH_ERRORS["bad_query"])
+    return "internal", f"the service failed to answer {type_!r} (details are in the service's log)"

@@ -41,7 +41,7 @@ def test_request_errors_get_one_error_reply_each(sim):
     assert sim.request("search", {"query": 3})["body"]["code"] == "bad_request"
     assert sim.request("erase_catalog")["body"]["code"] == "unknown_type"
     assert sim.request("apply", {"photos": [{"path": "/a"}]})["body"]["code"] == "unknown_type"
-    assert sim.request("similar", {"paths": ["/no/such.jpg"]})["body"]["code"] == "not_found"
+    assert sim.request("similar", {"paths": ["/no/such.jpg"]})["body"]["code"] == "refused"
     assert sim.request("metadata", {"paths": ["/a"], "rules": ["blah"]})["body"]["code"] == "bad_request"
     assert sim.request("status")["type"] == "status.result"
 
