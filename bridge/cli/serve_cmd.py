@@ -16,6 +16,8 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the Lightroom plugin: search, analyze and metadata from Lightroom (runs until Ctrl-C)."""
+    from rich.markup import escape
+
     from bridge.service import Service
 
     settings = settings_from(ctx)
@@ -29,8 +31,13 @@ def serve(
                 console.print(f"[yellow]warning:[/] {service.host.engine.weights_problem}", highlight=False)
             console.print("waiting for Lightroom… (Ctrl-C to stop)")
             connected = False
+            problem: str | None = None
             while not stop.wait(0.5):
                 st = service.status()
+                if st["last_problem"] != problem:  # why the plugin is not connected (refused, stale, …)
+                    problem = st["last_problem"]
+                    if problem:
+                        console.print(f"[yellow]not connected:[/] {escape(problem)}", highlight=False)
                 if st["lightroom_connected"] != connected:
                     connected = st["lightroom_connected"]
                     if connected:
