@@ -1,4 +1,4 @@
-"""The Lightroom bridge service (protocol v1, lrplugin/README.md)."""
+"""The Lightroom bridge service (protocol v2, lrplugin/README.md)."""
 
 from __future__ import annotations
 
