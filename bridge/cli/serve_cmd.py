@@ -37,7 +37,9 @@ def serve(
                 if st["last_problem"] != problem:  # why the plugin is not connected (refused, stale, …)
                     problem = st["last_problem"]
                     if problem:
-                        console.print(f"[yellow]not connected:[/] {escape(problem)}", highlight=False)
+                        console.print(
+                            f"[yellow]not connected:[/] {escape(problem)}", highlight=False, soft_wrap=True
+                        )
                 if st["lightroom_connected"] != connected:
                     connected = st["lightroom_connected"]
                     if connected:

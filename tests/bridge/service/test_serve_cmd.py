@@ -9,7 +9,7 @@ import sys
 import time
 
 from bridge.host import EngineHost
-from bridge.service.files import token_path
+from bridge.service.files import token_path, write_ports
 from tests.bridge.service.plugin_sim import PluginSim
 
 
@@ -37,6 +37,10 @@ def test_serve_answers_the_plugin_and_stops_on_sigint(settings, bridge_dir):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.1)
+        bad = write_ports(bridge_dir, 1, 2)  # a port file others could have written: refused, and said
+        bad.chmod(0o666)
+        time.sleep(1.5)  # `serve` reports twice a second
+        bad.unlink()
         with PluginSim(bridge_dir) as sim:
             assert sim.wait_connected(30)
             st = sim.request("status")
@@ -49,6 +53,7 @@ def test_serve_answers_the_plugin_and_stops_on_sigint(settings, bridge_dir):
             proc.kill()
     assert proc.returncode == 0, err
     assert "token file:" in err and "Lightroom connected" in err
+    assert "not connected:" in err and "writable by group or others" in err
     assert not token_path(bridge_dir).exists()  # removed on stop: the next start writes a new one
 
 
