@@ -7,7 +7,7 @@ request for three photos took up to 55 s against the plugin's 120 s timeout). He
 (`bridge.duplicates.find_duplicates`) runs over the requested photos only, fed by batched lookups: their
 signatures and metadata in a few `IN (...)` queries, their vectors in one store `retrieve`, and the
 near-duplicate candidates from a cosine matrix among those vectors. The work grows with the request,
-never with the index.
+never with the index. `metadata` also leaves out the crop search (see `groups_among`).
 """
 
 from __future__ import annotations
@@ -77,15 +77,26 @@ def neighbors_among(vectors: Mapping[str, np.ndarray], options: DupOptions) -> N
 
 
 def groups_among(
-    engine: Any, ledger: Any, paths_by_fp: Mapping[str, Sequence[str]], kinds: Sequence[str] = tuple(DupKind)
+    engine: Any,
+    ledger: Any,
+    paths_by_fp: Mapping[str, Sequence[str]],
+    kinds: Sequence[str] = tuple(DupKind),
+    *,
+    crops: bool = True,
 ) -> list[DupGroup]:
-    """Exact, near and burst groups among the given photos (fingerprint → requested paths)."""
+    """Exact, near and burst groups among the given photos (fingerprint → requested paths).
+
+    `crops=False` leaves out the vector-neighbour candidates: near duplicates are then the re-encodes and
+    resizes the image hashes find (and same-instant frames), without the thumbnail search that finds
+    crops — a few milliseconds per candidate pair, and with a model that finds many similar photos there
+    are ~10 pairs per photo. `metadata` uses that (it labels a selection and must answer in seconds);
+    `duplicates`, which the user runs to find duplicates, searches crops too."""
     if len(paths_by_fp) < 1:
         return []
     options = DupOptions()
     wanted = {DupKind(k) for k in kinds}
     neighbors = None
-    if DupKind.NEAR in wanted:
+    if DupKind.NEAR in wanted and crops:
         neighbors = neighbors_among(_vectors(engine, sorted(paths_by_fp)), options)
     return find_duplicates(_items(ledger, paths_by_fp), kinds=wanted, neighbors=neighbors, options=options)
 
