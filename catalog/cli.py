@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -28,15 +29,19 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")
 
 
 def _run(path: Path, body: Callable[[Catalog], None]) -> None:
-    err = Console(stderr=True)
+    """Open, run `body`, and turn every expected failure into a message and an exit code (never a traceback)."""
+    err = Console(stderr=True, highlight=False)
     try:
         with open_catalog(path) as cat:
             body(cat)
     except CatalogLocked as exc:
-        err.print(f"[yellow]{exc}[/]")
+        err.print(f"[yellow]{escape(str(exc))}[/]")
         raise typer.Exit(EXIT_LOCKED) from exc
-    except CatalogError as exc:  # includes UnsupportedCatalog
-        err.print(f"[red]{exc}[/]")
+    except CatalogError as exc:  # UnsupportedCatalog, HostileCatalog, CatalogTooSlow, …
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_ERROR) from exc
+    except OSError as exc:  # e.g. the temp folder for the copy cannot be created
+        err.print(f"[red]cannot read {escape(str(path))}: {escape(str(exc.strerror or exc))}[/]")
         raise typer.Exit(EXIT_ERROR) from exc
 
 
@@ -79,10 +84,11 @@ def photos(catalog: CatalogArg, as_json: JsonOpt = False) -> None:
         table = Table("id", "path", "captured", "rating", "label", "title", "keywords")
         for p in items:
             vc = f" [{p.copy_name or 'virtual copy'}]" if p.is_virtual_copy else ""
-            table.add_row(
+            cells = (
                 str(p.id), p.path + vc, p.capture_time or "", str(p.rating or ""), p.color_label or "",
                 p.title or "", ", ".join(p.keywords),
             )  # fmt: skip
+            table.add_row(*(escape(c) for c in cells))  # catalog text is data, not rich markup
         Console(width=200).print(table)
 
     _run(catalog, body)
@@ -109,8 +115,8 @@ def keywords(catalog: CatalogArg, as_json: JsonOpt = False) -> None:
 
         def add(node: Tree, parent: int | None) -> None:
             for k in tree.children(parent):
-                syn = f" [dim]({', '.join(k.synonyms)})[/]" if k.synonyms else ""
-                add(node.add(f"{k.name}{syn}"), k.id)
+                syn = f" [dim]({escape(', '.join(k.synonyms))})[/]" if k.synonyms else ""
+                add(node.add(f"{escape(k.name)}{syn}"), k.id)
 
         add(view, None)
         Console(width=200).print(view)

@@ -22,3 +22,11 @@ class UnsupportedCatalog(CatalogError):
             "0300025, 0400020, 0500006, 0600008, 0700003, 1100000 and 13.x-15.x (1300000-1599999). "
             "Upgrade Pixel Detective, or open the catalog in a supported Lightroom Classic."
         )
+
+
+class CatalogTooSlow(CatalogError):
+    """A catalog query ran past its time budget: the catalog is huge or built to hang readers (R47)."""
+
+
+class HostileCatalog(CatalogError):
+    """The catalog holds views or triggers Lightroom never creates: not read (views) or not written (R47)."""

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
+from catalog.errors import HostileCatalog
 from catalog.schema import require
 from catalog.version import CatalogVersion
 
@@ -21,6 +25,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "Adobe_variablesTable": ("name", "value"),
 }
 SEPARATOR = "|"  # as in lr:hierarchicalSubject
+MAX_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,17 @@ class KeywordTree:
     by_id: dict[int, Keyword] = field(default_factory=dict)
 
     def children(self, keyword_id: int | None) -> list[Keyword]:
-        return sorted(
-            (k for k in self.by_id.values() if k.parent_id == keyword_id), key=lambda k: k.name.lower()
-        )
+        return self._children.get(keyword_id, [])
+
+    @cached_property
+    def _children(self) -> dict[int | None, list[Keyword]]:
+        """parent id → sorted children, built once (a per-call scan made printing a big tree quadratic)."""
+        out: dict[int | None, list[Keyword]] = defaultdict(list)
+        for k in self.by_id.values():
+            out[k.parent_id].append(k)
+        for kids in out.values():
+            kids.sort(key=lambda k: k.name.lower())
+        return dict(out)
 
     @property
     def top_level(self) -> list[Keyword]:
@@ -70,6 +83,29 @@ def _root_id(conn: sqlite3.Connection) -> int | None:
     return int(row[0]) if row else None
 
 
+def _paths(rows: dict[int, Any], parent_of: Callable[[int], int | None]) -> dict[int, tuple[str, ...]]:
+    """Full name path of every keyword, each parent's path computed once (a deep tree stays linear).
+
+    A parent cycle in a damaged catalog ends the walk where it closes; a hierarchy deeper than MAX_DEPTH is
+    refused (Lightroom users nest a handful of levels; thousands mean a catalog built to stall us, R47)."""
+    memo: dict[int, tuple[str, ...]] = {}
+    for kid in rows:
+        stack: list[int] = []
+        on_stack: set[int] = set()
+        cur: int | None = kid
+        while cur is not None and cur not in memo and cur not in on_stack:
+            stack.append(cur)
+            on_stack.add(cur)
+            if len(stack) > MAX_DEPTH:
+                raise HostileCatalog(f"the keyword hierarchy is deeper than {MAX_DEPTH} levels: not read")
+            cur = parent_of(cur)
+        base = memo.get(cur, ()) if cur is not None else ()
+        for node in reversed(stack):
+            base = (*base, rows[node][2] or "")
+            memo[node] = base
+    return memo
+
+
 def read_keyword_tree(conn: sqlite3.Connection, version: CatalogVersion) -> KeywordTree:
     del version  # one layout for all supported versions
     require(conn, TABLES)
@@ -90,25 +126,17 @@ def read_keyword_tree(conn: sqlite3.Connection, version: CatalogVersion) -> Keyw
         p = None if p is None else int(float(p))
         return None if p == root or p not in rows else p
 
+    paths = _paths(rows, parent_of)
     out: dict[int, Keyword] = {}
     for kid, (_, uuid, name, _, ktype, export) in rows.items():
         if kid == root:
             continue
-        path: list[str] = []
-        seen: set[int] = set()
-        cur: int | None = kid
-        while (
-            cur is not None and cur not in seen
-        ):  # `seen` guards against a parent cycle in a damaged catalog
-            seen.add(cur)
-            path.append(rows[cur][2] or "")
-            cur = parent_of(cur)
         out[kid] = Keyword(
             id=kid,
             uuid=str(uuid),
             name=name or "",
             parent_id=parent_of(kid),
-            path=tuple(reversed(path)),
+            path=paths[kid],
             synonyms=tuple(synonyms.get(kid, ())),
             keyword_type=ktype,
             include_on_export=bool(export) if export is not None else True,

@@ -27,6 +27,10 @@ from pathlib import Path
 
 import psutil
 
+from catalog.fsutil import NotRegularFile, open_regular, read_regular, regular_stat
+
+_LOCK_FILE_MAX = 64 << 10  # path + PID; anything bigger is not a Lightroom lock file
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -70,7 +74,7 @@ def sqlite_lock_held(catalog: Path) -> bool:
     """True when another process holds any SQLite lock (shared or stronger) on the catalog file."""
     if fcntl is None:
         return False
-    fd = os.open(catalog, os.O_RDONLY)
+    fd = open_regular(catalog)  # O_NONBLOCK: a FIFO swapped in for the catalog cannot hang the probe
     try:
         if sys.platform == "darwin":  # struct flock: l_start, l_len, l_pid, l_type, l_whence
             probe = struct.pack("qqihh", PENDING_BYTE, LOCK_RANGE, 0, fcntl.F_WRLCK, os.SEEK_SET)
@@ -89,9 +93,9 @@ def _probe(catalog: Path) -> LockStatus:
     lock_file = lock_file_for(catalog)
     pid: int | None = None
     if lock_file.exists():
-        try:
-            pid = parse_lock_pid(lock_file.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
+        try:  # only a regular file is read: a FIFO named .lrcat.lock would block a plain read forever
+            pid = parse_lock_pid(read_regular(lock_file, _LOCK_FILE_MAX).decode("utf-8", errors="replace"))
+        except OSError:  # FIFO, folder, huge or unreadable: cannot prove it stale, so "open" below
             pid = None
         if pid is None:
             return LockStatus(True, f"lock file {lock_file.name} has no readable PID", lock_file)
@@ -121,7 +125,13 @@ def ensure_closed(path: str | Path, timeout: float, *, hint: str) -> tuple[Path,
     from catalog.errors import CatalogError, CatalogLocked
 
     source = Path(path).expanduser().resolve()
-    if not source.is_file():
+    try:
+        found = regular_stat(source)
+    except NotRegularFile as exc:
+        raise CatalogError(f"{source} is {exc.strerror}, not a Lightroom catalog (.lrcat) file") from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if found is None:
         raise CatalogError(f"catalog not found: {source}")
     lock = check_lock(source, timeout=timeout)
     if lock.is_open:

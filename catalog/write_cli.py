@@ -30,11 +30,15 @@ app = typer.Typer(
 
 
 def _fail(exc: Exception) -> typer.Exit:
+    """Print a one-line message (never a traceback) and return the exit to raise."""
     err = Console(stderr=True)
     if isinstance(exc, CatalogLocked):
-        err.print(LOCKED_MESSAGE.format(exc), markup=False)
+        err.print(LOCKED_MESSAGE.format(exc), markup=False, highlight=False)
         return typer.Exit(EXIT_LOCKED)
-    err.print(f"error: {exc}", markup=False)
+    if isinstance(exc, OSError):
+        err.print(f"error: {exc.strerror or exc}: {exc.filename or ''}", markup=False, highlight=False)
+    else:
+        err.print(f"error: {exc}", markup=False, highlight=False)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -51,7 +55,7 @@ def write(
         photos, options = load_changes(changes)
         options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
         options.__post_init__()
-    except (CatalogError, ValueError) as exc:
+    except (CatalogError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     run_write(catalog, photos, options, dry_run=dry_run, as_json=as_json)
 
@@ -67,7 +71,7 @@ def run_write(
             typer.echo(the_plan.to_json(indent=1) if as_json else the_plan.summary())
             return
         report = apply(catalog, the_plan)
-    except (CatalogError, ValueError) as exc:
+    except (CatalogError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if as_json:
         typer.echo(json.dumps({"plan": the_plan.to_dict(), "report": report.to_dict()}, ensure_ascii=False))
@@ -78,17 +82,19 @@ def run_write(
             f"{report.fields_changed} field(s) on {report.photos_touched} photo(s); integrity {report.integrity}; "
             f"backup {report.backup}"
         )
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("unwrite")
 def unwrite(
     catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
-    parent: Annotated[str, typer.Option("--parent", help="Our top-level keyword")] = "Pixel Detective",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Remove the keywords and links Pixel Detective added (captions/ratings stay; restore a backup for those)."""
+    """Take back exactly what Pixel Detective wrote (keywords, links, captions, ratings, labels, picks), as
+    recorded at each write; anything you added or changed since stays, and the report says why."""
     try:
-        report = remove_ours(catalog, parent)
-    except CatalogError as exc:
+        report = remove_ours(catalog)
+    except (CatalogError, OSError) as exc:
         raise _fail(exc) from exc
-    typer.echo(json.dumps(report.to_dict()) if as_json else str(report))
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False) if as_json else report.summary())

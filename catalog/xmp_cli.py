@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from catalog.fsutil import FileTooLarge, NotRegularFile
 from catalog.xmp import XmpError, XmpUpdate, plan, read_sidecar, sidecar_path, write_sidecars
 
 app = typer.Typer(help="Read and write XMP sidecars (never writes into RAW files).", no_args_is_help=True)
@@ -54,8 +56,14 @@ def write(
         if as_json:
             print(json.dumps(rows, indent=2))
         for p in [] if as_json else planned:
+            what = (
+                f"[red]{p.reason}[/]: {escape(p.error)}"
+                if p.error
+                else escape("; ".join(p.changes) or "no change")
+            )
             _out.print(
-                f"[bold]{p.sidecar}[/] ({'merge' if p.exists else 'new'}): {p.error or '; '.join(p.changes) or 'no change'}"
+                f"[bold]{escape(str(p.sidecar))}[/] ({'merge' if p.exists else 'new'}): {what}",
+                highlight=False,
             )
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
     results = write_sidecars(paths, update, naming)  # type: ignore[arg-type]
@@ -65,8 +73,19 @@ def write(
         for r in results:
             style = {"written": "green", "unchanged": "dim", "failed": "red"}[r.status]
             extra = f" {r.reason}: {r.detail}" if r.status == "failed" else ""
-            _out.print(f"[{style}]{r.status}[/] {r.path}{extra}")
+            _out.print(f"[{style}]{r.status}[/] {escape(str(r.path) + extra)}", highlight=False)
     raise typer.Exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
+def read_failure(exc: OSError | XmpError) -> tuple[str, str]:
+    """A named reason and a one-line message for a sidecar that could not be read (no exception class names)."""
+    if isinstance(exc, NotRegularFile | FileTooLarge):
+        return exc.reason, f"{exc.strerror}; not read"
+    if isinstance(exc, FileNotFoundError):
+        return "no-sidecar", "no sidecar file"
+    if isinstance(exc, XmpError):
+        return "invalid-xmp", f"not valid XMP: {exc}"
+    return "io-error", f"cannot read: {exc.strerror or exc}"
 
 
 @app.command()
@@ -82,15 +101,14 @@ def read(
             rows.append({"photo": str(photo), "sidecar": str(sidecar)} | asdict(read_sidecar(sidecar)))
         except (OSError, XmpError) as exc:
             failed = True
-            rows.append(
-                {"photo": str(photo), "sidecar": str(sidecar), "error": f"{type(exc).__name__}: {exc}"}
-            )
+            reason, detail = read_failure(exc)
+            rows.append({"photo": str(photo), "sidecar": str(sidecar), "reason": reason, "error": detail})
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for row in rows:
-            _out.print(f"[bold]{row['sidecar']}[/]")
+            _out.print(f"[bold]{escape(row['sidecar'])}[/]", highlight=False)
             for key, value in row.items():
                 if key not in ("photo", "sidecar") and value not in (None, (), {}, []):
-                    _out.print(f"  {key}: {value}")
+                    _out.print(escape(f"  {key}: {value}"), highlight=False)
     raise typer.Exit(1 if failed else 0)

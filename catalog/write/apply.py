@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import CatalogError
-from catalog.write.backup import write_record
+from catalog.write import record as records
 from catalog.write.ids import IdCounter
 from catalog.write.keywords_write import genealogy, lc, stored_genealogy
 from catalog.write.model import ApplyReport, PlanStale, WritePlan
 from catalog.write.plan import NORMALIZE
-from catalog.write.txn import write_session
+from catalog.write.txn import Session, write_session
 
 EPOCH_2001 = 978307200
 INSERT_TABLES = ("AgLibraryKeyword", "AgLibraryKeywordImage", "AgLibraryIPTC")
@@ -47,11 +47,11 @@ def now_2001() -> float:
 
 def _keywords(
     conn: sqlite3.Connection, plan: WritePlan, ids: IdCounter, now: float
-) -> tuple[dict[str, int], list[int]]:
-    """path → id for every new keyword of the plan (existing node reused when present)."""
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """path → id for every new keyword of the plan (existing node reused when present), and the rows created."""
     resolved: dict[str, int] = {}
     gens: dict[int, str] = {}
-    created: list[int] = []
+    created: list[dict[str, Any]] = []
     rows = []
     for nk in plan.new_keywords:
         if nk.parent_path is not None:
@@ -76,7 +76,6 @@ def _keywords(
         kid = ids.take()
         gens[kid] = genealogy(gens[parent], kid)
         resolved[nk.path] = kid
-        created.append(kid)
         rows.append((kid, str(uuid.uuid4()).upper(), now, gens[kid], lc(nk.name), nk.name, parent))
         # one by one: a later row may find this one as its (parent, lc_name)
         conn.execute(
@@ -85,6 +84,7 @@ def _keywords(
             " VALUES (?, ?, CAST(? AS REAL), ?, -1, 1, 1, 1, NULL, NULL, ?, ?, ?)",
             rows[-1],
         )
+        created.append({"id": kid, "uuid": rows[-1][1], "name": nk.name, "parent": parent})
     return resolved, created
 
 
@@ -104,6 +104,21 @@ def _current_fields(conn: sqlite3.Connection, images: set[int]) -> dict[int, dic
     return cur
 
 
+def _record(session: Session, rec: records.WriteRecord) -> None:
+    """Save the record as pending before COMMIT (a failure to save aborts the write: an unrecorded write could
+    never be taken back), then mark it committed once COMMIT returned."""
+    try:
+        records.save(rec)
+    except OSError as exc:
+        raise CatalogError(f"cannot save the write record {rec.path} ({exc.strerror or exc})") from exc
+
+    def committed() -> None:
+        rec.state = "committed"
+        records.save(rec)
+
+    session.after_commit.append(committed)
+
+
 def apply(catalog_path: str | Path, plan: WritePlan, lock_timeout: float = 5.0) -> ApplyReport:
     """Write `plan`; raises CatalogLocked, UnsupportedCatalog, PlanStale or CatalogError (nothing written)."""
     started = time.perf_counter()
@@ -114,88 +129,113 @@ def apply(catalog_path: str | Path, plan: WritePlan, lock_timeout: float = 5.0) 
     if plan.empty:
         report.integrity = "not needed (empty plan)"
         return report
-    with write_session(source, lock_timeout) as s:
-        conn = s.conn
-        report.backup = str(s.backup)
-        now = now_2001()
-        ids = IdCounter(conn, INSERT_TABLES)
-        images = {link.image_id for link in plan.links} | {f.image_id for f in plan.fields}
-        cur = _current_fields(conn, images)
-        missing = images - cur.keys()
-        if missing:
-            raise PlanStale(f"{len(missing)} photo(s) of the plan are no longer in the catalog: plan again")
-
-        # Keywords and links.
-        resolved, created = _keywords(conn, plan, ids, now)
-        tags: dict[int, int] = {}  # link index → tag id
-        for n, link in enumerate(plan.links):
-            tags[n] = resolved[link.keyword_path] if link.keyword_id is None else int(link.keyword_id)
-        wanted_tags = set(tags.values())
-        existing_kw = {int(r[0]) for r in conn.execute("SELECT id_local FROM AgLibraryKeyword")}
-        gone = wanted_tags - existing_kw
-        if gone:
-            raise PlanStale(f"keyword(s) {sorted(gone)[:5]} no longer exist: plan again")
-        have = {
-            (int(i), int(t))
-            for i, t in conn.execute("SELECT image, tag FROM AgLibraryKeywordImage")
-            if int(t) in wanted_tags
-        }
-        link_rows = []
-        touched: set[int] = set()
-        for n, link in enumerate(plan.links):
-            pair = (link.image_id, tags[n])
-            if pair in have:
-                continue
-            have.add(pair)
-            link_rows.append((ids.take(), *pair))
-            touched.add(link.image_id)
-        conn.executemany(
-            "INSERT INTO AgLibraryKeywordImage (id_local, image, tag) VALUES (?, ?, ?)", link_rows
-        )
-
-        # Fields.
-        updates: dict[str, list[tuple[Any, ...]]] = {"rating": [], "pick": [], "label": []}
-        cap_update, cap_insert = [], []
-        for f in plan.fields:
-            now_value = NORMALIZE[f.field](cur[f.image_id][f.field])
-            if now_value == f.new:
-                continue
-            if now_value != f.old:
+    pending: list[records.WriteRecord] = []
+    try:
+        with write_session(source, lock_timeout) as s:
+            conn = s.conn
+            report.backup = str(s.backup)
+            now = now_2001()
+            ids = IdCounter(conn, INSERT_TABLES)
+            images = {link.image_id for link in plan.links} | {f.image_id for f in plan.fields}
+            cur = _current_fields(conn, images)
+            missing = images - cur.keys()
+            if missing:
                 raise PlanStale(
-                    f"photo {f.image_id}: {f.field} is now {now_value!r}, planned from {f.old!r}: plan again"
+                    f"{len(missing)} photo(s) of the plan are no longer in the catalog: plan again"
                 )
-            touched.add(f.image_id)
-            if f.field == "caption":
-                iptc = cur[f.image_id]["iptc"]
-                if iptc is None:
-                    cap_insert.append((ids.take(), f.image_id, f.new))
-                else:
-                    cap_update.append((f.new, iptc))
-            else:
-                updates[f.field].append((f.new, f.image_id))
-        conn.executemany(_SQL_RATING, updates["rating"])
-        conn.executemany(_SQL_PICK, updates["pick"])
-        conn.executemany(_SQL_LABEL, updates["label"])
-        conn.executemany("UPDATE AgLibraryIPTC SET caption = ? WHERE id_local = ?", cap_update)
-        conn.executemany("INSERT INTO AgLibraryIPTC (id_local, image, caption) VALUES (?, ?, ?)", cap_insert)
-        conn.executemany(_SQL_TOUCH, [(now, iid) for iid in sorted(touched)])
-        ids.write_back()
 
-        report.keywords_created = len(created)
-        report.links_created = len(link_rows)
-        report.fields_changed = sum(map(len, updates.values())) + len(cap_update) + len(cap_insert)
-        report.photos_touched = len(touched)
-        report.ids = (ids.next - ids.handed_out, ids.next) if ids.handed_out else None
-        write_record(
-            s.backup,
-            {
-                "catalog": str(source),
-                "time_2001": now,
-                "keywords_created": created,
-                "links_created": [r[0] for r in link_rows],
-                "link_pairs": [[r[1], r[2]] for r in link_rows],
-            },
-        )
+            # Keywords and links.
+            resolved, created = _keywords(conn, plan, ids, now)
+            tags: dict[int, int] = {}  # link index → tag id
+            for n, link in enumerate(plan.links):
+                tags[n] = resolved[link.keyword_path] if link.keyword_id is None else int(link.keyword_id)
+            wanted_tags = set(tags.values())
+            existing_kw = {int(r[0]) for r in conn.execute("SELECT id_local FROM AgLibraryKeyword")}
+            gone = wanted_tags - existing_kw
+            if gone:
+                raise PlanStale(f"keyword(s) {sorted(gone)[:5]} no longer exist: plan again")
+            have = {
+                (int(i), int(t))
+                for i, t in conn.execute("SELECT image, tag FROM AgLibraryKeywordImage")
+                if int(t) in wanted_tags
+            }
+            link_rows = []
+            touched: set[int] = set()
+            for n, link in enumerate(plan.links):
+                pair = (link.image_id, tags[n])
+                if pair in have:
+                    continue
+                have.add(pair)
+                link_rows.append((ids.take(), *pair))
+                touched.add(link.image_id)
+            conn.executemany(
+                "INSERT INTO AgLibraryKeywordImage (id_local, image, tag) VALUES (?, ?, ?)", link_rows
+            )
+
+            # Fields.
+            updates: dict[str, list[tuple[Any, ...]]] = {"rating": [], "pick": [], "label": []}
+            cap_update, cap_insert = [], []
+            changed: list[
+                dict[str, Any]
+            ] = []  # for the write record: raw old value, so unwrite restores it exactly
+            for f in plan.fields:
+                now_value = NORMALIZE[f.field](cur[f.image_id][f.field])
+                if now_value == f.new:
+                    continue
+                if now_value != f.old:
+                    raise PlanStale(
+                        f"photo {f.image_id}: {f.field} is now {now_value!r}, planned from {f.old!r}: plan again"
+                    )
+                touched.add(f.image_id)
+                old_raw = cur[f.image_id][f.field]
+                if f.field == "caption":
+                    iptc = cur[f.image_id]["iptc"]
+                    if iptc is None:
+                        cap_insert.append((ids.take(), f.image_id, f.new))
+                        continue  # recorded as an inserted row, not a field change
+                    cap_update.append((f.new, iptc))
+                else:
+                    updates[f.field].append((f.new, f.image_id))
+                entry = {"image": f.image_id, "field": f.field, "old": old_raw, "new": f.new}
+                if f.field == "caption":
+                    entry["iptc"] = cur[f.image_id]["iptc"]
+                changed.append(entry)
+            conn.executemany(_SQL_RATING, updates["rating"])
+            conn.executemany(_SQL_PICK, updates["pick"])
+            conn.executemany(_SQL_LABEL, updates["label"])
+            conn.executemany("UPDATE AgLibraryIPTC SET caption = ? WHERE id_local = ?", cap_update)
+            conn.executemany(
+                "INSERT INTO AgLibraryIPTC (id_local, image, caption) VALUES (?, ?, ?)", cap_insert
+            )
+            conn.executemany(_SQL_TOUCH, [(now, iid) for iid in sorted(touched)])
+            ids.write_back()
+
+            report.keywords_created = len(created)
+            report.links_created = len(link_rows)
+            report.fields_changed = sum(map(len, updates.values())) + len(cap_update) + len(cap_insert)
+            report.photos_touched = len(touched)
+            report.ids = (ids.next - ids.handed_out, ids.next) if ids.handed_out else None
+            rec = records.WriteRecord(
+                catalog=str(source),
+                backup=str(s.backup),
+                time_2001=now,
+                id_end=ids.next if ids.handed_out else None,
+                keywords=created,
+                links=[{"id": lid, "image": image, "tag": tag} for lid, image, tag in link_rows],
+                captions=[{"id": cid, "image": image, "caption": text} for cid, image, text in cap_insert],
+                fields=changed,
+                path=records.new_path(source),
+            )
+            if not rec.empty:  # a re-applied plan adds nothing: nothing to take back later
+                pending.append(rec)
+                _record(s, rec)
+    except BaseException:
+        for rec in pending:  # not committed: a record of it would name rows that do not exist
+            if rec.state == "pending" and rec.path is not None:
+                rec.path.unlink(missing_ok=True)
+        raise
+    report.warnings = s.warnings
+    report.record = str(pending[0].path) if pending else None
     report.integrity = s.integrity
     report.wal_checkpointed = s.wal_checkpointed
     report.seconds = round(time.perf_counter() - started, 3)

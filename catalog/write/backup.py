@@ -4,23 +4,22 @@ Inside: `<name>.lrcat` made with SQLite's backup API while the writer holds the 
 lock, through a second read-only connection (so it is exactly the state the transaction starts from, WAL
 content included, and opens on its own);
 `<name>.lrcat-wal.original`, a byte copy of the `-wal` at that moment (renamed so SQLite never pairs it with the
-backup by accident); a copy of the `<name>.lrcat-data` folder; and, after a successful write, `applied.json`
-(the keyword and link ids we created, used by `remove_ours`).
+backup by accident); and a copy of the `<name>.lrcat-data` folder. What each write added is recorded
+separately, in `writes/` beside the backups (record.py; versions before it wrote `applied.json` in here,
+which `record.load_all` still reads).
 
 Restore = close Lightroom, move the catalog's `.lrcat`, `-wal`, `-shm` away, copy the backup `.lrcat` back.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 BACKUP_DIR = "Pixel Detective Backups"
-RECORD = "applied.json"
+RECORD = "applied.json"  # legacy: written by versions before records/ (record.py)
 
 
 def backup_root(catalog: Path) -> Path:
@@ -48,23 +47,3 @@ def make_backup(conn: sqlite3.Connection, catalog: Path) -> Path:
     if data.is_dir():
         shutil.copytree(data, dest / data.name)
     return dest
-
-
-def write_record(dest: Path, record: dict[str, Any]) -> None:
-    tmp = dest / (RECORD + ".tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    tmp.replace(dest / RECORD)
-
-
-def records(catalog: Path) -> list[tuple[Path, dict[str, Any]]]:
-    out = []
-    root = backup_root(catalog)
-    if root.is_dir():
-        for rec in sorted(root.glob(f"{catalog.stem} */{RECORD}")):
-            try:
-                data = json.loads(rec.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if data.get("catalog") == str(catalog):
-                out.append((rec, data))
-    return out

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import CatalogError
+from catalog.fsutil import read_regular
 from catalog.write.rules import Rule
 
 FIELDS = ("keywords", "caption", "rating", "label", "pick")
 DEFAULT_PARENT = "Pixel Detective"
+MAX_CHANGES_BYTES = 1 << 30  # 100k photos with keywords and captions is ~50 MB
 
 
 class _Unset:
@@ -113,17 +115,24 @@ class WriteOptions:
 
 def load_changes(path: str | Path) -> tuple[list[PhotoChange], WriteOptions]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CatalogError(f"cannot read changes file {path}: {exc}") from exc
+        # only a regular file, capped: a FIFO given as --changes must not hang the command
+        data = json.loads(read_regular(Path(path), MAX_CHANGES_BYTES).decode("utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogError(f"changes file not found: {path}") from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read changes file {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise CatalogError(f"changes file {path} is not valid JSON: {exc}") from exc
     if isinstance(data, list):
         data = {"photos": data}
+    if not isinstance(data, dict):
+        raise CatalogError(f"bad changes file {path}: expected a JSON object or list")
     try:
         opts = dict(data.get("options") or {})
         if "rules" in data:
             opts["rules"] = data["rules"]
         return [PhotoChange.from_dict(p) for p in data.get("photos", [])], WriteOptions.from_dict(opts)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CatalogError(f"bad changes file {path}: {exc}") from exc
 
 
@@ -216,6 +225,8 @@ class ApplyReport:
     integrity: str = "not run"
     wal_checkpointed: bool = False
     seconds: float = 0.0
+    record: str | None = None  # the write record `catalog unwrite` uses (catalog/write/record.py)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalog.fsutil import open_regular
+
 try:
     import fcntl
 except ImportError:  # Windows: sharing violations surface from os.replace instead
@@ -83,7 +85,7 @@ def lock_existing(target: Path, retry: RetryPolicy) -> int | None:
     deadline = time.monotonic() + retry.timeout_s
     while True:
         try:
-            fd = os.open(target, os.O_RDONLY)
+            fd = open_regular(target)  # a FIFO/device named like the sidecar: NotRegularFile, never a hang
         except FileNotFoundError:
             return None
         if fcntl is None:

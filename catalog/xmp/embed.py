@@ -12,6 +12,7 @@ import stat
 import threading
 from pathlib import Path
 
+from catalog.fsutil import read_regular
 from catalog.xmp import atomic
 from catalog.xmp.atomic import LockedError, RetryPolicy
 from catalog.xmp.dom import XmpError
@@ -20,6 +21,8 @@ from catalog.xmp.naming import can_embed
 from catalog.xmp.write import WriteResult, _os_failure
 
 _EXIV2 = threading.Lock()
+# The whole photo is held in memory while Exiv2 edits it: cap it (R48). Big TIFF scans stay under this.
+MAX_EMBED_BYTES = 1 << 30
 
 
 def write_embedded(photo: Path, update: XmpUpdate, *, retry: RetryPolicy | None = None) -> WriteResult:
@@ -32,7 +35,7 @@ def write_embedded(photo: Path, update: XmpUpdate, *, retry: RetryPolicy | None 
 
     retry = retry or RetryPolicy()
     try:
-        original = photo.read_bytes()
+        original = read_regular(photo, MAX_EMBED_BYTES)
         with _EXIV2, pyexiv2.ImageData(original) as img:
             packet = img.read_raw_xmp()
             result = merge(packet.encode("utf-8") if packet.strip() else None, update)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.fsutil import read_regular
 from catalog.xmp import dom, ns
+
+# Lightroom sidecars with long develop histories reach a few MB; anything far beyond is not a sidecar (R48).
+MAX_SIDECAR_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,9 @@ def read_packet(data: bytes) -> SidecarData:
 
 
 def read_sidecar(path: Path) -> SidecarData:
-    return read_packet(Path(path).read_bytes())
+    """Parse a sidecar. Only a regular file is opened (a FIFO named .xmp raises NotRegularFile at once, a huge
+    file FileTooLarge); both are OSErrors, as is a missing file."""
+    return read_packet(read_regular(Path(path), MAX_SIDECAR_BYTES))
 
 
 def _int_or_none(value: str | None) -> int | None:

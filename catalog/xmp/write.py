@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from catalog.fsutil import FileTooLarge, NotRegularFile, read_fd, read_regular, regular_stat
 from catalog.xmp import atomic
 from catalog.xmp.atomic import LockedError, RetryPolicy
 from catalog.xmp.dom import XmpError
 from catalog.xmp.merge import XmpUpdate, merge
 from catalog.xmp.naming import Naming, sidecar_path
-from catalog.xmp.read import read_packet
+from catalog.xmp.read import MAX_SIDECAR_BYTES, read_packet
 
 Status = Literal["written", "unchanged", "failed"]
 _READ_ONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
@@ -25,9 +26,9 @@ _READ_ONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
 class WriteResult:
     path: Path  # the sidecar (or the photo, when embedded)
     status: Status
-    reason: str | None = (
-        None  # failed: read-only | locked | invalid-xmp | verify-failed | not-embeddable | io-error
-    )
+    # failed: photo-missing | not-a-regular-file | too-large | read-only | locked | invalid-xmp | verify-failed
+    #         | not-embeddable | io-error
+    reason: str | None = None
     detail: str = ""
     changes: tuple[str, ...] = ()
 
@@ -39,22 +40,52 @@ class PlannedChange:
     exists: bool
     changes: tuple[str, ...]  # empty: nothing would change
     error: str | None = None
+    reason: str | None = None  # named reason when error is set (same names as WriteResult.reason)
+
+
+def photo_problem(photo: Path) -> tuple[str, str] | None:
+    """(reason, detail) when `photo` cannot get a sidecar: it does not exist, or is a folder/FIFO/device.
+
+    Why: a sidecar for a photo that is not there is an orphan nobody asked for (a typo, a moved file); we only
+    `stat` the photo, never open it (RAW files stay untouched, a FIFO cannot block us).
+    """
+    try:
+        if regular_stat(photo) is None:
+            return "photo-missing", f"photo not found: {photo} (no sidecar written)"
+    except NotRegularFile as exc:
+        return exc.reason, f"photo {photo} is {exc.strerror}"
+    except OSError as exc:
+        return "io-error", f"cannot stat photo {photo}: {exc.strerror or exc}"
+    return None
+
+
+def _read_existing(sidecar: Path) -> bytes | None:
+    try:
+        return read_regular(sidecar, MAX_SIDECAR_BYTES)
+    except FileNotFoundError:
+        return None
 
 
 def plan(photos: Iterable[Path], update: XmpUpdate, naming: Naming = "name") -> list[PlannedChange]:
     """What `write_sidecars` would change per file, touching nothing (for --dry-run)."""
-    out = []
-    for photo in photos:
-        sidecar = sidecar_path(Path(photo), naming)
-        try:
-            existing = sidecar.read_bytes() if sidecar.exists() else None
-            result = merge(existing, update)
-            out.append(PlannedChange(Path(photo), sidecar, existing is not None, result.changes))
-        except (OSError, XmpError) as exc:
-            out.append(
-                PlannedChange(Path(photo), sidecar, sidecar.exists(), (), f"{type(exc).__name__}: {exc}")
-            )
-    return out
+    return [_plan_one(Path(photo), update, naming) for photo in photos]
+
+
+def _plan_one(photo: Path, update: XmpUpdate, naming: Naming) -> PlannedChange:
+    sidecar = sidecar_path(photo, naming)
+    problem = photo_problem(photo)
+    if problem is not None:
+        return PlannedChange(photo, sidecar, False, (), problem[1], problem[0])
+    existing: bytes | None = None
+    try:
+        existing = _read_existing(sidecar)
+        result = merge(existing, update)
+    except XmpError as exc:
+        return PlannedChange(photo, sidecar, existing is not None, (), f"invalid XMP: {exc}", "invalid-xmp")
+    except OSError as exc:
+        failure = _os_failure(sidecar, exc)
+        return PlannedChange(photo, sidecar, existing is not None, (), failure.detail, failure.reason)
+    return PlannedChange(photo, sidecar, existing is not None, result.changes)
 
 
 def write_sidecars(
@@ -66,8 +97,13 @@ def write_sidecars(
 def write_sidecar(
     photo: Path, update: XmpUpdate, *, naming: Naming = "name", retry: RetryPolicy | None = None
 ) -> WriteResult:
-    """Merge `update` into the photo's sidecar. Never opens the photo itself (RAW files stay untouched)."""
-    return write_xmp_file(sidecar_path(Path(photo), naming), update, retry=retry)
+    """Merge `update` into the photo's sidecar. Never opens the photo itself (RAW files stay untouched); refuses
+    (`photo-missing`, `not-a-regular-file`) when the photo is not a regular file, writing nothing."""
+    sidecar = sidecar_path(Path(photo), naming)
+    problem = photo_problem(Path(photo))
+    if problem is not None:
+        return WriteResult(sidecar, "failed", problem[0], problem[1])
+    return write_xmp_file(sidecar, update, retry=retry)
 
 
 def write_xmp_file(sidecar: Path, update: XmpUpdate, *, retry: RetryPolicy | None = None) -> WriteResult:
@@ -80,13 +116,13 @@ def write_xmp_file(sidecar: Path, update: XmpUpdate, *, retry: RetryPolicy | Non
         return _os_failure(sidecar, exc)
     try:
         atomic.clean_stale_temps(sidecar)
-        existing = sidecar.read_bytes() if lock_fd is not None else None
+        existing = read_fd(lock_fd, MAX_SIDECAR_BYTES, sidecar) if lock_fd is not None else None
         result = merge(existing, update)
         if not result.changes:
             return WriteResult(sidecar, "unchanged")
         mode = stat.S_IMODE(os.fstat(lock_fd).st_mode) if lock_fd is not None else 0o644
         atomic.replace_atomically(sidecar, result.data, retry, mode)
-        written = sidecar.read_bytes()
+        written = read_regular(sidecar, MAX_SIDECAR_BYTES)
         if written != result.data:
             return WriteResult(sidecar, "failed", "verify-failed", "re-read differs from what was written")
         read_packet(written)
@@ -103,6 +139,8 @@ def write_xmp_file(sidecar: Path, update: XmpUpdate, *, retry: RetryPolicy | Non
 
 
 def _os_failure(path: Path, exc: OSError) -> WriteResult:
+    if isinstance(exc, NotRegularFile | FileTooLarge):
+        return WriteResult(path, "failed", exc.reason, f"{path} is {exc.strerror}")
     if exc.errno in _READ_ONLY:
         return WriteResult(path, "failed", "read-only", f"cannot write in {path.parent}: {exc}")
-    return WriteResult(path, "failed", "io-error", f"{type(exc).__name__}: {exc}")
+    return WriteResult(path, "failed", "io-error", f"cannot write {path}: {exc.strerror or exc}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -39,18 +38,17 @@ def test_r12_full_read_of_wal_catalog_changes_nothing(modern: Built) -> None:
 
 def test_copy_retries_when_the_source_changes(modern: Built, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0, "wal": 0}
-    real = shutil.copyfile
+    real = copy_mod._copy_bytes
 
-    def flaky(src: object, dst: object) -> object:
+    def flaky(src: Path, dst: Path, deadline: float, budget: float) -> None:
         calls["n"] += 1
-        real(src, dst)
+        real(src, dst, deadline, budget)
         if str(dst).endswith("-wal"):
             calls["wal"] += 1
             if calls["wal"] == 1:  # Lightroom wrote while we copied: the copied WAL differs from the source
                 Path(str(dst)).write_bytes(b"changed")
-        return dst
 
-    monkeypatch.setattr(copy_mod.shutil, "copyfile", flaky)
+    monkeypatch.setattr(copy_mod, "_copy_bytes", flaky)
     dest = copy_mod.verified_copy(modern.path, modern.path.parent.parent / "copy1", pause=0.01)
     assert calls["wal"] == 2 and calls["n"] == 4  # a second full attempt happened
     conn = sqlite3.connect(dest)
@@ -59,7 +57,7 @@ def test_copy_retries_when_the_source_changes(modern: Built, monkeypatch: pytest
 
 
 def test_copy_gives_up_when_the_source_keeps_changing(modern: Built, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(copy_mod, "_copy_once", lambda src, dest: None)
+    monkeypatch.setattr(copy_mod, "_copy_once", lambda *args: None)
     with pytest.raises(CatalogError, match="kept changing"):
         copy_mod.verified_copy(modern.path, modern.path.parent.parent / "copy2", attempts=2, pause=0.01)
 

@@ -186,7 +186,7 @@ def test_reuse_by_name_synonym_and_no_root_duplicates(modern_cat) -> None:
     assert {ids["kw_lisbon"], ids["kw_sunset"], ids["kw_ann"]} <= tags  # Ann: existing (face) link kept
     conn.close()
     # remove_ours takes back only what we added: recorded links to user keywords and our unused "Dog"
-    rm = remove_ours(cat, keyword_parent=None)
+    rm = remove_ours(cat)
     assert (rm.links_removed, rm.keywords_removed) == (3, 1)
     conn = connect(cat)
     tags = {

@@ -43,6 +43,7 @@ def test_raw_jpeg_pair_shares_one_merged_sidecar(tmp_path: Path) -> None:
 
 def test_name_ext_keeps_pair_apart(tmp_path: Path) -> None:
     raw, jpg = tmp_path / "IMG_1.CR2", tmp_path / "IMG_1.JPG"
+    raw.write_bytes(b"raw"), jpg.write_bytes(b"jpg")  # sidecars are only written for photos that exist
     write_sidecar(raw, XmpUpdate(keywords=("r",)), naming="name.ext")
     write_sidecar(jpg, XmpUpdate(keywords=("j",)), naming="name.ext")
     assert read_sidecar(tmp_path / "IMG_1.CR2.xmp").keywords == ("r",)

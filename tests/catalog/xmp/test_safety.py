@@ -90,6 +90,7 @@ def test_sigkill_between_temp_write_and_replace(lr_pair) -> None:
 
 def test_live_writers_temp_is_not_cleaned(tmp_path: Path) -> None:
     photo = tmp_path / "a.CR2"
+    photo.write_bytes(b"raw")
     live = tmp_path / f".a.xmp.pd-{os.getpid()}-x.tmp"
     live.write_bytes(b"in progress")
     assert write_sidecar(photo, UPDATE).status == "written"
@@ -223,6 +224,8 @@ def test_read_only_folder_is_a_visible_per_file_failure(lr_pair, tmp_path: Path)
     dng, xmp = lr_pair
     other = tmp_path / "writable" / "IMG_2.CR2"
     other.parent.mkdir()
+    other.write_bytes(b"raw")
+    (xmp.parent / "NEW.CR2").write_bytes(b"raw")  # the photo exists; only its sidecar cannot be created
     before = xmp.read_bytes()
     _make_read_only(xmp.parent)
     try:
