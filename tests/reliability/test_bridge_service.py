@@ -319,14 +319,15 @@ def test_r28_service_restart_while_the_plugin_is_connected(settings, bridge_dir)
             assert sim.request("status")["type"] == "status.result"
 
 
-def test_r28_plugin_quits_and_comes_back(service, bridge_dir):
+def test_r28_plugin_quits_and_comes_back(service, bridge_dir, photos):
     def session(n: int) -> None:
         with PluginSim(bridge_dir) as sim:
             assert sim.wait_connected(20) and service.wait_connected(10)
             rids = [sim.send_request("search", {"query": f"photo {i}", "limit": 3}) for i in range(n)]
             for rid in rids:
                 assert sim.wait_reply(rid, 30)[0]["type"] == "search.result"
-            analyze = sim.send_request("analyze", {"paths": ["/nowhere/a.jpg"]})
+            # an indexed photo (unchanged: a quick job); a missing path would be refused before any job
+            analyze = sim.send_request("analyze", {"paths": [str(photos / "gen_00000.jpg")]})
             assert sim.wait_reply(analyze, 30)[0]["type"] == "analyze.accepted"
         # quit: sockets closed, port file removed
         assert service.wait_connected(10, connected=False)
