@@ -390,7 +390,7 @@ def test_truncated_generated_files(tmp_path: Path, ext: str, fraction: float) ->
 
 
 def test_os_errors_are_named(tmp_path: Path) -> None:
-    cases = {tmp_path / "gone.jpg": Reason.MISSING, tmp_path: Reason.IO_ERROR}  # a folder: EISDIR
+    cases = {tmp_path / "gone.jpg": Reason.MISSING, tmp_path: Reason.NOT_A_REGULAR_FILE}  # a folder
     for path, reason in cases.items():
         with pytest.raises(DecodeError) as e:
             decode_image(path)
@@ -440,3 +440,42 @@ def test_permission_denied(tmp_path: Path) -> None:
         assert e.value.reason == Reason.PERMISSION_DENIED
     finally:
         path.chmod(0o644)
+
+
+def test_fifo_and_socket_are_refused_without_waiting(tmp_path: Path) -> None:
+    """R48: a FIFO named like a photo would block `open` forever; a socket cannot be opened at all."""
+    import socket
+    import time
+
+    fifo = tmp_path / "x.jpg"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "y.jpg"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    try:
+        for path in (fifo, sock_path):
+            t = time.monotonic()
+            with pytest.raises(DecodeError) as e:
+                decode_image(path)
+            assert e.value.reason == Reason.NOT_A_REGULAR_FILE, e.value.detail
+            assert time.monotonic() - t < 5
+    finally:
+        sock.close()
+
+
+def test_files_above_the_format_cap_are_never_read(tmp_path: Path) -> None:
+    """R48: a sparse 1 GB "JPEG" fails too_large before a byte is read (memory stays flat)."""
+    import resource
+
+    big = tmp_path / "big.jpg"
+    with open(big, "wb") as f:
+        f.truncate(1024**3)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DecodeError) as e:
+        decode_image(big)
+    assert e.value.reason == Reason.TOO_LARGE and "format_limits" in e.value.detail
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: nothing read
+    small = pf.write_jpeg(tmp_path / "small.jpg", 64, 48)
+    with pytest.raises(DecodeError) as e:
+        decode_image(small, max_bytes=100)  # a user's lower cap applies too
+    assert e.value.reason == Reason.TOO_LARGE

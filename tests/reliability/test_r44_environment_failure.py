@@ -1,0 +1,67 @@
+"""R44: the environment fails (worker pool cannot start, log not writable): a run-level error with a non-zero
+exit and a message; no file is marked failed for it; once the cause is fixed the next run indexes everything.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from bridge import worker
+from bridge.decodepool import DecodePool
+from bridge.ledger import Ledger
+from bridge.records import RunFailure
+from tests.bridge.conftest import make_photos
+
+pytestmark = pytest.mark.reliability
+N = 12  # more than two jobs: the pool is used (one or two run inline)
+
+
+def _failures_and_embedded(settings) -> tuple[int, int]:
+    led = Ledger(settings.ledger_path, readonly=True)
+    try:
+        return len(led.failures()), len(led.done_fingerprints("embed", settings.model))
+    finally:
+        led.close()
+
+
+def test_unwritable_decoder_log_fails_the_run_not_the_files(cli, settings, tmp_path):
+    folder = tmp_path / "photos"
+    make_photos(folder, N)
+    log = settings.data_dir / "logs" / "decoders.log"
+    log.mkdir(parents=True)  # the log path is a folder: no worker could redirect its stderr there
+    args = ("index", str(folder), "--model", settings.model, "--workers", "2", "--batch-size", "4")
+    broken = cli(*args)
+    assert broken.returncode == 1, broken.stderr
+    assert "indexing failed" in broken.stderr and "decoders.log" in broken.stderr
+    assert "Traceback" not in broken.stderr and "completed" not in broken.stderr
+    assert _failures_and_embedded(settings) == (0, 0)  # nobody blamed, nothing half-done
+    led = Ledger(settings.ledger_path, readonly=True)
+    assert led.runs(1)[0]["status"] == "failed"
+    led.close()
+
+    shutil.rmtree(log)  # the cause is fixed
+    fixed = cli(*args, "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert _failures_and_embedded(settings) == (0, N)  # nothing was skipped as "known bad"
+
+
+def test_workers_that_cannot_initialise_are_a_run_failure(tmp_path):
+    """The parent could open the log but the workers cannot (it changed in between, another user, a
+    sandbox): their initializer reports it through every job instead of dying, and the pool raises
+    RunFailure instead of isolating files and calling them decoder crashes. Real worker processes."""
+    photos = make_photos(tmp_path / "p", 4)
+    jobs = [worker.Job(str(p), f"fp{i}", True, False, size=p.stat().st_size) for i, p in enumerate(photos)]
+    bad_log = tmp_path / "log-is-a-folder"
+    bad_log.mkdir()
+    pool = DecodePool(2, str(bad_log), threading.Event(), depth=4)
+    with pytest.raises(RunFailure, match="cannot write the decoder log"):
+        list(pool._pool_results(jobs))  # past the parent's own log check, straight to the workers
+    with pytest.raises(RunFailure, match="decode workers' log"):
+        list(pool.results(jobs))  # the parent's check says it first, in words
+
+    good = DecodePool(2, str(tmp_path / "decoders.log"), threading.Event(), depth=4)
+    results = list(good.results(jobs))
+    assert len(results) == 4 and not any(r.failures for r in results)
