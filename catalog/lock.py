@@ -119,20 +119,44 @@ def check_lock(catalog: Path, timeout: float = 5.0) -> LockStatus:
         pool.shutdown(wait=False)  # a hung probe must not hold the caller
 
 
-def ensure_closed(path: str | Path, timeout: float, *, hint: str) -> tuple[Path, LockStatus]:
-    """The resolved catalog path and its lock status, once it exists and Lightroom does not have it open
-    (else CatalogLocked, whose message ends with `hint`: what the caller's user can do instead)."""
-    from catalog.errors import CatalogError, CatalogLocked
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def catalog_file(path: str | Path) -> Path:
+    """The resolved path of an existing regular file that can be a catalog, else CatalogError with a message
+    naming what it is instead (missing, a folder, a FIFO, empty, not SQLite)."""
+    from catalog.errors import CatalogError
 
     source = Path(path).expanduser().resolve()
     try:
         found = regular_stat(source)
+        head = b""
+        if found is not None:
+            fd = open_regular(source)  # O_RDONLY, 16 bytes: the SQLite header, nothing else
+            try:
+                head = os.read(fd, 16)
+            finally:
+                os.close(fd)
     except NotRegularFile as exc:
         raise CatalogError(f"{source} is {exc.strerror}, not a Lightroom catalog (.lrcat) file") from exc
     except OSError as exc:
         raise CatalogError(f"cannot read {source}: {exc.strerror or exc}") from exc
     if found is None:
         raise CatalogError(f"catalog not found: {source}")
+    if head and head != SQLITE_MAGIC:
+        raise CatalogError(f"{source} is not a SQLite database, so not a Lightroom catalog")
+    wal = source.with_name(source.name + "-wal")
+    if not head and not (wal.is_file() and wal.stat().st_size):  # all of a new database can sit in its WAL
+        raise CatalogError(f"{source} is empty, not a Lightroom catalog")
+    return source
+
+
+def ensure_closed(path: str | Path, timeout: float, *, hint: str) -> tuple[Path, LockStatus]:
+    """The resolved catalog path and its lock status, once it exists and Lightroom does not have it open
+    (else CatalogLocked, whose message ends with `hint`: what the caller's user can do instead)."""
+    from catalog.errors import CatalogLocked
+
+    source = catalog_file(path)
     lock = check_lock(source, timeout=timeout)
     if lock.is_open:
         raise CatalogLocked(f"Lightroom has this catalog open ({lock.reason}): {source}. {hint}")

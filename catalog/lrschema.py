@@ -90,9 +90,13 @@ def check_writable(conn: sqlite3.Connection, source: Path) -> None:
     """Refuse to write a catalog with views or triggers Lightroom does not create, naming them."""
     foreign = foreign_objects(conn)
     if foreign:
-        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
-        raise HostileCatalog(
-            f"refusing to write {source.name}: it contains {shown}, which Lightroom does not create "
-            "(a trigger would run inside our write and change other data). Nothing was written. If you added "
-            "them yourself, remove them (or write through the Lightroom plugin)."
-        )
+        raise refusal(source, foreign)
+
+
+def refusal(source: Path, foreign: list[str]) -> HostileCatalog:
+    shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+    return HostileCatalog(
+        f"refusing to write {source.name}: it contains {shown}, which Lightroom does not create "
+        "(a trigger would run inside our write and change other data). Nothing was written. If you added "
+        "them yourself, remove them (or write through the Lightroom plugin)."
+    )

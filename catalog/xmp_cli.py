@@ -96,7 +96,14 @@ def read(
 ) -> None:
     rows, failed = [], False
     for photo in paths:
-        sidecar = photo if photo.suffix.lower() == ".xmp" else sidecar_path(photo, naming)  # type: ignore[arg-type]
+        try:
+            sidecar = photo if photo.suffix.lower() == ".xmp" else sidecar_path(photo, naming)  # type: ignore[arg-type]
+        except ValueError:  # ".", "/": no file name to derive a sidecar from
+            failed = True
+            rows.append(
+                {"photo": str(photo), "sidecar": str(photo), "reason": "not-a-photo", "error": "no file name"}
+            )
+            continue
         try:
             rows.append({"photo": str(photo), "sidecar": str(sidecar)} | asdict(read_sidecar(sidecar)))
         except (OSError, XmpError) as exc:

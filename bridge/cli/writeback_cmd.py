@@ -7,7 +7,7 @@ catalog they drive `--rule`s such as "sharpness < 0.2 -> pick -1"; in XMP they a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -106,7 +106,7 @@ def catalog_write(
                 console.print(f"{len(photos)} of {len(paths)} catalog photos have suggestions in the index")
         options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
         options.__post_init__()
-    except (CatalogError, ValueError) as exc:
+    except (CatalogError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     run_write(catalog, photos, options, dry_run=dry_run, as_json=as_json)
 
@@ -157,15 +157,24 @@ def xmp_write(
     import os
 
     from catalog.xmp import XmpUpdate, plan, write_sidecars
+    from catalog.xmp.write import photo_problem
 
     resolved = [os.path.abspath(p) for p in paths]
-    found = _index_suggestions(ctx, resolved, keywords=True, caption=True)
-    missing = [p for p in resolved if p not in found]
+    # A photo that is gone (or a folder/FIFO) gets no sidecar, whatever the index still remembers of it.
+    rows: list[dict[str, Any]] = []
+    for path in resolved:
+        problem = photo_problem(Path(path))
+        if problem is not None:
+            rows.append({"photo": path, "status": "failed", "reason": problem[0], "detail": problem[1]})
+    failed = bool(rows)
+    refused = {row["photo"] for row in rows}
+    found = _index_suggestions(ctx, [p for p in resolved if p not in refused], keywords=True, caption=True)
+    missing = [p for p in resolved if p not in found and p not in refused]
     if missing and not as_json:
         console.print(
-            f"{len(missing)} photo(s) have nothing in the index (not indexed yet?), e.g. {missing[0]}"
+            f"{len(missing)} photo(s) have nothing in the index (not indexed yet?), e.g. {missing[0]}",
+            markup=False,
         )
-    rows, failed = [], False
     for path, sg in sorted(found.items()):
         update = XmpUpdate(
             keywords=tuple(sg.keywords),
@@ -176,20 +185,30 @@ def xmp_write(
         if dry_run:
             for p in plan([Path(path)], update, naming):  # type: ignore[arg-type]
                 rows.append(
-                    {"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes), "error": p.error}
-                )
+                    {"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes), "error": p.error,
+                     "reason": p.reason}
+                )  # fmt: skip
                 failed |= bool(p.error)
             continue
         for r in write_sidecars([Path(path)], update, naming):  # type: ignore[arg-type]
-            rows.append({"photo": path, "status": r.status, "detail": r.detail})
+            rows.append({"photo": path, "status": r.status, "reason": r.reason, "detail": r.detail})
             failed |= r.status == "failed"
     if as_json:
         print(_json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for row in rows:
-            state = row.get("status") or ("; ".join(row["changes"]) or "no change")
-            typer.echo(f"{row['photo']}: {state}{' ' + str(row['detail']) if row.get('detail') else ''}")
+            typer.echo(_describe(row))
     raise typer.Exit(1 if failed else 0)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    """One line per photo: status (or the dry-run's changes), then the named reason and detail of a failure."""
+    state = row.get("status") or ("; ".join(row.get("changes", ())) or "no change")
+    if row.get("error"):
+        state = "failed"
+    reason = f" {row['reason']}:" if row.get("reason") else ""
+    detail = row.get("detail") or row.get("error")
+    return f"{row['photo']}: {state}{reason}{' ' + str(detail) if detail else ''}"
 
 
 def _pd_name(score: str) -> str:

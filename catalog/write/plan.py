@@ -1,6 +1,7 @@
 """`plan(catalog, changes, options) -> WritePlan`: what a write would change, computed on a verified copy.
 
-Reads through `catalog.reader.open_catalog` (lock check, verified copy, version gate), writes nothing.
+Reads through `catalog.reader.open_catalog` (lock check, verified copy, version gate), writes nothing;
+refuses (HostileCatalog) a catalog with views or triggers Lightroom does not create, as `apply` would.
 Keywords: with `reuse_existing`, an AI path is attached to an existing node whose full path, name or synonym
 matches case-insensitively (anywhere in the tree; faces excluded; best = longest matching path suffix, then
 outside our parent, then shallowest, then lowest id). Otherwise the path is created under `keyword_parent`
@@ -16,6 +17,7 @@ from typing import Any
 
 from catalog.errors import CatalogError
 from catalog.keywords import SEPARATOR
+from catalog.lrschema import refusal
 from catalog.photos import Photo
 from catalog.reader import open_catalog
 from catalog.write.keywords_write import TreeIndex, lc, split_path
@@ -115,6 +117,10 @@ def plan(
     """Compute the write; raises CatalogLocked / UnsupportedCatalog / CatalogError like the reader."""
     options = options or WriteOptions()
     with open_catalog(catalog_path) as cat:
+        # refused here already, on the copy, so a dry run says so and a refused write never opens the original
+        foreign = cat.foreign_objects()
+        if foreign:
+            raise refusal(cat.source, foreign)
         photos = cat.photos()
         tree = cat.keyword_tree()
         counter = cat.variable("Adobe_entityIDCounter")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog.lock import catalog_file
 from catalog.write.apply import _SQL_TOUCH, now_2001
 from catalog.write.ids import read_counter
 from catalog.write.plan import NORMALIZE
@@ -257,7 +258,7 @@ class _Undo:
 def remove_ours(catalog_path: str | Path, lock_timeout: float = 5.0) -> RemoveReport:
     """Take back every recorded write to this catalog (see the module docstring). Raises CatalogLocked,
     UnsupportedCatalog, HostileCatalog or CatalogError; with nothing recorded, opens nothing."""
-    source = Path(catalog_path).expanduser().resolve()
+    source = catalog_file(catalog_path)  # a missing file, a folder or a FIFO is an error, records or not
     report = RemoveReport(str(source))
     recs = load_all(source)
     report.records = len(recs)

@@ -71,9 +71,17 @@ def plan(photos: Iterable[Path], update: XmpUpdate, naming: Naming = "name") -> 
     return [_plan_one(Path(photo), update, naming) for photo in photos]
 
 
+def _sidecar_of(photo: Path, naming: Naming) -> Path:
+    """The sidecar path, or the photo itself where none can be derived (".", "/"): refused anyway."""
+    try:
+        return sidecar_path(photo, naming)
+    except ValueError:
+        return photo
+
+
 def _plan_one(photo: Path, update: XmpUpdate, naming: Naming) -> PlannedChange:
-    sidecar = sidecar_path(photo, naming)
     problem = photo_problem(photo)
+    sidecar = _sidecar_of(photo, naming)
     if problem is not None:
         return PlannedChange(photo, sidecar, False, (), problem[1], problem[0])
     existing: bytes | None = None
@@ -99,10 +107,10 @@ def write_sidecar(
 ) -> WriteResult:
     """Merge `update` into the photo's sidecar. Never opens the photo itself (RAW files stay untouched); refuses
     (`photo-missing`, `not-a-regular-file`) when the photo is not a regular file, writing nothing."""
-    sidecar = sidecar_path(Path(photo), naming)
     problem = photo_problem(Path(photo))
     if problem is not None:
-        return WriteResult(sidecar, "failed", problem[0], problem[1])
+        return WriteResult(_sidecar_of(Path(photo), naming), "failed", problem[0], problem[1])
+    sidecar = sidecar_path(Path(photo), naming)
     return write_xmp_file(sidecar, update, retry=retry)
 
 
