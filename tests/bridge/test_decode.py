@@ -412,10 +412,10 @@ def test_read_errors_are_named(
 ) -> None:
     path = pf.write_jpeg(tmp_path / "a.jpg", 64, 48)
 
-    def failing_read(self: Path) -> bytes:
+    def failing_read(path: object, max_bytes: int) -> bytes:
         raise error
 
-    monkeypatch.setattr(Path, "read_bytes", failing_read)
+    monkeypatch.setattr("bridge.decode.read_regular", failing_read)  # the one place decode reads files
     with pytest.raises(DecodeError) as e:
         decode_image(path)
     assert e.value.reason == reason and error.strerror in e.value.detail
