@@ -96,10 +96,12 @@ def _paths(rows: dict[int, Any], parent_of: Callable[[int], int | None]) -> dict
         while cur is not None and cur not in memo and cur not in on_stack:
             stack.append(cur)
             on_stack.add(cur)
-            if len(stack) > MAX_DEPTH:
-                raise HostileCatalog(f"the keyword hierarchy is deeper than {MAX_DEPTH} levels: not read")
             cur = parent_of(cur)
+            if len(stack) > MAX_DEPTH:
+                break  # refused below; stops the walk of a very long chain early
         base = memo.get(cur, ()) if cur is not None else ()
+        if len(base) + len(stack) > MAX_DEPTH:
+            raise HostileCatalog(f"the keyword hierarchy is deeper than {MAX_DEPTH} levels: not read")
         for node in reversed(stack):
             base = (*base, rows[node][2] or "")
             memo[node] = base
