@@ -232,7 +232,7 @@ class _Undo:
         ]
         theirs = [str(name) for cid, name in children if cid not in removed]
         if theirs:
-            return f"it holds keywords that are not ours to remove: {', '.join(sorted(theirs)[:5])}"
+            return f"it still holds {', '.join(sorted(theirs)[:5])}"
         return None
 
     def keywords(self, recs: list[WriteRecord]) -> None:

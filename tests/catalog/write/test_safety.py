@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog.errors import CatalogLocked, UnsupportedCatalog
-from catalog.write import PhotoChange, apply, load_changes, plan
+from catalog.write import PhotoChange, apply, load_changes, plan, remove_ours
 from catalog.write_cli import app
 from tests.catalog.conftest import holding_lock
 from tests.catalog.fixtures import build_catalog
@@ -121,6 +121,7 @@ def test_kill_9_during_write_leaves_old_or_new(shared_data: Path, tmp_path: Path
     ]
     p = plan(base, changes)
     old = digest(base)
+    old_content = _content(base)
     # reference: the same plan applied without interruption on another copy
     ref = tmp_path / "ref"
     shutil.copytree(base_dir, ref)
@@ -161,4 +162,25 @@ def test_kill_9_during_write_leaves_old_or_new(shared_data: Path, tmp_path: Path
             backups = list((work / "Pixel Detective Backups").glob("*/" + base.name))
             assert backups and integrity(backups[0]) == "ok" and digest(backups[0]) == old
         sqlite3.connect(target).close()
+        # R50 after a crash: the write record (saved "pending" before COMMIT) is resolved against the catalog,
+        # and unwrite takes back exactly what reached it: all of it, or nothing
+        remove_ours(target)
+        assert _content(target) == old_content, f"round {round_}: unwrite after the crash left other content"
     print("R13 outcomes:", outcomes, f"apply took {duration:.2f}s")
+
+
+def _content(path: Path) -> tuple[object, ...]:
+    """What a write adds or changes, without the counter and touch columns (unwrite moves those on)."""
+    conn = connect(path)
+    try:
+        return tuple(
+            conn.execute(sql).fetchall()
+            for sql in (
+                "SELECT id_local, name, parent FROM AgLibraryKeyword ORDER BY 1",
+                "SELECT id_local, image, tag FROM AgLibraryKeywordImage ORDER BY 1",
+                "SELECT id_local, image, caption FROM AgLibraryIPTC ORDER BY 1",
+                "SELECT id_local, rating, typeof(rating), pick, colorLabels FROM Adobe_images ORDER BY 1",
+            )
+        )
+    finally:
+        conn.close()
