@@ -48,8 +48,9 @@ def build_payload(
     payload = dict(metadata)
     if analyses:
         payload.update(payload_fields(analyses))
-    payload.update(path_fields(paths))
+    payload = storable(payload)  # type: ignore[assignment]  # rules and sidecar names can carry raw bytes
+    payload.update(path_fields(paths))  # already in storage form (encoding twice would not round-trip)
     payload["fingerprint"] = fingerprint
     payload["model"] = model_id
     payload["indexed_at"] = time.time()
-    return storable(payload)  # type: ignore[return-value]  # rules and sidecar names can carry raw bytes
+    return payload

@@ -46,8 +46,18 @@ def _escape_unencodable_output() -> None:
 
 
 _escape_unencodable_output()
-console = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
-out = Console(soft_wrap=True)
+
+
+class _Console(Console):
+    """Text reaches the screen in its shown form before Rich measures it, so tables stay aligned around
+    names with raw bytes (the stream handler alone would print 4 characters where Rich counted 1)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(shown(text), **kwargs)
+
+
+console = _Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
+out = _Console(soft_wrap=True)
 
 
 class Exit(IntEnum):
