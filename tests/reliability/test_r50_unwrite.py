@@ -151,7 +151,9 @@ def test_unwrite_removes_exactly_ours_and_keeps_the_users(cat: Built, tmp_path: 
     out = runner.invoke(app, ["unwrite", str(cat.path)])
     assert out.exit_code == 0, out.output
     text = " ".join(out.stdout.split())
-    assert "removed 3 keyword(s), 0 keyword link(s)" in text and "Pixel Detective: it holds keywords" in text
+    assert (
+        "removed 3 keyword(s), 0 keyword link(s)" in text and "Pixel Detective: it still holds Mine" in text
+    )
     assert "Traceback" not in text and "RemoveReport(" not in text
     conn = connect(cat.path)
     kw3, _ = rows(conn)
