@@ -168,9 +168,7 @@ class Indexer:
                 raise
             # ENOSPC / "database or disk is full" from the store or the ledger: the batch in flight was not
             # recorded (store first, ledger last), so the next run redoes exactly that (R45).
-            raise RunFailure(
-                self._disk_full(disk_full_message(self.s.data_dir, "record the next batch"))
-            ) from e
+            raise RunFailure(_disk_full(disk_full_message(self.s.data_dir, "record the next batch"))) from e
         finally:
             self.summary.wall_seconds = round(time.perf_counter() - t0, 3)
             self.summary.phase_seconds = {k: round(v, 3) for k, v in self._phase.items()}
@@ -184,33 +182,12 @@ class Indexer:
                 if not is_disk_full(e):
                     raise
                 if not failing:
-                    raise RunFailure(
-                        self._disk_full(disk_full_message(self.s.data_dir, "record the run"))
-                    ) from e
+                    raise RunFailure(_disk_full(disk_full_message(self.s.data_dir, "record the run"))) from e
         return self.summary
 
     # -- free space (R45) ------------------------------------------------------------------------------
     def _ensure_space(self, files: int, what: str) -> None:
-        """Refuse to go on below `min_free_mb` (+ room for `files`): Qdrant Edge writes through memory maps,
-        and a map that cannot grow kills the process with SIGBUS, without a word."""
-        try:
-            ensure_free(
-                self.s.data_dir, files * BYTES_PER_FILE, what, margin=self.s.min_free_mb * 1024 * 1024
-            )
-        except DiskFullError as e:
-            raise RunFailure(
-                self._disk_full(
-                    f"not enough free space to {what}: the disk holding {e.path} has {human_bytes(e.free)} "
-                    f"free, below the {human_bytes(e.need)} kept free while indexing (setting min_free_mb)"
-                )
-            ) from None
-
-    @staticmethod
-    def _disk_full(message: str) -> str:
-        return (
-            f"{message}. Indexing stopped before writing anything half-way: what was recorded so far is "
-            "kept, and the next run finishes the rest once there is space."
-        )
+        ensure_space(self.s, files, what)
 
     def _optimize(self) -> None:
         """Build the search index for what was added (Edge never does this on its own; it skips collections
@@ -616,3 +593,27 @@ class Indexer:
                 self.store.delete(ids)
         # Vectors of other models stay recorded until that model's store is open to delete them.
         self.ledger.forget_content(stale, embed_version=self.model_id)
+
+
+def ensure_space(settings: Settings, files: int, what: str) -> None:
+    """Raise RunFailure below `min_free_mb` (+ room for `files`) on the data dir's disk. Qdrant Edge writes
+    through memory maps, and a map that cannot grow kills the process with SIGBUS, without a word: callers
+    check before the store is even opened (opening maps and extends its files), then before each batch."""
+    try:
+        ensure_free(
+            settings.data_dir, files * BYTES_PER_FILE, what, margin=settings.min_free_mb * 1024 * 1024
+        )
+    except DiskFullError as e:
+        raise RunFailure(
+            _disk_full(
+                f"not enough free space to {what}: the disk holding {e.path} has {human_bytes(e.free)} "
+                f"free, below the {human_bytes(e.need)} kept free while indexing (setting min_free_mb)"
+            )
+        ) from None
+
+
+def _disk_full(message: str) -> str:
+    return (
+        f"{message}. Indexing stopped before writing anything half-way: what was recorded so far is "
+        "kept, and the next run finishes the rest once there is space."
+    )

@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     format_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
     # Free space kept on the data dir's disk during a run (R45): checked before the run and each batch;
     # below it the run stops with a message instead of the vector store dying of SIGBUS.
-    min_free_mb: int = Field(default=200, ge=0)
+    # Measured: opening a Qdrant Edge shard preallocates ~330 MB (its payload indexes), so the floor is above.
+    min_free_mb: int = Field(default=512, ge=0)
 
     # Scanning
     include: list[str] = Field(default_factory=list)  # gitignore-style globs; empty = every supported file

@@ -167,9 +167,15 @@ def watch_forever(
 ) -> None:
     """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run."""
     from bridge.cli.common import console
+    from bridge.pipeline import ensure_space
 
     s = engine.settings
     stop = stop or threading.Event()
+
+    def indexer() -> Any:
+        ensure_space(s, 0, "index the changes")  # a full disk: stop with a message, never SIGBUS (R45)
+        return engine.indexer(rules=rules, stop=stop)
+
     roots = [normalize_root(r) for r in roots]
     collector = ChangeCollector(roots, PathFilter(s.include, s.exclude), s.watch_stable_seconds)
     observer = Observer()
@@ -178,7 +184,7 @@ def watch_forever(
     observer.start()
     # Catch up with what changed while nobody watched, then follow events.
     if catch_up:
-        summary = engine.indexer(rules=rules, stop=stop).run(roots)
+        summary = indexer().run(roots)
         if on_run:
             on_run(summary)
     last_rescan = time.monotonic()
@@ -189,11 +195,11 @@ def watch_forever(
             changed, gone = collector.ready()
             if changed or gone:
                 # One run for both, new paths first: moved content is re-pathed, not re-embedded.
-                summary = engine.indexer(rules=rules, stop=stop).run(changed, gone=gone)
+                summary = indexer().run(changed, gone=gone)
                 if on_run:
                     on_run(summary)
             if s.watch_rescan_minutes and time.monotonic() - last_rescan > s.watch_rescan_minutes * 60:
-                summary = engine.indexer(rules=rules, stop=stop).run(roots)
+                summary = indexer().run(roots)
                 last_rescan = time.monotonic()
                 if on_run:
                     on_run(summary)

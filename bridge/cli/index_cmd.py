@@ -20,7 +20,7 @@ from bridge.cli.common import (
     user_errors,
 )
 from bridge.engine import Engine, load_rules
-from bridge.pipeline import RunSummary
+from bridge.pipeline import RunSummary, ensure_space
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -183,6 +183,7 @@ def index(
                 "run the same command again once the weights are there.[/]"
             )
         rules = load_rules(settings)
+        ensure_space(settings, 0, "start indexing")  # before the store is opened: opening grows its maps
         with graceful_stop() as stop, RichProgress(enabled=not as_json) as progress:
             idx = engine.indexer(progress=progress, stop=stop, rules=rules)
             if engine.caption_problem:
