@@ -25,7 +25,13 @@ def _b(path: os.PathLike[str] | str) -> bytes:
 
 
 def test_storage_form_is_lossless_and_keeps_prefixes():
-    names = [os.fsdecode(b"/p/caf\xe9.jpg"), "/p/\ufdd0x.jpg", "/p/\ufdd0e9.jpg", "/p/plain é.jpg", "/p/a.jpg"]
+    names = [
+        os.fsdecode(b"/p/caf\xe9.jpg"),
+        "/p/\ufdd0x.jpg",
+        "/p/\ufdd0e9.jpg",
+        "/p/plain é.jpg",
+        "/p/a.jpg",
+    ]
     for n in names:
         assert from_db(to_db(n)) == n
         to_db(n).encode("utf-8")  # valid Unicode: SQLite TEXT and Qdrant payloads take it
