@@ -95,3 +95,31 @@ def test_many_files_at_once_are_one_batch_and_deletes_leave(watching, tmp_path):
     for p in sorted((folder / "burst").iterdir())[:10]:
         p.unlink()
     wait_for(lambda: len(indexed(engine)) == 50)
+
+
+def test_folder_renamed_is_repathed_not_reembedded_and_moved_out_is_swept(watching, tmp_path):
+    """R24/R5 under `watch`: the same fingerprint re-pathing as `index` (one code path); a folder moved out
+    of the tree leaves no ghost entries."""
+    engine, folder, runs = watching
+    make_photos(folder / "trip", 6)
+    wait_for(lambda: len(indexed(engine)) == 6)
+    time.sleep(1.0)
+    runs.clear()
+
+    os.rename(folder / "trip", folder / "trip-2024")
+    wait_for(lambda: sum(r.repathed for r in runs) >= 6 and sum(r.deleted for r in runs) >= 6)
+    time.sleep(1.0)
+    assert sum(r.embedded for r in runs) == 0  # the vectors stayed; only their paths changed
+    from bridge.ledger import Ledger
+
+    led = Ledger(engine.settings.ledger_path, readonly=True)
+    paths = {p for ps in led.paths_for(led.done_fingerprints("embed", engine.model_id)).values() for p in ps}
+    led.close()
+    assert paths and all(os.sep + "trip-2024" + os.sep in p for p in paths)
+    hits = engine.store().scroll()
+    assert all("trip-2024" in payload["path"] for _, payload, _ in hits)
+
+    runs.clear()
+    shutil.move(str(folder / "trip-2024"), str(tmp_path / "elsewhere"))  # out of the watched tree
+    wait_for(lambda: not indexed(engine))
+    wait_for(lambda: engine.store().count() == 0)  # no ghost vectors either
