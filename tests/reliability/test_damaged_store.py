@@ -30,6 +30,13 @@ def damage(shard_dir) -> list[str]:
     return hit
 
 
+def run_cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIXEL_DETECTIVE_DATA_DIR": str(settings.data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_damaged_store_is_moved_aside_and_rebuilt(settings, tmp_path):
     folder = tmp_path / "photos"
     make_photos(folder, 20)
@@ -53,3 +60,31 @@ def test_damaged_store_is_moved_aside_and_rebuilt(settings, tmp_path):
     with Engine.open(settings) as engine:
         assert engine.store().count() == 20
         assert engine.notices == []  # no crash loop: the next open is clean
+
+
+def test_damaged_store_is_said_by_status_and_doctor_until_rebuilt(settings, tmp_path):
+    """Moved aside silently, the store looked empty and search said "no results": the user is told, by
+    every view, until an index run has rebuilt it."""
+    folder = tmp_path / "photos"
+    make_photos(folder, 8)
+    with Engine.open(settings) as engine:
+        engine.index([str(folder)])
+        shard = engine.store().path
+    assert damage(shard)
+    with Engine.open(settings) as engine:  # any command that opens the store (search does) finds it
+        engine.store()
+        assert any("is damaged" in n and "being rebuilt" in n for n in engine.notices)
+    status = run_cli(settings, "status")
+    assert "is damaged" in status.stdout and "moved to" in status.stdout and "being rebuilt" in status.stdout
+    assert json.loads(run_cli(settings, "status", "--json").stdout)["notices"]
+    doctor = json.loads(run_cli(settings, "doctor", "--json").stdout)
+    pending = [c for c in doctor["checks"] if c["check"] == "repair pending"]
+    assert pending and "being rebuilt" in pending[0]["detail"] and not doctor["ok"]
+    with Engine.open(settings) as engine:  # still owed on the next open: said again
+        assert any("being rebuilt" in n for n in engine.notices)
+    r = run_cli(settings, "index", str(folder), "--model", settings.model, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["embedded"] == 8
+    assert "warning" not in run_cli(settings, "status").stdout
+    with Engine.open(settings) as engine:
+        assert engine.notices == []
