@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -207,7 +208,10 @@ def test_r41_a_port_file_others_could_have_written_is_refused(
             if owner is not None:
                 os.chown(target, owner, -1)
             aside.rename(port_file)  # in place already broken: the service never sees it sound
-            assert _wait(lambda: words in (svc.status()["last_problem"] or ""), 10), svc.status()
+            assert _wait(lambda: words in (svc.status()["last_problem"] or ""), 10), (
+                svc.status(),
+                f"{target} is now mode {stat.S_IMODE(os.stat(target).st_mode):o}, uid {os.stat(target).st_uid}",
+            )
             assert "not trusted" in svc.status()["last_problem"]
             time.sleep(0.3)
             assert sim.seen.hellos == [] and not sim.received  # nothing was sent to those ports

@@ -72,9 +72,13 @@ def test_disk_fills_during_a_run_then_space_returns(cli, settings, small_data_di
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "the indexer made no progress"
         time.sleep(0.02)
-    filler = _fill(
-        small_data_dir, leave_mb=300
-    )  # above what opening the store needs  # another program fills the disk
+    # Another program fills the disk. The indexer (and its workers, same process group) is paused meanwhile so a
+    # fast machine cannot finish all N photos before the disk is full; the pause itself changes nothing it sees.
+    os.killpg(proc.pid, signal.SIGSTOP)
+    try:
+        filler = _fill(small_data_dir, leave_mb=300)  # above what opening the store needs
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode not in (-signal.SIGBUS, 128 + signal.SIGBUS), "died of SIGBUS"
     assert proc.returncode == 1, err
