@@ -12,6 +12,7 @@ from typing import Any
 
 from bridge import datadir
 from bridge.consistency import check_store, repair
+from bridge.diskspace import ensure_free
 from bridge.embed import Embedder
 from bridge.ledger import Ledger, LedgerError
 from bridge.models import WeightsMissing, spec_for
@@ -116,6 +117,11 @@ class Engine:
 
     def _open_store(self, model_id: str) -> VectorStore:
         s = self.settings
+        if s.store == "edge":
+            # Opening an Edge shard maps and extends its files (~330 MB of payload indexes): on a disk without
+            # that room the process would die of SIGBUS, wordlessly. Refuse first, for every caller (index,
+            # search, serve, the tray), with a message saying how much is missing (R45).
+            ensure_free(s.store_dir, 0, "open the search index", margin=s.min_free_mb * 1024 * 1024)
         return open_store(
             s.store,
             collection=self.collection(model_id),

@@ -91,13 +91,14 @@ def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors users can act on into one clear line and a stable exit code."""
+    from bridge.diskspace import DiskFullError
     from bridge.store import StoreError
 
     try:
         yield
     except OwnerBusy as e:
         raise fail(str(e), Exit.BUSY) from None
-    except (LedgerError, ModelError, StoreError) as e:
+    except (LedgerError, ModelError, StoreError, DiskFullError) as e:
         raise fail(str(e)) from None
     except RunFailure as e:  # the environment failed the run (workers, disk): no file was blamed for it
         raise fail(f"indexing failed: {e}") from None

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bridge.cli.common import emit_json, fail, out, settings_from, user_errors
+from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
 from bridge.engine import Engine
 from bridge.search import SearchError, photo_vector, search, text_vector
 
@@ -65,6 +65,8 @@ def search_cmd(
             )
         except SearchError as e:
             raise fail(str(e)) from None
+        for notice in engine.notices:  # a store being rebuilt, photos missing from it: results are partial
+            console.print(f"[bold yellow]warning:[/] {shown(notice)}", highlight=False)
     if as_json:
         emit_json(
             {

@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from bridge import __version__
+from bridge.diskspace import DiskFullError, is_disk_full
 from bridge.host import EngineHost, HostEvent
 from bridge.service import protocol as p
 from bridge.service.connection import PluginSession
@@ -316,4 +317,9 @@ def _classify(e: Exception, type_: str) -> tuple[str, str]:
 
     if isinstance(e, SearchError):
         return _SEARCH_ERRORS.get(e.kind, _SEARCH_ERRORS["bad_query"])
+    if isinstance(e, DiskFullError) or is_disk_full(e):
+        return (
+            "internal",
+            "the disk holding the index is full: free some space (details in the service's log)",
+        )
     return "internal", f"the service failed to answer {type_!r} (details are in the service's log)"
