@@ -118,9 +118,10 @@ class Engine:
     def _open_store(self, model_id: str) -> VectorStore:
         s = self.settings
         if s.store == "edge":
-            # Opening an Edge shard maps and extends its files (~330 MB of payload indexes): on a disk without
-            # that room the process would die of SIGBUS, wordlessly. Refuse first, for every caller (index,
-            # search, serve, the tray), with a message saying how much is missing (R45).
+            # Edge maps its files and writes through the maps; a write the disk cannot take kills the process
+            # with SIGBUS, wordlessly. Opening is such a write: measured on tmpfs, reopening a shard takes ~300 MB
+            # (its payload indexes and WAL). So every caller (index, search, serve, the tray) keeps `min_free_mb`
+            # free, and a nearly full disk gets a message instead of a dead process (R45).
             ensure_free(s.store_dir, 0, "open the search index", margin=s.min_free_mb * 1024 * 1024)
         return open_store(
             s.store,

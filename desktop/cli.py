@@ -32,7 +32,12 @@ def tray(
         for path in install(autostart=autostart):
             typer.echo(f"wrote {path}")
         raise typer.Exit(0)
-    from bridge.cli.common import settings_from
+    from bridge.cli.common import fail, settings_from
+    from desktop.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise fail(problem)
     from desktop.app import main
 
     settings = settings_from(ctx)

@@ -163,6 +163,8 @@ def index(
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
+    if watch and (files := [r for r in roots if not os.path.isdir(r)]):
+        raise fail(f"--watch takes folders, not files: {', '.join(files)} (nothing was changed in the index)")
     settings = settings_from(
         ctx,
         batch_size=batch_size,
@@ -232,8 +234,16 @@ def watch_cmd(
     model: Annotated[str | None, typer.Option(help="Embedding model id.")] = None,
 ) -> None:
     """Index new, changed and deleted files as they happen (waits until a copy is complete)."""
-    settings = settings_from(ctx, model=model)
     roots = [str(p) for p in folders]
+    missing = [r for r in roots if not os.path.exists(r)]
+    if missing:
+        raise fail(f"not found: {', '.join(missing)} (nothing is being watched)")
+    not_folders = [r for r in roots if not os.path.isdir(r)]
+    if not_folders:
+        raise fail(
+            f"not a folder: {', '.join(not_folders)} (watch takes folders; index single files with `index`)"
+        )
+    settings = settings_from(ctx, model=model)
     # Ctrl-C is handled from the start: during start-up it simply means "stop as soon as you can".
     with (
         graceful_stop() as stop,

@@ -30,14 +30,14 @@ MIN_FREE_MB = 450  # opening a Qdrant Edge shard preallocates ~330 MB (payload i
 
 @pytest.fixture
 def small_data_dir(settings, tmp_path):
-    """`settings.data_dir` on a 900 MB tmpfs, with the tiny model copied back in."""
+    """`settings.data_dir` on a 1.2 GB tmpfs, with the tiny model copied back in."""
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a small tmpfs needs root")
     keep = tmp_path / "models-aside"
     shutil.move(settings.data_dir, keep)
     settings.data_dir.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=900m", "tmpfs", str(settings.data_dir)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=1200m", "tmpfs", str(settings.data_dir)], capture_output=True
     )
     if mounted.returncode != 0:
         shutil.rmtree(settings.data_dir)
@@ -87,6 +87,14 @@ def test_disk_fills_during_a_run_then_space_returns(cli, settings, small_data_di
     # Still full: the next run refuses at once, before it opens (and would grow) the store.
     refused = cli(*args)
     assert refused.returncode == 1 and "free space" in refused.stderr, refused.stderr
+    # Search on the same nearly full disk: opening the store would take ~300 MB of it (measured on tmpfs), so it
+    # is refused in words, not killed by SIGBUS.
+    starved = cli("search", "a photo", "--model", settings.model)
+    assert starved.returncode == 1, (starved.returncode, starved.stderr)
+    assert (
+        "not enough free space to open the search index" in starved.stderr
+        and "Traceback" not in starved.stderr
+    )
 
     filler.unlink()  # space returns
     # Nothing half-written: every recorded vector is in the store; the store is ahead by at most the batch
