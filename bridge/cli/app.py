@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from bridge.cli import (
     db_cmd,
     index_cmd,
     info_cmd,
+    last_resort,
     models_cmd,
     rules_cmd,
     search_cmd,
@@ -82,5 +85,20 @@ xmp_app.command("write")(writeback_cmd.xmp_write)
 app.add_typer(xmp_app, name="xmp", help="Read and write XMP sidecars (merged, never inside RAW files).")
 
 
+def _thread_died(args: threading.ExceptHookArgs) -> None:
+    # A background thread (watcher, progress, service) that dies must not print a traceback either.
+    if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+        last_resort.report(args.exc_value)
+
+
 def main() -> None:
-    app()
+    threading.excepthook = _thread_died
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("\nstopped\n")
+        sys.exit(130)
+    except BaseException as e:  # the last line of defence: no traceback reaches the user
+        sys.exit(last_resort.report(e))
