@@ -7,6 +7,7 @@ Workers hand over S x S x 3 uint8 arrays; normalisation happens here, batched, o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from bridge.models import ModelError, ResolvedWeights, resolve
+
+log = logging.getLogger(__name__)
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -55,6 +58,29 @@ def pick_device(requested: str = "auto") -> str:
             f"device {requested!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)"
         )
     return requested
+
+
+def _load_or_explain(rw: ResolvedWeights, device: str, precision: str) -> LoadedModel:
+    """`load_model`, with the ways it fails in the field (a damaged or half-copied weights file, a file of
+    another architecture, too little memory) turned into a ModelError that says what to do. The library's own
+    text goes to the log only: it names internals, not a remedy (R44)."""
+    try:
+        return load_model(rw, device=device, precision=precision)
+    except ModelError:
+        raise
+    except Exception as e:
+        log.warning("loading %s from %s failed", rw.spec.id, rw.weights_file or rw.source, exc_info=True)
+        where = f" from {rw.weights_file}" if rw.weights_file is not None else ""
+        if "out of memory" in str(e).lower():
+            raise ModelError(
+                f"not enough memory on {device} to load the model {rw.spec.id}: close other programs using it, "
+                "or run with --device cpu"
+            ) from None
+        raise ModelError(
+            f"the model {rw.spec.id} could not be loaded{where}: the weights file is damaged, incomplete or "
+            f"not a {rw.spec.arch} model. Check it with `pixel-detective models verify --model {rw.spec.id}` "
+            f"and import it again with `pixel-detective models import FILE --model {rw.spec.id}`"
+        ) from None
 
 
 def load_model(rw: ResolvedWeights, *, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
@@ -166,7 +192,7 @@ class Embedder:
                 precision = choose_precision(
                     self.requested_precision, self.device, self.model_id, self.models_dir
                 )
-                self._loaded = load_model(self.weights, device=self.device, precision=precision)
+                self._loaded = _load_or_explain(self.weights, self.device, precision)
             self.last_used = time.monotonic()
             return self._loaded
 

@@ -16,6 +16,7 @@ from bridge.cli import (
     index_cmd,
     info_cmd,
     last_resort,
+    logsetup,
     models_cmd,
     rules_cmd,
     search_cmd,
@@ -93,6 +94,7 @@ def _thread_died(args: threading.ExceptHookArgs) -> None:
 
 def main() -> None:
     threading.excepthook = _thread_died
+    logsetup.configure()
     try:
         app()
     except SystemExit:

@@ -65,3 +65,27 @@ def test_workers_that_cannot_initialise_are_a_run_failure(tmp_path):
     good = DecodePool(2, str(tmp_path / "decoders.log"), threading.Event(), depth=4)
     results = list(good.results(jobs))
     assert len(results) == 4 and not any(r.failures for r in results)
+
+
+def test_model_weights_broken_between_runs_fail_the_run_not_the_files(cli, settings, tmp_path):
+    """The model's weights file is damaged (a half-synced copy, a bad disk): the model cannot load when the
+    first batch needs it. That is the run's failure with a message; no photo is marked failed, and once the
+    file is restored the next run embeds every photo."""
+    folder = tmp_path / "photos"
+    make_photos(folder, N)
+    weights = sorted(p for p in settings.models_dir.rglob("*") if p.is_file() and p.stat().st_size > 10_000)
+    assert weights, list(settings.models_dir.rglob("*"))
+    kept = {p: p.read_bytes() for p in weights}
+    for p in weights:
+        p.write_bytes(p.read_bytes()[:4096])  # truncated in place
+    args = ("index", str(folder), "--model", settings.model, "--workers", "2", "--batch-size", "4")
+    broken = cli(*args)
+    assert broken.returncode != 0, broken.stderr
+    assert "Traceback" not in broken.stderr and "internal error" not in broken.stderr, broken.stderr
+    assert "completed" not in broken.stderr
+    assert _failures_and_embedded(settings) == (0, 0)
+    for p, data in kept.items():
+        p.write_bytes(data)
+    fixed = cli(*args, "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert _failures_and_embedded(settings) == (0, N)

@@ -63,6 +63,41 @@ def test_kill9_of_the_indexer_leaves_no_worker(cli, settings, tmp_path):
     assert not left, f"orphaned processes: {left}"
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+def test_kill9_of_the_service_during_a_plugin_job_leaves_no_worker(cli, settings, tmp_path, monkeypatch):
+    """`serve` runs the plugin's analyze jobs with the same decode workers: killed, it leaves none behind."""
+    from tests.bridge.service.plugin_sim import PluginSim
+
+    bridge = tmp_path / "bridge-dir"
+    monkeypatch.setenv("PIXEL_DETECTIVE_BRIDGE_DIR", str(bridge))  # the subprocess and the simulator agree
+    folder = tmp_path / "photos"
+    make_photos(folder / "first", 4, size=(64, 48))
+    assert cli("index", str(folder), "--model", settings.model).returncode == 0  # `folder` is an indexed root
+    make_photos(folder / "new", 600, size=(64, 48))
+    new = sorted(str(p) for p in (folder / "new").iterdir())
+    monkeypatch.setenv("PIXEL_DETECTIVE_WORKERS", "2")
+    monkeypatch.setenv("PIXEL_DETECTIVE_BATCH_SIZE", "8")
+    monkeypatch.setenv("PIXEL_DETECTIVE_MODEL", settings.model)
+    proc = cli("serve", wait=False)
+    try:
+        with PluginSim(bridge) as sim:
+            assert sim.wait_connected(120), proc.stderr.read() if proc.poll() is not None else "no connection"
+            accepted = sim.wait_reply(sim.send_request("analyze", {"paths": new}), 60)[0]
+            assert accepted["type"] == "analyze.accepted", accepted
+            deadline = time.monotonic() + 120
+            while stage_count(settings.ledger_path, "embed") < 4 + 8 or len(_group(proc.pid)) < 3:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "the job made no progress"
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)  # the service only, not its group
+            proc.wait()
+            left = _wait_empty(proc.pid, 10)
+            assert not left, f"orphaned processes: {left}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 _OWNER = textwrap.dedent(
     """
     import sys, threading, time
