@@ -167,6 +167,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pd-r49-") as tmp, open(out_path, "w") as out:
         root = Path(tmp)
         (root / "values").mkdir()
+        os.chdir(root)  # relative outputs (export-db abc) land in the temp tree, never in the checkout
         todo = [(label, argv) for label, argv in cases(root / "values", full=full) if only in label]
         for i, (label, argv) in enumerate(todo):
             data_dir = root / f"data{i}"
