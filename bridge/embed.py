@@ -60,7 +60,7 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
-def _load_or_explain(rw: ResolvedWeights, device: str, precision: str) -> LoadedModel:
+def load_or_explain(rw: ResolvedWeights, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
     """`load_model`, with the ways it fails in the field (a damaged or half-copied weights file, a file of
     another architecture, too little memory) turned into a ModelError that says what to do. The library's own
     text goes to the log only: it names internals, not a remedy (R44)."""
@@ -69,7 +69,7 @@ def _load_or_explain(rw: ResolvedWeights, device: str, precision: str) -> Loaded
     except ModelError:
         raise
     except Exception as e:
-        log.warning("loading %s from %s failed", rw.spec.id, rw.weights_file or rw.source, exc_info=True)
+        log.info("loading %s from %s failed", rw.spec.id, rw.weights_file or rw.source, exc_info=True)
         where = f" from {rw.weights_file}" if rw.weights_file is not None else ""
         if "out of memory" in str(e).lower():
             raise ModelError(
@@ -192,7 +192,7 @@ class Embedder:
                 precision = choose_precision(
                     self.requested_precision, self.device, self.model_id, self.models_dir
                 )
-                self._loaded = _load_or_explain(self.weights, self.device, precision)
+                self._loaded = load_or_explain(self.weights, self.device, precision)
             self.last_used = time.monotonic()
             return self._loaded
 

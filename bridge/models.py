@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -192,8 +193,10 @@ def import_weights(
     """Copy a weights file into the data dir, write its manifest, and (by default) verify it loads."""
     arch, tag = split_id(model_id)
     file = Path(file)
-    if not file.is_file():
+    if not file.exists():
         raise ModelError(f"weights file not found: {file}")
+    if not file.is_file() or not stat.S_ISREG(file.stat().st_mode):
+        raise ModelError(f"{file} is not a regular file (a folder, FIFO or device cannot hold weights)")
     if model_id in REGISTRY:
         spec = REGISTRY[model_id]
     else:
@@ -221,9 +224,16 @@ def import_weights(
         manifest["config_file"] = f"{arch}.json"
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if verify:
-        from bridge.embed import load_model  # torch only when really loading
+        from bridge.embed import load_or_explain  # torch only when really loading
 
-        load_model(_resolved_in(tmp, spec, manifest), device="cpu", precision="fp32")
+        try:
+            load_or_explain(_resolved_in(tmp, spec, manifest))
+        except ModelError:
+            shutil.rmtree(tmp, ignore_errors=True)  # what does not load is not kept
+            raise ModelError(
+                f"it does not load as {model_id} ({spec.arch}): the file is damaged, incomplete or another "
+                "model's weights; nothing was imported"
+            ) from None
     shutil.rmtree(d, ignore_errors=True)
     os.replace(tmp, d)
     return manifest
@@ -231,7 +241,7 @@ def import_weights(
 
 def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
     """Check checksum (imported weights) and that the weights load into the architecture."""
-    from bridge.embed import load_model
+    from bridge.embed import load_or_explain
 
     rw = resolve(model_id, models_dir)
     report: dict[str, Any] = {"model": model_id, "source": rw.source}
@@ -240,7 +250,7 @@ def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
         report["sha256_ok"] = actual == rw.manifest.get("sha256")
         if not report["sha256_ok"]:
             raise ModelError(f"{rw.weights_file} does not match the checksum recorded at import")
-    loaded = load_model(rw, device="cpu", precision="fp32")
+    loaded = load_or_explain(rw)
     report["dim"] = loaded.dim
     report["image_size"] = loaded.image_size
     return report

@@ -57,6 +57,8 @@ class PortableError(Exception):
 def check_destination(dest: Path) -> Path:
     """Refuse, before anything is written, a destination that is a folder or lies in a missing one."""
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir() and not dest.is_file():
+        raise PortableError(f"{dest} is not a regular file (a FIFO, socket or device); choose a file name")
     if dest.is_dir():
         raise PortableError(
             f"{dest} is a folder; give the archive's file name, e.g. {dest / 'pixel-detective-index.tar.gz'}"
@@ -211,7 +213,7 @@ def import_index(
 ) -> dict[str, Any]:
     """Replace the index in `data_dir` (which must hold none unless `force`) by an export, atomically."""
     archive, data_dir = Path(archive), Path(data_dir)
-    if not archive.is_file():
+    if not archive.is_file():  # a FIFO or device is no archive either (is_file follows symlinks)
         raise PortableError(f"{archive} is not a file (give an archive made by `pixel-detective export-db`)")
     engine = open_engine()
     try:

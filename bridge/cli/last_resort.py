@@ -51,6 +51,25 @@ def _settings_message(exc: ValidationError) -> str:
     return f"invalid settings ({fields}); check the settings file and PIXEL_DETECTIVE_* variables"
 
 
+_PATH_ERRNOS = {
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.ENOENT: "not found",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "is a folder, not a file",
+    errno.EROFS: "the disk is read-only",
+    errno.ELOOP: "too many symbolic links",
+    errno.EEXIST: "already exists",
+    errno.ENXIO: "not a file that can be opened (a FIFO without a writer, a socket or a device)",
+}
+
+
+def _short(name: object, keep: int = 120) -> str:
+    """A path as the user can read it: decoded, and cut in the middle when it is absurdly long."""
+    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return repr(text if len(text) <= keep else f"{text[: keep // 2]}…{text[-keep // 2 :]}")
+
+
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """A user-facing message and exit code for conditions users can fix themselves, or None."""
     if _is_disk_full(exc):
@@ -63,8 +82,11 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
         )
     if isinstance(exc, PermissionError):
         where = getattr(exc, "filename", None)
-        target = repr(os.fsdecode(where)) if where else "a file it needs"
+        target = _short(where) if where else "a file it needs"
         return f"permission denied on {target}", EXIT_ERROR
+    if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _PATH_ERRNOS:
+        # A path the user gave (or one derived from it) the system refuses: name it and the reason.
+        return f"{_PATH_ERRNOS[exc.errno]}: {_short(exc.filename)}", EXIT_ERROR
     if isinstance(exc, ValidationError):
         return _settings_message(exc), EXIT_USAGE
     if isinstance(exc, UnicodeError):

@@ -3,8 +3,8 @@
 Each case calls the real entry point (`bridge.cli.app.main`, exactly what the console script runs) with its own
 argv and a fresh data dir, captures what it printed, and records the exit code. A SIGALRM deadline turns a hang
 (e.g. opening a FIFO) into a recorded `hang` instead of a stuck test. One JSON line per case goes to stdout's
-replacement file given as argv[1] (argv[2]: only cases whose label contains it; argv[3] "full": the whole
-matrix instead of the rotating quick set); the pytest side (test_r49_cli_misuse.py) judges them.
+replacement file given as argv[1] (argv[2]: only the cases whose label contains it); the pytest side
+(test_r49_cli_misuse.py) judges them. The whole matrix (~1,100 cases) takes about a minute.
 
 Cases are generated from the command tree itself, so a new command or option is covered without editing this.
 """
@@ -90,11 +90,7 @@ def hostile_values(root: Path) -> dict[str, str]:
     }
 
 
-QUICK_PER_PARAM = 4  # the default suite: each parameter gets this many hostile values, rotating, so every
-# parameter meets different ones; the full matrix (~1,100 cases) runs with `-m slow`.
-
-
-def cases(root: Path, *, full: bool = True) -> Iterator[tuple[str, list[str]]]:
+def cases(root: Path) -> Iterator[tuple[str, list[str]]]:
     values = hostile_values(root)
     names = list(values)
     for path, cmd in commands():
@@ -102,21 +98,14 @@ def cases(root: Path, *, full: bool = True) -> Iterator[tuple[str, list[str]]]:
         if name not in ("serve", "tray"):  # without arguments these start for real (tested elsewhere)
             yield f"{name}: no arguments", path
         yield f"{name}: unknown option", [*path, "--no-such-option"]
-        for j, param in enumerate(cmd.params):  # type: ignore[attr-defined]
+        for param in cmd.params:  # type: ignore[attr-defined]
             if getattr(param, "is_flag", False) or getattr(param, "count", False):
                 continue
             if (name, param.name) in ANY_TEXT:  # type: ignore[attr-defined]
                 continue
             opts = getattr(param, "opts", None) or []
             is_option = bool(opts) and opts[0].startswith("-")
-            if full:
-                chosen = names
-            else:
-                start = (j * QUICK_PER_PARAM + len(name)) % len(names)
-                chosen = [names[(start + k) % len(names)] for k in range(QUICK_PER_PARAM)]
-                if not is_option and "missing" not in chosen:
-                    chosen.append("missing")  # a positional path to nothing: the commonest slip of all
-            for vname in chosen:
+            for vname in names:
                 value = values[vname]
                 if vname == "fifo_jpg" and name not in ("xmp read", "xmp write", "index", "search"):
                     continue
@@ -162,14 +151,17 @@ def run_case(argv: list[str], data_dir: Path) -> tuple[int | str, str, float]:
 def main() -> None:
     out_path = Path(sys.argv[1])
     only = sys.argv[2] if len(sys.argv) > 2 else ""
-    full = len(sys.argv) > 3 and sys.argv[3] == "full"
     signal.signal(signal.SIGALRM, _alarm)
     with tempfile.TemporaryDirectory(prefix="pd-r49-") as tmp, open(out_path, "w") as out:
         root = Path(tmp)
         (root / "values").mkdir()
         os.chdir(root)  # relative outputs (export-db abc) land in the temp tree, never in the checkout
-        todo = [(label, argv) for label, argv in cases(root / "values", full=full) if only in label]
+        todo = [(label, argv) for label, argv in cases(root / "values") if only in label]
         for i, (label, argv) in enumerate(todo):
+            # Fresh values for every case: an earlier command may have replaced the FIFO or written the archive.
+            shutil.rmtree(root / "values")
+            (root / "values").mkdir()
+            hostile_values(root / "values")
             data_dir = root / f"data{i}"
             code, text, secs = run_case(argv, data_dir)
             record = {

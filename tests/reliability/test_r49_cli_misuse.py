@@ -2,9 +2,7 @@
 traceback, never a hang, never an anonymous "internal error".
 
 The cases come from the command tree (cli_misuse_driver.py), so new commands and options are covered as they
-are added. They run in one subprocess through the real entry point `bridge.cli.app.main`. The default suite runs a rotating
-share (each parameter gets 4 values, rotating, plus a missing path for positionals); `scripts/test.sh -m slow -k r49`
-runs the full matrix.
+are added. They run in one subprocess through the real entry point `bridge.cli.app.main`.
 """
 
 from __future__ import annotations
@@ -23,10 +21,10 @@ pytestmark = pytest.mark.reliability
 
 DOCUMENTED_CODES = {0, 1, 2, 4, 75, 130}
 # Values a command cannot possibly accept: a path to nothing, a FIFO, a folder where a file is expected, …
-MUST_FAIL = {"missing", "fifo", "fifo_jpg", "traversal", "where_junk"}
+MUST_FAIL = {"missing", "fifo", "fifo_jpg", "traversal", "where_junk"}  # where_junk: only as a --where
 
 
-def _run_driver(tmp_path: Path, only: str = "", mode: str = "quick") -> list[dict]:
+def _run_driver(tmp_path: Path, only: str = "") -> list[dict]:
     out = tmp_path / "cases.jsonl"
     env = {
         **os.environ,
@@ -38,12 +36,12 @@ def _run_driver(tmp_path: Path, only: str = "", mode: str = "quick") -> list[dic
     }
     env.pop("PIXEL_DETECTIVE_DATA_DIR", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.cli_misuse_driver", str(out), only, mode],
+        [sys.executable, "-m", "tests.reliability.cli_misuse_driver", str(out), only],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=5400 if mode == "full" else 1200,
+        timeout=1200,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
@@ -63,7 +61,8 @@ def _problems(records: list[dict]) -> list[str]:
             why.append("traceback")
         if "internal error" in text:
             why.append("internal error")
-        if case.rsplit("=", 1)[-1] in MUST_FAIL and code == 0:
+        param, _, value = case.partition(": ")[2].rpartition("=")
+        if value in MUST_FAIL and code == 0 and (value != "where_junk" or param == "where"):
             why.append("accepted an impossible value")
         if code not in (0, "hang") and not text.strip():
             why.append("failed silently")
@@ -81,14 +80,8 @@ def _judge(records: list[dict], at_least: int) -> None:
 
 
 def test_every_command_with_bad_arguments_answers_with_a_message(tmp_path):
-    """Every command and parameter, each with a rotating share of the hostile values (~290 cases)."""
-    _judge(_run_driver(tmp_path), at_least=250)
-
-
-@pytest.mark.slow
-def test_every_command_with_every_bad_argument(tmp_path):
-    """The full matrix: every hostile value in every parameter of every command (~1,100 cases)."""
-    _judge(_run_driver(tmp_path, mode="full"), at_least=1000)
+    """Every hostile value in every parameter of every command (~1,100 cases, about a minute)."""
+    _judge(_run_driver(tmp_path), at_least=1000)
 
 
 def test_an_unexpected_error_is_one_line_and_a_private_crash_log(tmp_path):
@@ -97,7 +90,7 @@ def test_an_unexpected_error_is_one_line_and_a_private_crash_log(tmp_path):
     code = (
         "import sys\n"
         "from bridge.cli import app as a, info_cmd\n"
-        "def boom(*args, **kw): raise KeyError('secret-internal-detail')\n"
+        "def boom(): raise KeyError('secret-internal-detail')\n"
         "a.app.registered_commands = [c for c in a.app.registered_commands if c.name != 'status']\n"
         "a.app.command('status')(boom)\n"
         "sys.argv = ['pixel-detective', 'status']\n"
