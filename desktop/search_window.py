@@ -467,19 +467,6 @@ class SearchWindow(QMainWindow):
         if ok and name.strip():
             self._service_call("show_collection", name.strip(), [r.path for r in sel])
 
-    def sync_payload(self) -> list[dict[str, Any]]:
-        """The shown photos' AI keywords and captions, as the plug-in's `apply` push wants them."""
-        out = []
-        for r in self.model.results():
-            photo: dict[str, Any] = {"path": r.path}
-            if r.fields.get("ai_keywords"):
-                photo["keywords"] = [str(k) for k in r.fields["ai_keywords"]]
-            if r.fields.get("ai_caption"):
-                photo["caption"] = str(r.fields["ai_caption"])
-            if len(photo) > 1:
-                out.append(photo)
-        return out
-
     def _service_call(self, method: str, *args: Any) -> None:
         """Lightroom pushes wait for the plug-in (seconds, up to its timeout): never on the UI thread."""
         svc = self.backend.service
