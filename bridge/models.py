@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -195,7 +194,7 @@ def import_weights(
     file = Path(file)
     if not file.exists():
         raise ModelError(f"weights file not found: {file}")
-    if not file.is_file() or not stat.S_ISREG(file.stat().st_mode):
+    if not file.is_file():
         raise ModelError(f"{file} is not a regular file (a folder, FIFO or device cannot hold weights)")
     if model_id in REGISTRY:
         spec = REGISTRY[model_id]

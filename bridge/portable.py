@@ -213,7 +213,7 @@ def import_index(
 ) -> dict[str, Any]:
     """Replace the index in `data_dir` (which must hold none unless `force`) by an export, atomically."""
     archive, data_dir = Path(archive), Path(data_dir)
-    if not archive.is_file():  # a FIFO or device is no archive either (is_file follows symlinks)
+    if not archive.is_file():  # missing, a folder, a FIFO or a device
         raise PortableError(f"{archive} is not a file (give an archive made by `pixel-detective export-db`)")
     engine = open_engine()
     try:
