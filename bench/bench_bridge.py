@@ -81,11 +81,11 @@ def main() -> None:
     try:
         models = tmp / "data" / "models"
         if a.model == "tiny":
-            from bridge.models import import_weights
+            from bridge.embed import import_checked
             from tests.model_factory import TINY_MODEL_ID, make_tiny_clip
 
             w, cfg = make_tiny_clip(tmp / "tiny")
-            import_weights(w, TINY_MODEL_ID, models, config=cfg)
+            import_checked(w, TINY_MODEL_ID, models, config=cfg)
             model_id = TINY_MODEL_ID
         else:
             from bench_index import BENCH_MODEL, make_model

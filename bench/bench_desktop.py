@@ -44,7 +44,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bridge.models import import_weights
+    from bridge.embed import import_checked
     from bridge.settings import Settings
     from desktop.app import TrayApp
     from desktop.stall import drive_indexing_and_searching
@@ -53,7 +53,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     weights, config = make_tiny_clip(tmp / "build")
-    import_weights(weights, TINY_MODEL_ID, tmp / "data" / "models", config=config)
+    import_checked(weights, TINY_MODEL_ID, tmp / "data" / "models", config=config)
     make_photos(tmp / "photos", ns.photos, size=(64, 48))
     settings = Settings(data_dir=tmp / "data", model=TINY_MODEL_ID, workers=2, batch_size=32)
 
@@ -126,13 +126,13 @@ def open_on_big_index(app, tmp: Path, n: int, weights: Path, config: Path) -> di
     from PySide6.QtCore import QEventLoop
 
     from bench.bench_build import build_index
-    from bridge.models import import_weights
+    from bridge.embed import import_checked
     from bridge.settings import Settings
     from desktop.app import TrayApp
     from tests.model_factory import TINY_MODEL_ID
 
     data = tmp / "big"
-    import_weights(weights, TINY_MODEL_ID, data / "models", config=config)
+    import_checked(weights, TINY_MODEL_ID, data / "models", config=config)
     settings = Settings(data_dir=data, model=TINY_MODEL_ID, workers=2, keywords=False)
     build_s = build_index(settings, n)
     t0 = time.perf_counter()

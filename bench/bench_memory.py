@@ -29,8 +29,8 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    from bridge.embed import import_checked
     from bridge.engine import Engine
-    from bridge.models import import_weights
     from bridge.settings import Settings
     from tests.bridge.conftest import make_photos
     from tests.model_factory import TINY_MODEL_ID, make_tiny_clip
@@ -41,7 +41,7 @@ def main() -> None:
         make_photos(tmp / "photos", a.files, size=(160, 120))
         gen = time.perf_counter() - t
         w, c = make_tiny_clip(tmp / "model")
-        import_weights(w, TINY_MODEL_ID, tmp / "data" / "models", config=c)
+        import_checked(w, TINY_MODEL_ID, tmp / "data" / "models", config=c)
         s = Settings(data_dir=tmp / "data", model=TINY_MODEL_ID, batch_size=32)
         me = psutil.Process()
         with Engine.open(s) as engine:

@@ -81,8 +81,8 @@ def inspect_stores(settings: Settings, ledger: Ledger) -> list[tuple[str, bool, 
 
 
 def _inspect_one(settings: Settings, ledger: Ledger, model_id: str) -> tuple[str, bool, str]:
-    from bridge.engine import STORE_SCHEMA_VERSION
     from bridge.store.edge import EdgeStore, stored_dim
+    from bridge.store.schema import STORE_SCHEMA_VERSION
 
     name = f"store {model_id}"
     shard = settings.store_dir / collection_name(model_id, STORE_SCHEMA_VERSION)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bridge.models import ModelError, ResolvedWeights, resolve
+from bridge.models import ModelError, ResolvedWeights, import_weights, resolve, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -226,3 +226,25 @@ class Embedder:
             tokens = m.tokenizer(texts).to(m.device)
             feats = torch.nn.functional.normalize(m.model.encode_text(tokens).float(), dim=-1)
         return feats.cpu().numpy().astype(np.float32)
+
+
+def import_checked(
+    file: Path, model_id: str, models_dir: Path, *, config: Path | None = None
+) -> dict[str, Any]:
+    """`models.import_weights` with the loading check: what does not load as `model_id` is not kept."""
+    return import_weights(file, model_id, models_dir, config=config, check=load_or_explain)
+
+
+def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
+    """Check checksum (imported weights) and that the weights load into the architecture."""
+    rw = resolve(model_id, models_dir)
+    report: dict[str, Any] = {"model": model_id, "source": rw.source}
+    if rw.weights_file is not None:
+        actual = sha256_file(rw.weights_file)
+        report["sha256_ok"] = actual == rw.manifest.get("sha256")
+        if not report["sha256_ok"]:
+            raise ModelError(f"{rw.weights_file} does not match the checksum recorded at import")
+    loaded = load_or_explain(rw)
+    report["dim"] = loaded.dim
+    report["image_size"] = loaded.image_size
+    return report

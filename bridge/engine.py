@@ -22,8 +22,7 @@ from bridge.settings import Settings
 from bridge.store import collection_name, open_store
 from bridge.store.base import StoreDamagedError, VectorStore
 from bridge.store.edge import move_aside
-
-STORE_SCHEMA_VERSION = 1  # bump when the payload layout changes incompatibly: a new collection is built
+from bridge.store.schema import STORE_SCHEMA_VERSION
 
 
 @dataclass

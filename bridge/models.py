@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -187,9 +188,16 @@ def sha256_file(path: Path) -> str:
 
 
 def import_weights(
-    file: Path, model_id: str, models_dir: Path, *, config: Path | None = None, verify: bool = True
+    file: Path,
+    model_id: str,
+    models_dir: Path,
+    *,
+    config: Path | None = None,
+    check: Callable[[ResolvedWeights], object] | None = None,
 ) -> dict[str, Any]:
-    """Copy a weights file into the data dir, write its manifest, and (by default) verify it loads."""
+    """Copy a weights file into the data dir and write its manifest. `check` (e.g. `embed.load_or_explain`,
+    which `embed.import_checked` passes) loads the staged copy first; when it raises ModelError nothing is
+    kept. This module never imports torch, so the loading check comes from the caller."""
     arch, tag = split_id(model_id)
     file = Path(file)
     if not file.exists():
@@ -222,11 +230,9 @@ def import_weights(
         shutil.copy2(config, tmp / f"{arch}.json")
         manifest["config_file"] = f"{arch}.json"
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    if verify:
-        from bridge.embed import load_or_explain  # torch only when really loading
-
+    if check is not None:
         try:
-            load_or_explain(_resolved_in(tmp, spec, manifest))
+            check(_resolved_in(tmp, spec, manifest))
         except ModelError:
             shutil.rmtree(tmp, ignore_errors=True)  # what does not load is not kept
             raise ModelError(
@@ -236,23 +242,6 @@ def import_weights(
     shutil.rmtree(d, ignore_errors=True)
     os.replace(tmp, d)
     return manifest
-
-
-def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
-    """Check checksum (imported weights) and that the weights load into the architecture."""
-    from bridge.embed import load_or_explain
-
-    rw = resolve(model_id, models_dir)
-    report: dict[str, Any] = {"model": model_id, "source": rw.source}
-    if rw.weights_file is not None:
-        actual = sha256_file(rw.weights_file)
-        report["sha256_ok"] = actual == rw.manifest.get("sha256")
-        if not report["sha256_ok"]:
-            raise ModelError(f"{rw.weights_file} does not match the checksum recorded at import")
-    loaded = load_or_explain(rw)
-    report["dim"] = loaded.dim
-    report["image_size"] = loaded.image_size
-    return report
 
 
 def download(model_id: str, cache_dir: Path | None = None) -> str:

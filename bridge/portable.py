@@ -28,11 +28,12 @@ import numpy as np
 
 from bridge import __version__, datadir
 from bridge.diskspace import DiskFullError, disk_full_message, ensure_free, is_disk_full, same_disk
-from bridge.engine import STORE_SCHEMA_VERSION, Engine
+from bridge.engine import Engine
 from bridge.ledger import SCHEMA_VERSION, Ledger
 from bridge.models import sha256_file
 from bridge.store import collection_name, open_store
 from bridge.store.base import Point, VectorStore
+from bridge.store.schema import STORE_SCHEMA_VERSION
 
 FORMAT = "pixel-detective-index"
 FORMAT_VERSION = 1

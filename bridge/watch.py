@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,9 +165,10 @@ def watch_forever(
     poll: float = 0.5,
     on_run: Any = None,
     catch_up: bool = True,
+    on_start: Callable[[list[str]], None] | None = None,
 ) -> None:
-    """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run."""
-    from bridge.cli.common import console
+    """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run.
+    `on_start(roots)` is called once the folders are watched (the CLI says so; the engine prints nothing)."""
     from bridge.pipeline import ensure_space
 
     s = engine.settings
@@ -188,7 +190,8 @@ def watch_forever(
         if on_run:
             on_run(summary)
     last_rescan = time.monotonic()
-    console.print(f"watching {', '.join(roots)} (Ctrl-C to stop)")
+    if on_start is not None:
+        on_start(roots)
     try:
         while not stop.is_set():
             stop.wait(poll)

@@ -24,10 +24,10 @@ from bridge.cli import (
     writeback_cmd,
 )
 from bridge.cli.common import EXIT_HELP
+from bridge.cli.tray_cmd import tray as tray_cmd
 from catalog.cli import app as catalog_app
 from catalog.write_cli import unwrite as catalog_unwrite
 from catalog.xmp_cli import read as xmp_read
-from desktop.cli import tray as tray_cmd
 
 app = typer.Typer(
     name="pixel-detective",

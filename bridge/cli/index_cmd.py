@@ -20,6 +20,7 @@ from bridge.cli.common import (
     user_errors,
 )
 from bridge.engine import Engine, load_rules
+from bridge.paths import shown
 from bridge.pipeline import RunSummary, ensure_space
 
 
@@ -223,7 +224,7 @@ def index(
             from bridge.watch import watch_forever
 
             with graceful_stop() as stop:
-                watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False)
+                watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False, on_start=_say_watching)
         if engine.weights_problem or engine.caption_problem or engine.keywords_problem:
             raise typer.Exit(int(Exit.DEGRADED))  # a stage was skipped or ran without what was asked
 
@@ -260,4 +261,9 @@ def watch_cmd(
             rules=load_rules(settings),
             stop=stop,
             on_run=lambda s: print_summary(s) if s.new_or_changed or s.deleted else None,
+            on_start=_say_watching,
         )
+
+
+def _say_watching(roots: list[str]) -> None:
+    console.print(f"watching {', '.join(shown(r) for r in roots)} (Ctrl-C to stop)", highlight=False)

@@ -9,14 +9,13 @@ import typer
 from rich.table import Table
 
 from bridge.cli.common import emit_json, fail, out, settings_from, user_errors
+from bridge.embed import import_checked, verify_weights
 from bridge.models import (
     REGISTRY,
     ModelError,
     WeightsMissing,
-    import_weights,
     imported_models,
     resolve,
-    verify_weights,
 )
 
 app = typer.Typer(
@@ -78,7 +77,7 @@ def import_cmd(
     mid = model or s.model
     with user_errors():
         try:
-            manifest = import_weights(file, mid, s.models_dir, config=config)
+            manifest = import_checked(file, mid, s.models_dir, config=config)
         except (ModelError, RuntimeError, OSError, ValueError) as e:
             raise fail(f"could not import {file} as {mid}: {e}") from None
     out.print(f"imported {mid} (sha256 {manifest['sha256'][:12]}…); it loads and is ready to use")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal
 
 from bridge.store.base import (
-    PAYLOAD_FIELDS,
     Hit,
     Point,
     StoreDamagedError,
@@ -21,6 +20,7 @@ from bridge.store.base import (
     VectorStore,
 )
 from bridge.store.filters import Condition, Filter
+from bridge.store.schema import PAYLOAD_FIELDS
 
 __all__ = [
     "PAYLOAD_FIELDS",

@@ -24,9 +24,7 @@ import qdrant_edge as qe
 
 from bridge.datadir import fsync_dir
 from bridge.store.base import (
-    PAYLOAD_FIELDS,
     Hit,
-    Kind,
     Point,
     Record,
     StoreDamagedError,
@@ -36,9 +34,9 @@ from bridge.store.base import (
     as_vectors,
     point_id,
     point_ids,
-    prepare_payload,
 )
 from bridge.store.filters import Filter, to_edge
+from bridge.store.schema import PAYLOAD_FIELDS, Kind, prepare_payload
 
 CONFIG_FILE = "edge_config.json"  # written by Edge itself at create; holds the vector size
 # Where Edge builds an optimized segment before moving it into segments/. Measured on 0.9.0 with kill -9

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal, get_args
 
-from bridge.store.base import PAYLOAD_FIELDS, Kind
+from bridge.store.schema import PAYLOAD_FIELDS, Kind
 
 Op = Literal["eq", "ne", "gte", "lte", "gt", "lt", "text", "any"]
 OPS: frozenset[str] = frozenset(get_args(Op))

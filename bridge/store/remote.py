@@ -15,9 +15,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
 
 from bridge.store.base import (
-    PAYLOAD_FIELDS,
     Hit,
-    Kind,
     Point,
     Record,
     StoreError,
@@ -25,9 +23,9 @@ from bridge.store.base import (
     as_vectors,
     point_id,
     point_ids,
-    prepare_payload,
 )
 from bridge.store.filters import Filter, to_client
+from bridge.store.schema import PAYLOAD_FIELDS, Kind, prepare_payload
 
 UPSERT_BATCH = 256  # keeps each HTTP request a few MB at 512-d
 TIMEOUT_S = 30

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bridge.models import import_weights
+from bridge.embed import import_checked
 from bridge.settings import Settings
 from tests.model_factory import TINY_MODEL_ID, make_tiny_clip
 
@@ -19,7 +19,7 @@ def tiny_models_dir(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("tiny-build")
     weights, config = make_tiny_clip(build)
     models = tmp_path_factory.mktemp("tiny-models")
-    import_weights(weights, TINY_MODEL_ID, models, config=config)
+    import_checked(weights, TINY_MODEL_ID, models, config=config)
     return models
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.embed import Embedder, choose_precision
-from bridge.models import ModelError, WeightsMissing, import_weights, resolve, spec_for, verify_weights
+from bridge.embed import Embedder, choose_precision, import_checked, verify_weights
+from bridge.models import ModelError, WeightsMissing, resolve, spec_for
 from tests.model_factory import TINY_MODEL_ID
 
 
@@ -50,8 +50,8 @@ def test_import_refuses_a_file_that_does_not_load(tmp_path, tiny_models_dir):
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not weights")
     config = next(tiny_models_dir.rglob("PD-Tiny-ViT.json"))
-    with pytest.raises(Exception):  # noqa: B017 - safetensors/torch raise their own types
-        import_weights(junk, "PD-Tiny-ViT/junk", tmp_path / "m", config=config)
+    with pytest.raises(ModelError, match="does not load"):
+        import_checked(junk, "PD-Tiny-ViT/junk", tmp_path / "m", config=config)
     assert not (tmp_path / "m" / "pd-tiny-vit__junk").exists()
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.embed import import_checked
 from bridge.engine import Engine
-from bridge.models import import_weights
 from bridge.search import photo_vector, search, text_vector
 from bridge.settings import Settings
 from bridge.where import parse_where
@@ -157,7 +157,7 @@ def test_new_model_gets_its_own_collection_never_mixed(settings, tmp_path):
     run(settings, [folder])
     weights, config = make_tiny_clip(tmp_path / "other", seed=1)
     other_id = f"{TINY_ARCH}/test-seed1"
-    import_weights(weights, other_id, settings.models_dir, config=config)
+    import_checked(weights, other_id, settings.models_dir, config=config)
     other = settings.with_overrides(model=other_id)
     s2 = run(other, [folder])
     assert s2.embedded == 5  # new model: everything embedded again, into a new collection

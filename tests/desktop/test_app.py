@@ -127,7 +127,7 @@ def test_tray_command_registers_with_typer():
     import typer
     from typer.testing import CliRunner
 
-    from desktop.cli import tray
+    from bridge.cli.tray_cmd import tray
 
     app = typer.Typer()
     app.command("tray")(tray)

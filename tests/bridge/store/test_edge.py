@@ -17,8 +17,8 @@ import pytest
 
 import bridge.store.edge as edge
 from bridge.store import Point, StoreDamagedError, StoreError, StoreLockedError, open_store
-from bridge.store.base import PAYLOAD_FIELDS
 from bridge.store.edge import EdgeStore, move_aside
+from bridge.store.schema import PAYLOAD_FIELDS
 from bridge.where import parse_where
 
 PROJECT = Path(__file__).resolve().parents[3]

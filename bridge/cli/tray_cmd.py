@@ -1,5 +1,4 @@
-"""CLI registration for `pixel-detective tray`; bridge/cli/app.py registers it with
-`app.command("tray")(tray)` after `from desktop.cli import tray`."""
+"""`pixel-detective tray`: the command that starts the desktop app (desktop/ itself holds no CLI code)."""
 
 from __future__ import annotations
 
