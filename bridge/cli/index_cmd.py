@@ -164,8 +164,8 @@ def index(
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
-    if watch and (files := [r for r in roots if not os.path.isdir(r)]):
-        raise fail(f"--watch takes folders, not files: {', '.join(files)} (nothing was changed in the index)")
+    if watch:
+        _folders_only(roots)
     settings = settings_from(
         ctx,
         batch_size=batch_size,
@@ -239,11 +239,7 @@ def watch_cmd(
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing is being watched)")
-    not_folders = [r for r in roots if not os.path.isdir(r)]
-    if not_folders:
-        raise fail(
-            f"not a folder: {', '.join(not_folders)} (watch takes folders; index single files with `index`)"
-        )
+    _folders_only(roots)
     settings = settings_from(ctx, model=model)
     # Ctrl-C is handled from the start: during start-up it simply means "stop as soon as you can".
     with (
@@ -262,6 +258,15 @@ def watch_cmd(
             stop=stop,
             on_run=lambda s: print_summary(s) if s.new_or_changed or s.deleted else None,
             on_start=_say_watching,
+        )
+
+
+def _folders_only(roots: list[str]) -> None:
+    """Watching takes folders: refuse files (and FIFOs, devices) before anything is opened."""
+    not_folders = [r for r in roots if not os.path.isdir(r)]
+    if not_folders:
+        raise fail(
+            f"not a folder: {', '.join(not_folders)} (watching takes folders; index single files with `index`)"
         )
 
 

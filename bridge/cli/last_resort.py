@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 from pydantic import ValidationError
+
+from bridge.diskspace import DiskFullError, is_disk_full
 
 APP_NAME = "pixel-detective"
 EXIT_ERROR = 1
@@ -35,12 +36,6 @@ def _say(message: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-
-
-def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc).lower()
 
 
 def _settings_message(exc: ValidationError) -> str:
@@ -72,7 +67,9 @@ def _short(name: object, keep: int = 120) -> str:
 
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """A user-facing message and exit code for conditions users can fix themselves, or None."""
-    if _is_disk_full(exc):
+    if isinstance(exc, DiskFullError):
+        return str(exc), EXIT_ERROR
+    if is_disk_full(exc):
         where = getattr(exc, "filename", None)
         place = f" (writing {os.fsdecode(where)!s})" if where else ""
         return (
