@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_bridge.py [--points 100000] [--requests 1000] [--model vit-b-32|tiny] [--json]
 
 Builds a real index of `--points` photos without decoding any: random unit vectors go into the Qdrant
-Edge store through `EdgeStore.upsert` (payloads built by `bridge.payload.build_payload`), and the ledger
+Edge store through `EdgeStore.upsert` (payloads built by `bridge.indexing.payload.build_payload`), and the ledger
 gets the matching `files` + `stages` rows, so a search runs the production path end to end — text
 encoder, hybrid vector + word ranking, path resolution through the ledger. Nothing is bypassed.
 
@@ -73,15 +73,15 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
 
-    from bridge.service import Service
-    from bridge.service.connection import Timeouts
-    from tests.bridge.service.plugin_sim import PluginSim
+    from bridge.lightroom import Service
+    from bridge.lightroom.connection import Timeouts
+    from tests.bridge.lightroom.plugin_sim import PluginSim
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     try:
         models = tmp / "data" / "models"
         if a.model == "tiny":
-            from bridge.embed import import_checked
+            from bridge.models.clip import import_checked
             from tests.model_factory import TINY_MODEL_ID, make_tiny_clip
 
             w, cfg = make_tiny_clip(tmp / "tiny")

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from bridge.engine import Engine
-from bridge.payload import build_payload, point_id
+from bridge.indexing.payload import build_payload, point_id
 from bridge.settings import Settings
 from bridge.store.base import Point
 

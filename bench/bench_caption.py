@@ -4,7 +4,7 @@
 
 Model: the real Salesforce/blip-image-captioning-base architecture (ViT-B/16 at 384 px, BERT-base text
 decoder, 30524-token vocab) with random weights, saved with save_pretrained() and loaded back through
-bridge.caption.Captioner (no pretrained weights can be downloaded here). Random weights would stop at a
+bridge.models.blip.Captioner (no pretrained weights can be downloaded here). Random weights would stop at a
 random length, so every caption is forced to exactly --tokens new tokens (min = max): the same decoder
 work as a real ~20-token caption. Beam search as in production (3 beams).
 
@@ -132,7 +132,7 @@ def main() -> None:
 
     import torch
 
-    from bridge.caption import Captioner
+    from bridge.models.blip import Captioner
 
     with tempfile.TemporaryDirectory(prefix="pd-bench-caption-") as tmp:
         t = time.perf_counter()

@@ -44,7 +44,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bridge.embed import import_checked
+    from bridge.models.clip import import_checked
     from bridge.settings import Settings
     from desktop.app import TrayApp
     from desktop.stall import drive_indexing_and_searching
@@ -126,7 +126,7 @@ def open_on_big_index(app, tmp: Path, n: int, weights: Path, config: Path) -> di
     from PySide6.QtCore import QEventLoop
 
     from bench.bench_build import build_index
-    from bridge.embed import import_checked
+    from bridge.models.clip import import_checked
     from bridge.settings import Settings
     from desktop.app import TrayApp
     from tests.model_factory import TINY_MODEL_ID

@@ -62,7 +62,7 @@ def make_model(models_dir: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from bridge.models import import_weights
+    from bridge.models.registry import import_weights
 
     models_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = models_dir.parent / "ViT-B-32.json"
@@ -87,9 +87,9 @@ def bench_forward(embedder, n: int, batch: int) -> dict[str, float]:
 
 
 def bench_decode_cpu(paths: list[Path], image_size: int) -> float:
-    from bridge.decode import decode_image
-    from bridge.metadata import read_metadata
-    from bridge.preprocess import model_input
+    from bridge.indexing.decode import decode_image
+    from bridge.indexing.preprocess import model_input
+    from bridge.metadata.read import read_metadata
 
     c = time.process_time()
     for p in paths:
@@ -134,7 +134,7 @@ def bench_end_to_end(data_dir: Path, folder: Path, batch: int, analyses: bool = 
 
 def bench_raw(repeat: int = 5) -> dict[str, object] | None:
     """Embedded-preview path vs full demosaic, per RAW that has a usable preview (others say so)."""
-    from bridge.decode import decode_raw
+    from bridge.indexing.decode import decode_raw
 
     out: dict[str, object] = {}
     for rel in RAWS:
@@ -171,9 +171,9 @@ def main() -> None:
         gen_s = time.perf_counter() - t
         data = tmp / "data"
         make_model(data / "models")
-        from bridge.decode import decode_image
-        from bridge.embed import Embedder, choose_precision, measure_agreement
-        from bridge.preprocess import model_input
+        from bridge.indexing.decode import decode_image
+        from bridge.indexing.preprocess import model_input
+        from bridge.models.clip import Embedder, choose_precision, measure_agreement
 
         # precision=auto: bf16 weights only where they agree with fp32 (>= 0.999) on these photos
         sample = np.stack([model_input(decode_image(p), 224) for p in photos[:16]])

@@ -29,8 +29,8 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    from bridge.embed import import_checked
     from bridge.engine import Engine
+    from bridge.models.clip import import_checked
     from bridge.settings import Settings
     from tests.bridge.conftest import make_photos
     from tests.model_factory import TINY_MODEL_ID, make_tiny_clip

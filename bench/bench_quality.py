@@ -3,7 +3,7 @@
   .venv/bin/python bench/bench_quality.py [--repeat 10] [--json]
 
 Bitmaps: the real photos in ../shared/data decoded by the pipeline's own decoder
-(`bridge.decode.decode_image(path, target=448)`: shortest side in [448, 896), what the decode workers
+(`bridge.indexing.decode.decode_image(path, target=448)`: shortest side in [448, 896), what the decode workers
 hand to `score()`), and the same photos resized to exactly 448 px on the shortest side. Generated
 textured images when ../shared is absent. Pinned to one core: OMP/BLAS/OpenCV threads = 1 before numpy
 and cv2 load, so images/s per core = 1 / CPU seconds per image. Prints the rate per bitmap set, a
@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
 TARGET = 50.0  # images/s per core
 
-from bridge import quality  # noqa: E402
+from bridge.analyses.kinds import quality  # noqa: E402
 
 
 def real_bitmaps() -> list[np.ndarray]:
     """Photos at least 448 px on the short side, decoded the way the pipeline decodes them."""
-    from bridge.decode import DecodeError, decode_image
+    from bridge.indexing.decode import DecodeError, decode_image
 
     out = []
     for folder, pattern in (("jpeg", "*.jpg"), ("png", "*.png"), ("tiff", "*.tif*"), ("webp", "*.webp")):

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import qdrant_edge as qe  # noqa: E402
 
+from bridge.search.where import parse_where  # noqa: E402
 from bridge.store.base import Point, as_vectors  # noqa: E402
 from bridge.store.edge import EdgeStore, search_params  # noqa: E402
 from bridge.store.filters import to_edge  # noqa: E402
 from bridge.store.schema import PAYLOAD_FIELDS, prepare_payload  # noqa: E402
-from bridge.where import parse_where  # noqa: E402
 
 TARGET_UPSERT = 10_000.0  # points/s
 TARGET_P50_MS = 10.0

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge import datadir
-from bridge.consistency import check_store, repair
-from bridge.diskspace import ensure_free
-from bridge.embed import Embedder
-from bridge.ledger import Ledger, LedgerError
-from bridge.models import WeightsMissing, spec_for
-from bridge.owner import Ownership
-from bridge.pipeline import Indexer, Progress, RunSummary
+from bridge.files import datadir
+from bridge.files.diskspace import ensure_free
+from bridge.indexing.consistency import check_store, repair
+from bridge.indexing.pipeline import Indexer, Progress, RunSummary
+from bridge.models.clip import Embedder
+from bridge.models.registry import WeightsMissing, spec_for
 from bridge.settings import Settings
+from bridge.state.ledger import Ledger, LedgerError
+from bridge.state.owner import Ownership
 from bridge.store import collection_name, open_store
 from bridge.store.base import StoreDamagedError, VectorStore
 from bridge.store.edge import move_aside
@@ -74,10 +74,10 @@ class Engine:
         """The vector collection of a model (opened once). `recreate` empties it first (import-db)."""
         model_id = model_id or self.model_id
         if recreate:
-            self._drop(model_id)
+            self.drop_store(model_id)
         if model_id not in self._stores:
             try:
-                self._stores[model_id] = self._open_store(model_id)
+                self._stores[model_id] = self.open_uncached_store(model_id)
             except StoreDamagedError as e:
                 if self.settings.store != "edge":
                     raise  # a server's storage is its operator's to repair
@@ -90,7 +90,7 @@ class Engine:
                     f"{e}. It was moved to {moved}; its vectors are being rebuilt from the ledger "
                     "(files re-embedded by `pixel-detective index`); until then search misses them.",
                 )
-                self._stores[model_id] = self._open_store(model_id)
+                self._stores[model_id] = self.open_uncached_store(model_id)
             if self.owner is not None:
                 self._reconcile(model_id, self._stores[model_id])
         return self._stores[model_id]
@@ -114,7 +114,7 @@ class Engine:
         self.notices.append(text)
         datadir.add_notice(self.settings.data_dir, model_id, text)
 
-    def _open_store(self, model_id: str) -> VectorStore:
+    def open_uncached_store(self, model_id: str) -> VectorStore:
         s = self.settings
         if s.store == "edge":
             # Edge maps its files and writes through the maps; a write the disk cannot take kills the process
@@ -131,7 +131,7 @@ class Engine:
             api_key=s.qdrant_api_key,
         )
 
-    def _drop(self, model_id: str) -> None:
+    def drop_store(self, model_id: str) -> None:
         st = self._stores.pop(model_id, None)
         if st is not None:
             st.close()
@@ -156,8 +156,8 @@ class Engine:
             return None
         if "assigner" in self._cache:
             return self._cache["assigner"]
-        from bridge.keywording import KeywordAssigner, KeywordOptions
-        from bridge.vocabulary import build_vocabulary, catalog_keyword_tree, terms_from_keyword_tree
+        from bridge.analyses.keywording import KeywordAssigner, KeywordOptions
+        from bridge.analyses.vocabulary import build_vocabulary, catalog_keyword_tree, terms_from_keyword_tree
 
         catalog_terms: list[Any] = []
         tree = None
@@ -203,7 +203,7 @@ class Engine:
         if not (s.captions if captions is None else captions):
             return None
         if "captioner" not in self._cache:
-            from bridge.caption import Captioner, CaptionWeightsMissing
+            from bridge.models.blip import Captioner, CaptionWeightsMissing
 
             try:
                 self._cache["captioner"] = Captioner(s.caption_model, s.models_dir, device=s.device)
@@ -234,7 +234,7 @@ class Engine:
             captioner=self.captioner(captions),
         )
         if self.embedder is not None and not self.settings.batch_size:
-            from bridge.embed import auto_batch_size
+            from bridge.models.clip import auto_batch_size
 
             idx.batch_size = auto_batch_size(self.embedder.device, self.embedder.weights.spec.image_size)
         return idx
@@ -274,6 +274,6 @@ def _housekeeping(data_dir: Path) -> list[str]:
 def load_rules(settings: Settings) -> Any:
     if settings.rules_file is None:
         return None
-    from bridge.rules import load_rules as _load
+    from bridge.metadata.rules import load_rules as _load
 
     return _load(Path(settings.rules_file))

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bridge.engine import Engine, load_rules
-from bridge.ledger import Ledger
-from bridge.pipeline import Progress, RunSummary
+from bridge.indexing.pipeline import Progress, RunSummary
 from bridge.settings import Settings
+from bridge.state.ledger import Ledger
 
 IDLE, INDEXING, PAUSED, ERROR, CLOSED = "idle", "indexing", "paused", "error", "closed"
 
@@ -268,7 +268,7 @@ class EngineHost:
     def search_text(
         self, query: str, *, limit: int = 50, min_score: float | None = None, where: Any = None
     ) -> list[Any]:
-        from bridge.search import search, text_vector
+        from bridge.search.query import search, text_vector
 
         vec = text_vector(self.engine, query)
         return search(
@@ -279,7 +279,7 @@ class EngineHost:
         """Photos similar to all of `paths` (the mean of their vectors); the query photos excluded."""
         import numpy as np
 
-        from bridge.search import photo_vector, search
+        from bridge.search.query import photo_vector, search
 
         vecs, fps = [], set()
         for p in paths:

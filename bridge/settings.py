@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     decode_size: int = Field(default=448, ge=64)  # shortest side of the reusable decoded bitmap
     max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
     # Per format family (jpeg, png, webp, tiff, heif, raw): {"tiff": {"max_mb": 2048, "max_megapixels": 400}}
-    # over the defaults in bridge/formats.py LIMITS. Bigger files are never read (memory per worker, R48).
+    # over the defaults in bridge/files/formats.py LIMITS. Bigger files are never read (memory per worker, R48).
     format_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
     # Free space kept on the data dir's disk during a run (R45): checked before the run and each batch;
     # below it the run stops with a message instead of the vector store dying of SIGBUS.
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     watch_stable_seconds: float = Field(default=2.0, ge=0)
     watch_rescan_minutes: float = Field(default=30.0, ge=0)
 
-    # Analysis stages (bridge/analyses.py). Quality scores and duplicate signatures come from the bitmap the
+    # Analysis stages (bridge/analyses/kinds.py). Quality scores and duplicate signatures come from the bitmap the
     # indexer decodes anyway; keywords from the CLIP vector; captions need their own (BLIP) model.
     quality: bool = True
     duplicate_signatures: bool = True
@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     vocabulary_catalog: Path | None = None  # a .lrcat whose keyword tree is the keyword vocabulary
     builtin_vocabulary: bool = True  # plus the shipped photography vocabulary (bridge/data/vocabulary.toml)
     keywords_max: int = Field(default=8, ge=1)
-    keywords_min_score: float | None = None  # None: the assigner's documented defaults (bridge/keywording.py)
+    keywords_min_score: float | None = (
+        None  # None: the assigner's documented defaults (bridge/analyses/keywording.py)
+    )
     keywords_min_margin: float | None = None
     keywords_allow: list[str] = Field(default_factory=list)  # labels or path prefixes ("Subjects|Animals")
     keywords_deny: list[str] = Field(default_factory=list)

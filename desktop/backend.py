@@ -95,7 +95,7 @@ class Backend(QObject):
 
     def _start_service(self, host: Any) -> None:
         try:
-            from bridge.service import Service  # written separately; optional here
+            from bridge.lightroom import Service  # written separately; optional here
         except ImportError:
             self.service_problem = "Lightroom bridge unavailable"
             return
@@ -171,7 +171,7 @@ class Backend(QObject):
             try:
                 if host is None:
                     raise RuntimeError("the index is still starting")
-                from bridge.where import parse_where
+                from bridge.search.where import parse_where
 
                 flt = parse_where(where) if where.strip() else None
                 if like:

@@ -54,7 +54,7 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
     service, problem = None, None
     if with_service:
         try:
-            from bridge.service import Service  # written separately; optional here
+            from bridge.lightroom import Service  # written separately; optional here
 
             service = Service(host.settings, host=host)
             service.start()
@@ -323,7 +323,7 @@ class RemoteHost:
 
     def reader(self) -> Any:
         """This thread's read-only ledger connection (the child owns the writer)."""
-        from bridge.ledger import Ledger
+        from bridge.state.ledger import Ledger
 
         led = getattr(self._local, "ledger", None)
         if led is None:

@@ -1,4 +1,4 @@
-"""The result grid's model and delegate: a flat QAbstractListModel over `bridge.search.Result`s.
+"""The result grid's model and delegate: a flat QAbstractListModel over `bridge.search.query.Result`s.
 
 QListView with uniform item sizes asks only for visible rows, so 100k results scroll smoothly and only
 visible thumbnails are ever requested.

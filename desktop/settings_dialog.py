@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bridge.models import REGISTRY, imported_models
+from bridge.models.registry import REGISTRY, imported_models
 from bridge.settings import Settings, default_config_file
 from desktop import settings_file
 
@@ -47,7 +47,7 @@ def weights_status(model_id: str, models_dir: Path) -> str:
     spec = REGISTRY.get(model_id)
     if spec is not None:
         try:
-            from bridge.models import hub_cached
+            from bridge.models.registry import hub_cached
 
             if hub_cached(spec):
                 return "weights present (hub cache)"

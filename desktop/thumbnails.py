@@ -24,7 +24,7 @@ def make_thumbnail(path: str, dest: Path, size: int = THUMB_SIZE) -> QImage:
     """Decode with the indexer's decoder (RAW previews, HEIC, EXIF orientation), write a small JPEG."""
     from PIL import Image
 
-    from bridge.decode import decode_image
+    from bridge.indexing.decode import decode_image
 
     dec = decode_image(path, target=size)
     img = Image.fromarray(dec.pixels)

@@ -28,10 +28,10 @@ def duplicates(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
 ) -> None:
     """Find duplicate groups in the index: exact copies, near-duplicates and bursts, never lumped together."""
+    from bridge.analyses.duplicates import DupKind
     from bridge.cli.common import fail
-    from bridge.duplicates import DupKind
-    from bridge.dupscan import find_in_index
     from bridge.engine import Engine
+    from bridge.search.duplicates import find_in_index
 
     try:
         kinds = tuple(DupKind(k.strip().lower()) for k in kind) if kind else tuple(DupKind)

@@ -23,11 +23,11 @@ from bridge.cli import (
     serve_cmd,
     writeback_cmd,
 )
+from bridge.cli.catalog_cmd import app as catalog_app
+from bridge.cli.catalog_write_cmd import unwrite as catalog_unwrite
 from bridge.cli.common import EXIT_HELP
 from bridge.cli.tray_cmd import tray as tray_cmd
-from catalog.cli import app as catalog_app
-from catalog.write_cli import unwrite as catalog_unwrite
-from catalog.xmp_cli import read as xmp_read
+from bridge.cli.xmp_cmd import read as xmp_read
 
 app = typer.Typer(
     name="pixel-detective",

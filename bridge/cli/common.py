@@ -25,14 +25,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bridge.ledger import LedgerError
-from bridge.models import ModelError
-from bridge.owner import OwnerBusy
-from bridge.paths import ERRORS as ESCAPE_ERRORS
-from bridge.paths import shown
-from bridge.pipeline import Progress as PipelineProgress
+from bridge.files.paths import ERRORS as ESCAPE_ERRORS
+from bridge.files.paths import shown
+from bridge.indexing.pipeline import Progress as PipelineProgress
+from bridge.models.registry import ModelError
 from bridge.records import RunFailure
 from bridge.settings import Settings, load_settings
+from bridge.state.ledger import LedgerError
+from bridge.state.owner import OwnerBusy
 
 
 def _escape_unencodable_output() -> None:
@@ -91,7 +91,7 @@ def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors users can act on into one clear line and a stable exit code."""
-    from bridge.diskspace import DiskFullError
+    from bridge.files.diskspace import DiskFullError
     from bridge.store import StoreError
 
     try:

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import fail, out, settings_from, user_errors
-from bridge.diskspace import DiskFullError
 from bridge.engine import Engine
-from bridge.portable import PortableError, check_destination, export_index, import_index
+from bridge.files.diskspace import DiskFullError
+from bridge.state.portable import PortableError, check_destination, export_index, import_index
 
 
 def export_db(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Destination .tar.gz")]) -> None:

@@ -20,8 +20,8 @@ from bridge.cli.common import (
     user_errors,
 )
 from bridge.engine import Engine, load_rules
-from bridge.paths import shown
-from bridge.pipeline import RunSummary, ensure_space
+from bridge.files.paths import shown
+from bridge.indexing.pipeline import RunSummary, ensure_space
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -221,7 +221,7 @@ def index(
         if result.status == "stopped":
             raise typer.Exit(int(Exit.INTERRUPTED))
         if watch:
-            from bridge.watch import watch_forever
+            from bridge.indexing.watch import watch_forever
 
             with graceful_stop() as stop:
                 watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False, on_start=_say_watching)
@@ -249,7 +249,7 @@ def watch_cmd(
     ):
         if engine.weights_problem:
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
-        from bridge.watch import watch_forever
+        from bridge.indexing.watch import watch_forever
 
         watch_forever(
             engine,

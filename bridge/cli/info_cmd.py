@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bridge import datadir
 from bridge.cli.common import Exit, emit_json, out, settings_from
-from bridge.ledger import Ledger, LedgerError
+from bridge.files import datadir
 from bridge.settings import Settings
+from bridge.state.ledger import Ledger, LedgerError
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
@@ -109,7 +109,7 @@ def failures(
 
 def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Check the environment: Python, libraries, model weights, vector store, ledger."""
-    from bridge.models import WeightsMissing, resolve
+    from bridge.models.registry import WeightsMissing, resolve
 
     s = settings_from(ctx)
     checks: list[dict[str, Any]] = []
@@ -159,7 +159,7 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
     _index_checks(s, checks)
 
     def owner() -> str:
-        from bridge.owner import OwnerBusy, Ownership
+        from bridge.state.owner import OwnerBusy, Ownership
 
         try:
             with Ownership(s.data_dir, "pixel-detective doctor"):
@@ -168,7 +168,7 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             return f"in use: {e}"
 
     check("index owner", owner)
-    from bridge.embed import pick_device
+    from bridge.models.clip import pick_device
 
     check("torch device", lambda: pick_device(s.device))
     ok = all(c["ok"] for c in checks)
@@ -185,7 +185,7 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
 
 def _index_checks(s: Settings, checks: list[dict[str, Any]]) -> None:
     """The index against itself: private files, stores against the ledger, repairs still owed."""
-    from bridge.consistency import inspect_stores
+    from bridge.indexing.consistency import inspect_stores
 
     checks.append(_permissions(s))
     if not s.ledger_path.exists():

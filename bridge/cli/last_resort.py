@@ -18,7 +18,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import ValidationError
 
-from bridge.diskspace import DiskFullError, is_disk_full
+from bridge.files.diskspace import DiskFullError, is_disk_full
 
 APP_NAME = "pixel-detective"
 EXIT_ERROR = 1

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from bridge.cli.common import emit_json, fail, out, settings_from, user_errors
-from bridge.embed import import_checked, verify_weights
-from bridge.models import (
+from bridge.models.clip import import_checked, verify_weights
+from bridge.models.registry import (
     REGISTRY,
     ModelError,
     WeightsMissing,
@@ -99,7 +99,7 @@ def verify_cmd(
     try:
         report = verify_weights(mid, s.models_dir)
         if precision:
-            from bridge.embed import MIN_AGREEMENT, measure_agreement
+            from bridge.models.clip import MIN_AGREEMENT, measure_agreement
 
             images = _sample_images(photos, report["image_size"])
             agreement = measure_agreement(mid, s.models_dir, images, device=device, precision=precision)
@@ -114,9 +114,9 @@ def _sample_images(folder: Path | None, size: int):
     """Up to 32 photos from `folder` as model inputs, or textured test images when none are given."""
     import numpy as np
 
-    from bridge.decode import decode_safe
-    from bridge.formats import is_supported
-    from bridge.preprocess import model_input
+    from bridge.files.formats import is_supported
+    from bridge.indexing.decode import decode_safe
+    from bridge.indexing.preprocess import model_input
     from bridge.records import Decoded
 
     out = []
@@ -142,7 +142,7 @@ def _sample_images(folder: Path | None, size: int):
 @app.command("download")
 def download_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Argument()] = None) -> None:
     """Download pretrained weights into the hub cache (needs internet; run on a connected machine)."""
-    from bridge.models import download
+    from bridge.models.registry import download
 
     s = settings_from(ctx)
     try:
@@ -161,7 +161,7 @@ def import_caption_cmd(
     name: Annotated[str, typer.Option(help="Name to use it by (caption_model setting).")] = "blip-base",
 ) -> None:
     """Import a caption (BLIP) model folder for offline use; it is checked by loading it before it is kept."""
-    from bridge.caption import CaptionError, import_caption_model
+    from bridge.models.blip import CaptionError, import_caption_model
 
     s = settings_from(ctx)
     try:
@@ -180,7 +180,7 @@ def download_caption_cmd(
     """Download a caption model into the Hugging Face cache (needs internet; run on a connected machine)."""
     from huggingface_hub import snapshot_download
 
-    from bridge.caption import CAPTION_MODELS
+    from bridge.models.blip import CAPTION_MODELS
 
     repo = CAPTION_MODELS.get(name, name)
     try:

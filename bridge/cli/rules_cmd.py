@@ -16,8 +16,8 @@ app = typer.Typer(help="Metadata rules (keywords and fields from paths and metad
 @app.command("check")
 def check(file: Annotated[Path, typer.Argument(help="Rules file (.toml or .yaml)")]) -> None:
     """Parse a rules file and report its rules or the first problem."""
-    from bridge.rules import RuleError
-    from bridge.rules import load_rules as parse
+    from bridge.metadata.rules import RuleError
+    from bridge.metadata.rules import load_rules as parse
 
     try:
         rules = parse(file)
@@ -34,7 +34,7 @@ def apply(
     ] = None,
 ) -> None:
     """Re-apply the rules to every indexed photo's payload, from stored metadata (no file is re-read)."""
-    from bridge.rules import RuleError
+    from bridge.metadata.rules import RuleError
 
     s = settings_from(ctx, rules_file=file)
     if s.rules_file is None:

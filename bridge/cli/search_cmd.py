@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
 from bridge.engine import Engine
-from bridge.search import SearchError, photo_vector, search, text_vector
+from bridge.search.query import SearchError, photo_vector, search, text_vector
 
 
 def search_cmd(
@@ -43,7 +43,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
 ) -> None:
     """Search the index by text or by example photo, with optional metadata filters."""
-    from bridge.where import WhereError, parse_where
+    from bridge.search.where import WhereError, parse_where
 
     if (query is None) == (like is None):
         raise fail("give either a text query or --like PHOTO", 2)

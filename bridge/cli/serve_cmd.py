@@ -18,7 +18,7 @@ def serve(
     """Serve the Lightroom plugin: search, analyze and metadata from Lightroom (runs until Ctrl-C)."""
     from rich.markup import escape
 
-    from bridge.service import Service
+    from bridge.lightroom import Service
 
     settings = settings_from(ctx)
     with graceful_stop() as stop, user_errors():

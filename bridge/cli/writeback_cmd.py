@@ -19,8 +19,8 @@ from catalog.write.rules import Rule
 
 def _index_suggestions(ctx: typer.Context, paths: list[str], *, keywords: bool, caption: bool):
     from bridge.engine import load_rules
-    from bridge.ledger import Ledger, LedgerError
-    from bridge.writeback import suggestions
+    from bridge.lightroom.changes import suggestions
+    from bridge.state.ledger import Ledger, LedgerError
 
     s = settings_from(ctx)
     try:
@@ -68,9 +68,9 @@ def catalog_write(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Write keywords, captions, ratings, labels and picks into a closed Lightroom catalog (backup first)."""
+    from bridge.cli.catalog_write_cmd import _fail, run_write
     from catalog.errors import CatalogError
     from catalog.write import load_changes
-    from catalog.write_cli import _fail, run_write
 
     if (changes is None) == (not from_index):
         raise fail("give either --changes FILE.json or --from-index", Exit.USAGE)
@@ -84,7 +84,7 @@ def catalog_write(
             photos, options = load_changes(changes)
             options.rules = options.rules + rules
         else:
-            from bridge.scan import normalize_root
+            from bridge.indexing.scan import normalize_root
             from catalog.reader import open_catalog
 
             with open_catalog(catalog) as cat:
@@ -135,7 +135,7 @@ def xmp_write(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write keywords, caption, title, rating, label (and scores) into XMP sidecars, merged."""
-    from catalog import xmp_cli
+    from bridge.cli import xmp_cmd as xmp_cli
 
     naming = xmp_cli._naming(naming or settings_from(ctx).sidecar_naming)
     if not from_index:

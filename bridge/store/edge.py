@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from bridge.datadir import fsync_dir
+from bridge.files.datadir import fsync_dir
 from bridge.store.base import (
     Hit,
     Point,

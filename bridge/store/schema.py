@@ -39,7 +39,7 @@ PAYLOAD_FIELDS: dict[str, Kind] = {
     "camera_make": Kind.TEXT,
     "camera_model": Kind.TEXT,
     "lens": Kind.TEXT,
-    # analysis stages (bridge/analyses.py)
+    # analysis stages (bridge/analyses/kinds.py)
     "q_overall": Kind.FLOAT,
     "q_sharpness": Kind.FLOAT,
     "q_exposure": Kind.FLOAT,

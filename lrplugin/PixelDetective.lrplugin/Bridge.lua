@@ -249,7 +249,7 @@ function Bridge.newNonce()
   return Sha256.tohex(raw)
 end
 
--- proofs as in bridge/service/auth.py: the role first, then both nonces, then the ports we listen on
+-- proofs as in bridge/lightroom/auth.py: the role first, then both nonces, then the ports we listen on
 function Bridge.proof(token, role, first, second)
   local message = table.concat({ role, first, second, tostring(state.ports.receive), tostring(state.ports.send) }, '|')
   return Sha256.hmacHex(token, message)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bridge.embed import import_checked
+from bridge.models.clip import import_checked
 from bridge.settings import Settings
 from tests.model_factory import TINY_MODEL_ID, make_tiny_clip
 

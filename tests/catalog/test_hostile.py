@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bridge.cli.catalog_cmd import app as read_app
+from bridge.cli.catalog_write_cmd import app as write_app
+from bridge.cli.xmp_cmd import app as xmp_app
 from catalog.budget import time_budget
-from catalog.cli import app as read_app
 from catalog.errors import CatalogError, CatalogTooSlow, HostileCatalog
 from catalog.fsutil import FileTooLarge, NotRegularFile, read_regular
 from catalog.keywords import MAX_DEPTH
@@ -21,10 +23,8 @@ from catalog.lock import check_lock
 from catalog.lrschema import LIGHTROOM_TRIGGERS, foreign_objects, sql_digest
 from catalog.reader import open_catalog
 from catalog.write import PhotoChange, plan
-from catalog.write_cli import app as write_app
 from catalog.xmp import XmpUpdate, read_sidecar, write_sidecar
 from catalog.xmp import plan as xmp_plan
-from catalog.xmp_cli import app as xmp_app
 from tests.catalog.conftest import holding_lock
 from tests.catalog.fixtures import SCHEMAS, Built, schema_sql
 from tests.catalog.write.helpers import connect

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from bridge.ledger import Ledger
 from bridge.settings import Settings
+from bridge.state.ledger import Ledger
 from desktop import settings_file
 from desktop.settings_dialog import SettingsDialog, install_plugin
 from desktop.single_instance import server_name
@@ -139,7 +139,7 @@ def test_tray_command_registers_with_typer():
 def test_lightroom_service_runs_with_the_host_and_actions_say_why_they_are_off(
     settings, tmp_path, monkeypatch, qtbot
 ):
-    from bridge.service.files import ENV_DIR
+    from bridge.lightroom.files import ENV_DIR
     from desktop.app import TrayApp
 
     monkeypatch.setenv(ENV_DIR, str(tmp_path / "bridge"))  # the child inherits it: never the user's dir

@@ -74,7 +74,7 @@ def test_filters_find_similar_and_sort_by_date(make_app, settings, copy_shared, 
     assert 0 < len(canon) < len(everything)
     assert all("canon" in str(r.fields.get("camera", "")).lower() for r in canon)
     assert win.where() == "camera=canon"
-    from bridge.where import parse_where
+    from bridge.search.where import parse_where
 
     assert [r.path for r in canon] == [
         r.path for r in host.search_text("camera photo", limit=100, where=parse_where("camera=canon"))

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bridge.service.auth import new_nonce, plugin_proof, same, service_proof
-from bridge.service.protocol import PROTOCOL_VERSION
+from bridge.lightroom.auth import new_nonce, plugin_proof, same, service_proof
+from bridge.lightroom.protocol import PROTOCOL_VERSION
 from tests.lrplugin.harness import Harness
 
 

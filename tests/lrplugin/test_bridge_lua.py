@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bridge.service.auth import new_nonce, plugin_proof, service_proof
+from bridge.lightroom.auth import new_nonce, plugin_proof, service_proof
 from tests.lrplugin.conftest import Client, bridge_dir, start_bridge, write_token
 from tests.lrplugin.harness import Harness
 

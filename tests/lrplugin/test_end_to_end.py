@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 
 from bridge.engine import Engine
-from bridge.search import search, text_vector
+from bridge.search.query import search, text_vector
 from tests.bridge.conftest import make_photos, settings, tiny_models_dir  # noqa: F401  (fixtures)
 from tests.lrplugin.conftest import bridge_dir, start_bridge
 from tests.lrplugin.harness import Harness
 
 try:
-    from bridge.service import Service
+    from bridge.lightroom import Service
 
     AVAILABLE = True
 except ImportError:  # the service is built alongside the plugin
     AVAILABLE = False
 
-pytestmark = pytest.mark.skipif(not AVAILABLE, reason="bridge.service.Service is not available yet")
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="bridge.lightroom.Service is not available yet")
 
 
 @pytest.fixture

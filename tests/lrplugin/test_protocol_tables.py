@@ -1,11 +1,11 @@
 """The Lua plugin and the Python service declare the bridge protocol in one table each (Bridge.lua's
-REQUESTS/DISPATCH, bridge/service/protocol.py's MESSAGES): the two must list the same messages."""
+REQUESTS/DISPATCH, bridge/lightroom/protocol.py's MESSAGES): the two must list the same messages."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bridge.service.protocol import BOTH, MESSAGES, TO_PLUGIN, TO_SERVICE, requests
+from bridge.lightroom.protocol import BOTH, MESSAGES, TO_PLUGIN, TO_SERVICE, requests
 from tests.lrplugin.harness import Harness
 
 

@@ -1,5 +1,5 @@
 """Sha256.lua (pure Lua 5.1, no bit library) against Python's hashlib/hmac: FIPS and RFC 4231 vectors,
-block-boundary lengths, random keys and messages, and the bridge's proofs against bridge/service/auth.py."""
+block-boundary lengths, random keys and messages, and the bridge's proofs against bridge/lightroom/auth.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import random
 import pytest
 from lupa.lua51 import LuaRuntime
 
-from bridge.service.auth import plugin_proof, service_proof
+from bridge.lightroom.auth import plugin_proof, service_proof
 from tests.lrplugin.harness import PLUGIN_DIR
 
 LUA = LuaRuntime(unpack_returned_tuples=True, encoding=None)  # bytes in, bytes out: no UTF-8 round trip

@@ -1,6 +1,6 @@
 """R25–R28: the Lightroom bridge service under bad auth, malformed frames, load and restarts."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/service/conftest.py are test arguments)
+# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/lightroom/conftest.py are test arguments)
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bridge.service import Service
-from bridge.service.auth import new_nonce, service_proof
-from bridge.service.connection import ACCEPT
-from bridge.service.files import read_ports, token_path, write_token
-from bridge.service.protocol import MESSAGES, PROTOCOL_VERSION, ProtocolError, parse_frame
+from bridge.lightroom import Service
+from bridge.lightroom.auth import new_nonce, service_proof
+from bridge.lightroom.connection import ACCEPT
+from bridge.lightroom.files import read_ports, token_path, write_token
+from bridge.lightroom.protocol import MESSAGES, PROTOCOL_VERSION, ProtocolError, parse_frame
 from tests.bridge.conftest import make_photos
-from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
+from tests.bridge.lightroom.conftest import (  # noqa: F401  (fixtures)
     FAST,
     bridge_dir,
     host,
@@ -35,7 +35,7 @@ from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
     service,
     sim,
 )
-from tests.bridge.service.plugin_sim import PluginSim
+from tests.bridge.lightroom.plugin_sim import PluginSim
 
 pytestmark = pytest.mark.reliability
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from bridge.caption import import_caption_model
 from bridge.engine import Engine
+from bridge.models.blip import import_caption_model
 from tests.blip_factory import make_tiny_blip
 from tests.bridge.conftest import make_photos
 from tests.reliability.ledger_peek import stage_count

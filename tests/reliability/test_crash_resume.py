@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bridge.engine import Engine
-from bridge.payload import point_id
+from bridge.indexing.payload import point_id
 from tests.bridge.conftest import make_photos
 from tests.reliability.ledger_peek import stage_count
 

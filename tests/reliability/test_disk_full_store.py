@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge import datadir
 from bridge.engine import Engine
-from bridge.payload import point_id
-from bridge.portable import PortableError, export_index
+from bridge.files import datadir
+from bridge.indexing.payload import point_id
 from bridge.settings import Settings
+from bridge.state.portable import PortableError, export_index
 from tests.bridge.conftest import make_photos
 
 pytestmark = pytest.mark.reliability
@@ -103,7 +103,7 @@ IMPORT_WITHOUT_CHECK = textwrap.dedent(
     """
     import sys
     from bridge.engine import Engine
-    from bridge.portable import PortableError, import_index
+    from bridge.state.portable import PortableError, import_index
     from bridge.settings import Settings
     s = Settings(data_dir=sys.argv[1], model=sys.argv[3])
     try:

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from bridge import datadir
 from bridge.engine import Engine
-from bridge.payload import point_id
-from bridge.portable import LEDGER, export_index, read_manifest
-from bridge.portable import _stage as stage_import  # the staging step on its own, for the mid-switch case
-from bridge.search import search
+from bridge.files import datadir
+from bridge.indexing.payload import point_id
+from bridge.search.query import search
 from bridge.settings import Settings
+from bridge.state.portable import LEDGER, export_index, read_manifest
+from bridge.state.portable import (
+    _stage as stage_import,  # the staging step on its own, for the mid-switch case
+)
 from tests.bridge.conftest import make_photos
 
 pytestmark = pytest.mark.reliability

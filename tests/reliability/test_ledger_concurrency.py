@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.ledger import Ledger
 from bridge.records import Failure, Reason, ScannedFile
+from bridge.state.ledger import Ledger
 
 pytestmark = pytest.mark.reliability
 

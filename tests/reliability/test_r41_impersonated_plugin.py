@@ -4,7 +4,7 @@ It must learn nothing: no token, no results. The service says why it does not co
 for the real plugin, which then connects and works. Real sockets, a real service on a real tiny index.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/service/conftest.py are test arguments)
+# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/lightroom/conftest.py are test arguments)
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from bridge.service import Service
-from bridge.service.auth import new_nonce
-from bridge.service.files import ports_path, write_ports
-from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
+from bridge.lightroom import Service
+from bridge.lightroom.auth import new_nonce
+from bridge.lightroom.files import ports_path, write_ports
+from tests.bridge.lightroom.conftest import (  # noqa: F401  (fixtures)
     FAST,
     bridge_dir,
     indexed,
@@ -31,7 +31,7 @@ from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
     photos,
     service,
 )
-from tests.bridge.service.plugin_sim import PluginSim
+from tests.bridge.lightroom.plugin_sim import PluginSim
 
 pytestmark = pytest.mark.reliability
 

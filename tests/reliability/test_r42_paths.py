@@ -5,7 +5,7 @@ carry a unique secret, and no 8-character piece of it may appear in anything the
 service logged. Real sockets, a real service on a real tiny index.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/service/conftest.py are test arguments)
+# ruff: noqa: F811  (pytest fixtures imported from tests/bridge/lightroom/conftest.py are test arguments)
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.service.files import token_path
+from bridge.lightroom.files import token_path
 from tests.bridge.conftest import make_photos
-from tests.bridge.service.conftest import (  # noqa: F401  (fixtures)
+from tests.bridge.lightroom.conftest import (  # noqa: F401  (fixtures)
     FAST,
     bridge_dir,
     indexed,

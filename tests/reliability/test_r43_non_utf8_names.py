@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from bridge.ledger import Ledger
-from bridge.paths import from_db, shown, to_db
+from bridge.files.paths import from_db, shown, to_db
+from bridge.state.ledger import Ledger
 from tests.bridge.conftest import make_photos
 
 pytestmark = [

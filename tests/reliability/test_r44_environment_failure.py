@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from bridge import worker
-from bridge.decodepool import DecodePool
-from bridge.ledger import Ledger
+from bridge.indexing import worker
+from bridge.indexing.decodepool import DecodePool
 from bridge.records import RunFailure
+from bridge.state.ledger import Ledger
 from tests.bridge.conftest import make_photos
 
 pytestmark = pytest.mark.reliability

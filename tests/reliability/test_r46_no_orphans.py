@@ -66,7 +66,7 @@ def test_kill9_of_the_indexer_leaves_no_worker(cli, settings, tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 def test_kill9_of_the_service_during_a_plugin_job_leaves_no_worker(cli, settings, tmp_path, monkeypatch):
     """`serve` runs the plugin's analyze jobs with the same decode workers: killed, it leaves none behind."""
-    from tests.bridge.service.plugin_sim import PluginSim
+    from tests.bridge.lightroom.plugin_sim import PluginSim
 
     bridge = tmp_path / "bridge-dir"
     monkeypatch.setenv("PIXEL_DETECTIVE_BRIDGE_DIR", str(bridge))  # the subprocess and the simulator agree
@@ -101,8 +101,8 @@ def test_kill9_of_the_service_during_a_plugin_job_leaves_no_worker(cli, settings
 _OWNER = textwrap.dedent(
     """
     import sys, threading, time
-    from bridge.decodepool import DecodePool
-    from bridge import worker
+    from bridge.indexing.decodepool import DecodePool
+    from bridge.indexing import worker
     pool = DecodePool(1, sys.argv[1], threading.Event(), depth=1)
     ex = pool._executor(1)  # the same executor the isolation step uses, one worker
     print(ex.submit(worker.ping).result(timeout=120), flush=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.ledger import Ledger
+from bridge.state.ledger import Ledger
 from tests.bridge.conftest import make_photos
 
 pytestmark = [
@@ -68,7 +68,7 @@ def test_special_files_never_opened_and_big_ones_capped(cli, settings, tmp_path)
 _WORKER = textwrap.dedent(
     """
     import json, sys
-    from bridge import worker
+    from bridge.indexing import worker
     def peak_kb():  # VmHWM: this process's own peak (ru_maxrss would carry the forking parent's over exec)
         for line in open("/proc/self/status"):
             if line.startswith("VmHWM:"):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from catalog.write_cli import app
+from bridge.cli.catalog_write_cmd import app
 from tests.catalog.fixtures import Built, build_catalog
 from tests.catalog.write.helpers import connect, integrity
 

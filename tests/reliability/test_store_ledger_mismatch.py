@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bridge.engine import Engine
-from bridge.payload import point_id
+from bridge.indexing.payload import point_id
 from bridge.store import open_store
 from tests.bridge.conftest import make_photos
 

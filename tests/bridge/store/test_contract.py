@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.search.where import parse_where
 from bridge.store import Condition, Filter, Point, StoreError, collection_name, open_store
-from bridge.where import parse_where
 
 DIM = 8
 

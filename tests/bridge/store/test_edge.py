@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import bridge.store.edge as edge
+from bridge.search.where import parse_where
 from bridge.store import Point, StoreDamagedError, StoreError, StoreLockedError, open_store
 from bridge.store.edge import EdgeStore, move_aside
 from bridge.store.schema import PAYLOAD_FIELDS
-from bridge.where import parse_where
 
 PROJECT = Path(__file__).resolve().parents[3]
 DIM = 16

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bridge.cli.catalog_write_cmd import app
 from catalog.errors import CatalogLocked, UnsupportedCatalog
 from catalog.write import PhotoChange, apply, load_changes, plan, remove_ours
-from catalog.write_cli import app
 from tests.catalog.conftest import holding_lock
 from tests.catalog.fixtures import build_catalog
 from tests.catalog.write.bigcat import big_changes, make_big_catalog

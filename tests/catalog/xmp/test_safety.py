@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bridge.cli.xmp_cmd import app
 from catalog.xmp import RetryPolicy, XmpUpdate, plan, read_sidecar, write_sidecar
 from catalog.xmp.embed import write_embedded
-from catalog.xmp_cli import app
 
 ROOT = Path(__file__).resolve().parents[3]
 UPDATE = XmpUpdate(keywords=("Animals|Dog",), rating=4, caption="dog")

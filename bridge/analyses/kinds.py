@@ -1,0 +1,67 @@
+"""The analysis stages' results, as the ledger stores them and the vector store's payload shows them.
+
+Four kinds, each recorded per content fingerprint with the version that produced it (ledger `analyses`
+table, plus a `stages` row `kind@version`), so enabling or upgrading one stage redoes only that stage:
+
+| kind | computed where | version | payload fields |
+|---|---|---|---|
+| `quality` | decode worker, from the decoded bitmap | `quality.QUALITY_VERSION` | `q_*` (see `bridge/analyses/quality.py`) |
+| `dupsig` | decode worker, from the decoded bitmap | `dupsig.DUPSIG_VERSION` | none (read by `duplicates`) |
+| `keywords` | main process, from the CLIP vector | `KeywordAssigner.version` | `ai_keywords`, `ai_keyword_paths` |
+| `caption` | main process, BLIP on the decoded bitmap | `Captioner.model_id` | `ai_caption` |
+
+This module is the one place that maps a stored result to payload fields, so the indexer, the
+re-payload after a later stage and `rules apply` agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def pixel_versions() -> dict[str, str]:
+    from bridge.analyses.dupsig import DUPSIG_VERSION
+    from bridge.analyses.quality import QUALITY_VERSION
+
+    return {"quality": QUALITY_VERSION, "dupsig": DUPSIG_VERSION}
+
+
+def compute(kind: str, pixels: np.ndarray) -> Any:
+    """A pixel analysis of one decoded bitmap, as JSON-able data (runs in a worker process)."""
+    if kind == "quality":
+        from bridge.analyses.quality import score
+
+        return score(pixels).as_payload()
+    if kind == "dupsig":
+        from bridge.analyses.dupsig import signature
+
+        return signature(pixels).to_json()
+    raise ValueError(f"unknown pixel analysis {kind!r}")
+
+
+def keywords_data(hits: Any) -> dict[str, Any]:
+    """Stored form of one photo's keyword hits (best first)."""
+    return {
+        "paths": [h.path for h in hits],
+        "labels": [h.label for h in hits],
+        "scores": [round(float(h.score), 4) for h in hits],
+    }
+
+
+def payload_fields(analyses: Mapping[str, Any]) -> dict[str, Any]:
+    """Payload fields for the stored results of one content (kinds absent → fields absent)."""
+    out: dict[str, Any] = {}
+    quality = analyses.get("quality")
+    if quality:
+        out.update(quality)
+    kw = analyses.get("keywords")
+    if kw is not None:
+        out["ai_keywords"] = list(kw.get("labels", []))
+        out["ai_keyword_paths"] = list(kw.get("paths", []))
+    cap = analyses.get("caption")
+    if cap is not None:
+        out["ai_caption"] = cap.get("text", "")
+    return out

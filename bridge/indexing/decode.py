@@ -1,0 +1,555 @@
+"""Decode any supported photo into a small, oriented RGB bitmap, or fail with a named reason.
+
+Runs inside decode worker processes: pure functions, no torch. The file is read once into memory so that
+every OS error surfaces in one place (`_read`) and everything after it is a decoder verdict.
+
+Routing is by content (`formats.sniff`), not by extension, except that files with a RAW extension always go
+to LibRaw first: Pillow opens DNG/KDC/NEF as TIFF and returns only the tiny IFD0 preview.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pillow_heif
+import rawpy
+from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, features
+
+from bridge.files import formats
+from bridge.files.paths import FileTooLarge, NotRegularFile, read_regular
+from bridge.records import Decoded, DecodeError, Failure, Reason
+
+pillow_heif.register_heif_opener()
+# Pillow >= 11.3 decodes AVIF itself (and pillow-heif 1.x dropped AVIF); older pairs need pillow-heif's opener.
+if not features.check("avif") and hasattr(pillow_heif, "register_avif_opener"):
+    pillow_heif.register_avif_opener()
+
+# Pillow formats accepted per sniffed container; `None` (unknown bytes) still lets Pillow try GIF/BMP by content.
+_PILLOW_FORMATS: dict[str | None, tuple[str, ...]] = {
+    "jpeg": ("JPEG", "MPO"),  # camera JPEGs with a multi-picture index open as MPO (a JPEG subclass)
+    "png": ("PNG",),
+    "tiff": ("TIFF",),
+    "webp": ("WEBP",),
+    "heif": ("HEIF", "AVIF"),
+    None: ("GIF", "BMP"),
+}
+# EXIF orientation -> the transpose that displays the stored pixels upright (as ImageOps.exif_transpose does).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# LibRaw/dcraw `flip` (bit 0: mirror x, bit 1: mirror y, bit 2: swap axes) -> EXIF orientation.
+_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+_TRUNCATION_WORDS = ("truncated", "end of file", "unexpected eof", "premature end", "not enough data")
+# A RAW file with fewer bytes than this per sensor pixel cannot hold its image (the leanest real codecs,
+# GoPro VC-5 and lossy DNG, need ~0.25); below it a LibRaw failure means stripped data, not damage.
+_RAW_STUB_BYTES_PER_PIXEL = 0.1
+
+
+def decode_image(
+    path: str | Path,
+    *,
+    target: int = 448,
+    max_pixels: int = 250_000_000,
+    max_bytes: int | None = None,
+    data: bytes | None = None,
+) -> Decoded:
+    """Decode `path` to an oriented RGB uint8 bitmap whose shortest side is in [target, 2*target) when the
+    source is big enough. `width`/`height` are the full-size oriented dimensions. Raises DecodeError.
+    `max_bytes`: files above it are not read (default: the format's limit, `formats.LIMITS`); `data`: the
+    file's bytes when the caller read them already (`read_file`), so a worker reads each file once."""
+    data = _read(path, max_bytes) if data is None else _non_empty(data)
+    kind = formats.sniff(data[:16])
+    with _guarded(max_pixels):
+        if formats.is_raw(path) or kind in ("raw", "cr3") or (kind == "tiff" and _is_dng(data)):
+            return _decode_raw(data, kind, target, max_pixels, prefer_preview=True, full_demosaic=False)
+        return _decode_pillow(data, kind, target, max_pixels)
+
+
+def decode_raw(
+    path: str | Path,
+    target: int = 448,
+    *,
+    prefer_preview: bool = True,
+    full_demosaic: bool = False,
+    max_pixels: int = 250_000_000,
+) -> Decoded:
+    """RAW only: embedded preview when it is big enough (`prefer_preview`), else a half-size demosaic;
+    `full_demosaic=True` forces a full-size demosaic (for benchmarks). Output is downscaled like decode_image."""
+    data = _read(path, None)
+    with _guarded(max_pixels):
+        return _decode_raw(data, formats.sniff(data[:16]), target, max_pixels, prefer_preview, full_demosaic)
+
+
+def decode_safe(path: str | Path, *, target: int = 448, max_pixels: int = 250_000_000) -> Decoded | Failure:
+    """decode_image for callers that want a value: a `Failure(stage="decode")` instead of an exception."""
+    try:
+        return decode_image(path, target=target, max_pixels=max_pixels)
+    except DecodeError as e:
+        return Failure(path=str(path), stage="decode", reason=e.reason, detail=e.detail)
+
+
+# --- reading and guarding ----------------------------------------------------------------------------
+
+
+def _read(path: str | Path, max_bytes: int | None) -> bytes:
+    return _non_empty(read_file(path, max_bytes))
+
+
+def _non_empty(data: bytes) -> bytes:
+    if not data:
+        raise DecodeError(Reason.EMPTY_FILE, "the file is empty (0 bytes)")
+    return data
+
+
+def read_file(path: str | Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes, or DecodeError with the reason it cannot be read: not a regular file (never
+    opened for long, never waited on), above its format's size limit (never read), gone, unreadable."""
+    limit = max_bytes if max_bytes is not None else formats.limits_for(path).max_bytes
+    try:
+        return read_regular(path, limit)
+    except NotRegularFile:
+        raise DecodeError(
+            Reason.NOT_A_REGULAR_FILE, "not a regular file (a FIFO, device or socket): never read"
+        ) from None
+    except FileTooLarge as e:
+        raise DecodeError(
+            Reason.TOO_LARGE,
+            f"the file is {e.size / 1e6:.0f} MB, above the {e.limit / 1e6:.0f} MB limit for its format "
+            "(setting format_limits)",
+        ) from None
+    except FileNotFoundError:
+        raise DecodeError(Reason.MISSING, "file not found (deleted or moved since the scan?)") from None
+    except PermissionError as e:
+        raise DecodeError(
+            Reason.PERMISSION_DENIED, f"no permission to read the file ({e.strerror})"
+        ) from None
+    except OSError as e:
+        raise DecodeError(Reason.IO_ERROR, f"the OS failed to read the file: {e.strerror or e}") from None
+
+
+@contextmanager
+def _guarded(max_pixels: int) -> Iterator[None]:
+    """Pillow's bomb limit follows `max_pixels` for this call only; stray exceptions become CORRUPT values."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            # We check the declared size ourselves (TOO_LARGE); Pillow still raises above 2x the limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise DecodeError(Reason.TOO_LARGE, str(e)) from None
+    except MemoryError:
+        raise DecodeError(Reason.TOO_LARGE, "ran out of memory while decoding") from None
+    except Exception as e:  # a worker must turn any decoder failure into a value, never abort the run
+        raise DecodeError(_reason_from_message(str(e)), f"{type(e).__name__}: {e}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _reason_from_message(message: str) -> Reason:
+    low = message.lower()
+    return Reason.TRUNCATED if any(w in low for w in _TRUNCATION_WORDS) else Reason.CORRUPT
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise DecodeError(
+            Reason.TOO_LARGE,
+            f"declared size {width}x{height} ({width * height / 1e6:.0f} MP) is above the limit of "
+            f"{max_pixels / 1e6:.0f} MP (decompression-bomb guard)",
+        )
+
+
+# --- Pillow / pillow-heif ---------------------------------------------------------------------------------
+
+
+_MIN_IMAGE_BYTES = 32  # smaller than the smallest valid JPEG/PNG/WebP/TIFF image
+
+
+def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) -> Decoded:
+    # Structural truncation checks first: they are cheap and catch what decoders let through silently.
+    cut = _structure_cut(data, kind)
+    if cut:
+        raise DecodeError(Reason.TRUNCATED, cut)
+    if (
+        kind is not None and len(data) < _MIN_IMAGE_BYTES
+    ):  # magic bytes and little else (Pillow answers KeyError('MPO') here)
+        raise DecodeError(Reason.TRUNCATED, f"the file ends after {len(data)} bytes, before any image data")
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # Pillow reports some header damage as warnings
+            warnings.simplefilter("always", UserWarning)
+            img = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(kind, ()))
+    except UnidentifiedImageError:
+        if kind is None:
+            raise DecodeError(
+                Reason.NOT_AN_IMAGE, f"content is not a known image format (starts with {data[:12]!r})"
+            ) from None
+        detail = _heif_error(data) if kind == "heif" else None
+        if not detail:
+            said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+            detail = f"the {kind.upper()} header could not be parsed" + (f" ({said})" if said else "")
+        raise DecodeError(_reason_from_message(detail), detail) from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # e.g. "Truncated File Read"
+        detail = f"the {kind.upper() if kind else 'image'} header could not be read: {e}"
+        raise DecodeError(_reason_from_message(detail), detail) from None
+    with img:
+        width, height = img.size
+        _check_size(width, height, max_pixels)
+        fmt = img.format
+        orientation = _orientation(img, data)
+        if fmt in ("JPEG", "MPO"):
+            img.draft("RGB", (target, target))  # DCT-domain downscale by 1/2, 1/4 or 1/8 while decoding
+            source = "jpeg-draft"
+        elif fmt == "HEIF":
+            img.draft(None, (target, target))  # pillow-heif: use an embedded thumbnail if one is big enough
+            source = "heif"
+        else:
+            source = "pillow"
+        try:
+            img.load()  # always decode fully here so truncated data fails now, not later
+        except (OSError, ValueError, SyntaxError, EOFError) as e:
+            detail = f"the {fmt} image data could not be decoded: {e}"
+            raise DecodeError(_reason_from_message(detail), detail) from None
+        out = _orient(_shrink(_to_rgb(img), target), orientation)
+    pixels = np.array(out)  # a writable copy (np.asarray of a Pillow image is read-only)
+    if fmt == "HEIF":
+        green = _green_fill(pixels)
+        if green:
+            raise DecodeError(Reason.TRUNCATED, green)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return Decoded(pixels=pixels, width=width, height=height, source=source)
+
+
+def _orientation(img: Image.Image, data: bytes) -> int:
+    if img.format == "HEIF":
+        # libheif already applied the container's irot/imir and pillow-heif reset EXIF Orientation to 1
+        # (keeping it in `original_orientation`). Files with no irot/imir but an EXIF rotation exist (a
+        # ProCam iPhone HEIC is stored sideways with only EXIF 6): use the EXIF value for those only.
+        original = img.info.get("original_orientation") or 1
+        return 1 if _heif_has_transform(data) else original
+    try:
+        value = img.getexif().get(ExifTags.Base.Orientation, 1)  # also reads XMP tiff:Orientation
+    except Exception:  # broken EXIF is the metadata stage's problem, not a reason to lose the photo
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def _orient(img: Image.Image, orientation: int) -> Image.Image:
+    op = _TRANSPOSE.get(orientation)
+    return img.transpose(op) if op is not None else img
+
+
+def _shrink(img: Image.Image, target: int) -> Image.Image:
+    factor = min(img.size) // target
+    return img.reduce(factor) if factor >= 2 else img  # box filter: shortest side ends in [target, 2*target)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode.startswith("I;16"):
+        # 16-bit grey: keep the high byte (x*257 -> x); Pillow's convert would clip everything above 255 to white
+        grey = (np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode in ("I", "F"):
+        # 32-bit int/float grey (16-bit PNGs on older Pillow, scientific TIFFs): scale by the value range
+        a = np.asarray(img, dtype=np.float32)
+        peak = float(a.max()) if a.size else 0.0
+        scale = 1.0 if peak <= 255 else 1 / 257 if peak <= 65535 else 255 / peak
+        if mode == "F" and 0 < peak <= 1.0:
+            scale = 255.0
+        return Image.fromarray(np.clip(np.rint(a * scale), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        # Flatten on white: transparent pixels often hold black or junk colour values.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")  # L, 1, P, CMYK (Pillow undoes Adobe's inverted CMYK), YCbCr, RGBX ...
+    except ValueError as e:
+        raise DecodeError(
+            Reason.UNSUPPORTED_FORMAT, f"pixel mode {mode} cannot be converted to RGB: {e}"
+        ) from None
+
+
+def _heif_has_transform(data: bytes) -> bool:
+    meta = next((data[s:e] for typ, s, e in _bmff_boxes(data) if typ == b"meta"), b"")
+    return b"irot" in meta or b"imir" in meta
+
+
+def _heif_error(data: bytes) -> str | None:
+    """Pillow hides why a HEIF failed to open; ask pillow-heif directly for libheif's message."""
+    try:
+        pillow_heif.open_heif(io.BytesIO(data))
+    except Exception as e:
+        return f"HEIF: {e}"
+    return None
+
+
+def _green_fill(pixels: np.ndarray) -> str | None:
+    """pillow-heif returns a full-size image for a truncated HEIC: tiles whose data is missing decode as
+    all-zero YCbCr, i.e. perfectly flat pure green (R=0, B=0, G=136 for 8-bit BT.601, G=94 for the Canon
+    10-bit HIF). Real photos, dark frames included, have no flat 8x8 areas of exactly that colour."""
+    r, g, b = (pixels[..., i] for i in range(3))
+    mask = (r <= 1) & (b <= 1) & (g >= 60) & (g <= 160)
+    if mask.mean() < 0.005:
+        return None
+    fill = int(np.bincount(g[mask]).argmax())
+    flat = mask & (np.abs(g.astype(np.int16) - fill) <= 1)
+    h, w = (flat.shape[0] // 8) * 8, (flat.shape[1] // 8) * 8
+    blocks = flat[:h, :w].reshape(h // 8, 8, w // 8, 8).all(axis=(1, 3))
+    share = float(blocks.mean()) if blocks.size else 0.0
+    if share < 0.01:
+        return None
+    return (
+        f"{share:.0%} of the image is flat green (0,{fill},0): the decoder filled tiles whose data is missing, "
+        "the file is truncated"
+    )
+
+
+# --- container structure -----------------------------------------------------------------------------
+
+
+def _bmff_boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """Top-level ISO-BMFF boxes (HEIF, AVIF, CR3) as (type, start, declared end); end may pass EOF."""
+    offset, n = 0, len(data)
+    while offset + 8 <= n:
+        size, typ = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1 and offset + 16 <= n:
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        elif size == 0:
+            size = n - offset  # "extends to the end of the file"
+        if size < 8:
+            return  # not a box structure we can follow: leave the verdict to the decoder
+        yield typ, offset, offset + size
+        offset += size
+
+
+def _bmff_truncated(data: bytes) -> str | None:
+    for typ, start, end in _bmff_boxes(data):
+        if end > len(data):
+            name = typ.decode("latin-1")
+            return f"the '{name}' box at byte {start} needs {end} bytes but the file ends at {len(data)}: truncated"
+    return None
+
+
+def _tiff_ifds(data: bytes, limit: int = 64) -> Iterator[TiffImagePlugin.ImageFileDirectory_v2 | int]:
+    """IFD0 chain and SubIFDs of a TIFF (or TIFF-based RAW), parsed by Pillow without decoding pixels.
+    Yields each directory, or its offset (an int) when the directory lies (partly) past the end of the file."""
+    fp, header = io.BytesIO(data), data[:8]
+    try:
+        todo = [TiffImagePlugin.ImageFileDirectory_v2(header).next]
+    except (SyntaxError, struct.error):
+        return
+    seen: set[int] = set()
+    while todo and len(seen) < limit:
+        offset = todo.pop()
+        if not offset or offset in seen:
+            continue
+        seen.add(offset)
+        count_at = data[offset : offset + 2]
+        count = struct.unpack("<H" if header[:2] == b"II" else ">H", count_at)[0] if len(count_at) == 2 else 0
+        if offset + 2 + 12 * count + 4 > len(data):  # the directory itself is cut off
+            yield offset
+            continue
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(header)
+        fp.seek(offset)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow warns about entries it cannot read: not our verdict
+                ifd.load(fp)
+        except Exception:  # unreadable IFD: the decoder will say what is wrong
+            continue
+        yield ifd
+        sub = ifd.get(330)  # SubIFDs: where DNG/NEF/ARW keep the raw image
+        todo.extend(sub if isinstance(sub, tuple) else [sub] if sub else [])
+        todo.append(ifd.next)
+
+
+def _tiff_truncated(data: bytes) -> str | None:
+    for ifd in _tiff_ifds(data):
+        if isinstance(ifd, int):
+            return f"the TIFF directory at byte {ifd} is cut off: the file ends at {len(data)}, truncated"
+        for offsets_tag, counts_tag in ((273, 279), (324, 325)):  # strips, tiles
+            offsets, counts = ifd.get(offsets_tag), ifd.get(counts_tag)
+            if offsets is None or counts is None:
+                continue
+            offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+            counts = counts if isinstance(counts, tuple) else (counts,)
+            end = max((o + c for o, c in zip(offsets, counts, strict=False)), default=0)
+            if end > len(data):
+                return (
+                    f"image data of a {ifd.get(256)}x{ifd.get(257)} TIFF directory runs to byte {end} "
+                    f"but the file ends at {len(data)}: truncated"
+                )
+    return None
+
+
+def _riff_truncated(data: bytes) -> str | None:
+    declared = struct.unpack("<I", data[4:8])[0] + 8  # WebP: RIFF chunk size covers the whole file
+    if declared > len(data):
+        return f"the RIFF header declares {declared} bytes but the file ends at {len(data)}: truncated"
+    return None
+
+
+def _structure_cut(data: bytes, kind: str | None) -> str | None:
+    """Cheap container-level truncation check, before (or instead of) decoding the pixels."""
+    check = {
+        "heif": _bmff_truncated,
+        "cr3": _bmff_truncated,
+        "tiff": _tiff_truncated,
+        "webp": _riff_truncated,
+    }
+    return check[kind](data) if kind in check else None
+
+
+def _is_dng(data: bytes) -> bool:
+    # DNGVersion in IFD0: a DNG named .tif must still go to LibRaw, not to Pillow's 256 px IFD0 preview.
+    ifd0 = next(_tiff_ifds(data, limit=1), None)
+    return isinstance(ifd0, TiffImagePlugin.ImageFileDirectory_v2) and 50706 in ifd0
+
+
+# --- RAW (LibRaw via rawpy) ------------------------------------------------------------------------------
+
+
+def _decode_raw(
+    data: bytes, kind: str | None, target: int, max_pixels: int, prefer_preview: bool, full_demosaic: bool
+) -> Decoded:
+    try:
+        raw = rawpy.imread(io.BytesIO(data))  # from memory: no path encoding issues (non-ASCII names)
+    except rawpy.LibRawFileUnsupportedError as e:
+        if kind in ("jpeg", "png", "webp", "heif"):  # e.g. a JPEG named .nef: content wins
+            return _decode_pillow(data, kind, target, max_pixels)
+        raise DecodeError(
+            Reason.UNSUPPORTED_RAW, f"LibRaw cannot open this RAW variant ({_msg(e)})"
+        ) from None
+    except rawpy.LibRawError as e:
+        raise _raw_failure(e, data, kind, None) from None
+    with raw:
+        sizes = raw.sizes
+        orientation = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)
+        width, height = (sizes.height, sizes.width) if orientation >= 5 else (sizes.width, sizes.height)
+        _check_size(width, height, max_pixels)
+        if prefer_preview and not full_demosaic:
+            preview = _raw_preview(raw, target, orientation)
+            if preview is not None:
+                # LibRaw never read the raw data, so check the file is whole before trusting its preview.
+                cut = _structure_cut(data, kind)
+                if cut:
+                    raise DecodeError(Reason.TRUNCATED, cut)
+                return Decoded(pixels=np.array(preview), width=width, height=height, source="raw-preview")
+        # Half-size demosaic (2x2 Bayer cells -> 1 pixel) is ~4x cheaper; skip it when it would undershoot target.
+        half = not full_demosaic and min(sizes.width, sizes.height) // 2 >= target
+        try:
+            rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
+        except rawpy.LibRawError as e:
+            raise _raw_failure(e, data, kind, sizes) from None
+        blank = _raw_blank(raw.raw_image_visible)
+    out = _shrink(Image.fromarray(rgb), target)  # LibRaw's output is already oriented (flip applied)
+    pixels = np.array(out)
+    # Stripped files can also "decode" to uninitialised memory that looks like anything: the size says more.
+    blank = blank or _blank(pixels) or _stub(data, sizes)
+    if blank:
+        raise DecodeError(Reason.RAW_NO_IMAGE, blank)
+    return Decoded(pixels=pixels, width=width, height=height, source="raw-halfsize" if half else "raw-full")
+
+
+def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image | None:
+    try:
+        thumb = raw.extract_thumb()
+    except rawpy.LibRawError:  # no preview, unsupported preview format, or broken preview: demosaic instead
+        return None
+    try:
+        if thumb.format == rawpy.ThumbFormat.JPEG:
+            img = Image.open(io.BytesIO(thumb.data), formats=("JPEG", "MPO"))
+            if min(img.size) < target:
+                return None
+            exif_orientation = img.getexif().get(ExifTags.Base.Orientation)
+            if exif_orientation in _TRANSPOSE:  # a rotated preview says so itself; most carry no EXIF at all
+                orientation = exif_orientation
+            img.draft("RGB", (target, target))
+            img.load()
+            img = _to_rgb(img)
+        else:
+            bitmap = np.asarray(thumb.data)
+            if bitmap.dtype == np.uint16:
+                bitmap = (bitmap >> 8).astype(np.uint8)
+            if bitmap.ndim != 3 or min(bitmap.shape[:2]) < target:
+                return None
+            img = Image.fromarray(np.ascontiguousarray(bitmap[..., :3]), "RGB")
+    except Exception:  # a damaged preview is not fatal: the raw data may still be fine
+        return None
+    img = _orient(_shrink(img, target), orientation)
+    return None if _blank(np.asarray(img)) else img
+
+
+def _raw_blank(raw_image: np.ndarray) -> str | None:
+    """LibRaw 'succeeds' on stripped files: look at the sensor data itself (subsampled for speed)."""
+    step = max(1, int(math.sqrt(raw_image.size / 200_000)))
+    sample = raw_image[::step, ::step].ravel()
+    if sample.size == 0:
+        return "LibRaw returned no sensor data"
+    values, counts = np.unique(sample, return_counts=True)
+    share = counts.max() / sample.size
+    if share >= 0.99:
+        return f"{share:.1%} of the raw sensor samples equal {values[counts.argmax()]}: image data stripped or empty"
+    return None
+
+
+def _blank(pixels: np.ndarray) -> str | None:
+    if pixels.size == 0 or float(pixels.std()) < 1.0:
+        return f"the decoded image is blank (near-constant, mean {pixels.mean():.1f}): image data stripped or empty"
+    return None
+
+
+def _raw_failure(
+    e: rawpy.LibRawError, data: bytes, kind: str | None, sizes: rawpy.ImageSizes | None
+) -> DecodeError:
+    message = _msg(e)
+    if isinstance(e, rawpy.LibRawFileUnsupportedError):
+        return DecodeError(Reason.UNSUPPORTED_RAW, f"LibRaw cannot decode this RAW variant ({message})")
+    stub = _stub(data, sizes) if sizes is not None else None
+    if stub:
+        return DecodeError(Reason.RAW_NO_IMAGE, f"{stub} (LibRaw: {message})")
+    if isinstance(e, rawpy.LibRawIOError):
+        return DecodeError(Reason.TRUNCATED, f"LibRaw read past the end of the data ({message}): truncated")
+    if isinstance(e, rawpy.LibRawDataError):
+        cut = _structure_cut(data, kind)
+        if cut:
+            return DecodeError(Reason.TRUNCATED, f"{cut} (LibRaw: {message})")
+        return DecodeError(Reason.CORRUPT, f"LibRaw rejected the raw data ({message})")
+    if isinstance(e, rawpy.LibRawTooBigError | rawpy.LibRawUnsufficientMemoryError):
+        return DecodeError(Reason.TOO_LARGE, f"LibRaw: {message}")
+    return DecodeError(Reason.CORRUPT, f"LibRaw {type(e).__name__}: {message}")
+
+
+def _stub(data: bytes, sizes: rawpy.ImageSizes) -> str | None:
+    if len(data) >= _RAW_STUB_BYTES_PER_PIXEL * sizes.raw_width * sizes.raw_height:
+        return None
+    return (
+        f"only {len(data)} bytes for a {sizes.raw_width}x{sizes.raw_height} sensor: "
+        "a metadata-only file, its image data stripped"
+    )
+
+
+def _msg(e: Exception) -> str:
+    arg = e.args[0] if e.args else ""
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg or type(e).__name__)

@@ -1,0 +1,173 @@
+"""Scan stage: walk folders, filter by the user's include/exclude globs, detect what changed.
+
+Change detection is by size + mtime (no reading). New or changed files get a cheap content fingerprint
+(size + first and last 64 KiB), which finds moves and renames without hashing whole RAW files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from bridge.files.formats import is_supported
+from bridge.files.paths import NotRegularFile, open_regular
+from bridge.records import Failure, Reason, ScannedFile
+from bridge.state.ledger import FileRow
+
+FINGERPRINT_VERSION = "fp1"
+CHUNK = 64 * 1024
+
+
+def fingerprint(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """Hash of size + first and last 64 KiB (the whole file when small). Stable across renames and moves.
+    Reads at most 128 KiB whatever the size; a FIFO or device is refused (NotRegularFile), never waited on."""
+    with open_regular(path) as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(digest_size=16)
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(CHUNK))
+        if size > 2 * CHUNK:
+            f.seek(size - CHUNK)
+            h.update(f.read(CHUNK))
+        elif size > CHUNK:
+            h.update(f.read())
+    return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
+
+
+def normalize_root(path: str | os.PathLike[str]) -> str:
+    """Absolute, normalized, without resolving symlinks: paths stay as the user named them."""
+    return os.path.normpath(os.path.abspath(os.fspath(Path(path).expanduser())))
+
+
+class PathFilter:
+    """gitignore-style include/exclude patterns, matched against the path relative to the scanned root."""
+
+    def __init__(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
+        inc = list(include)
+        self.include = pathspec.PathSpec.from_lines("gitignore", inc) if inc else None
+        self.exclude = pathspec.PathSpec.from_lines("gitignore", list(exclude))
+
+    def dir_excluded(self, rel_dir: str) -> bool:
+        return self.exclude.match_file(rel_dir.rstrip("/") + "/")
+
+    def file_wanted(self, rel_path: str) -> bool:
+        if self.exclude.match_file(rel_path):
+            return False
+        return self.include is None or self.include.match_file(rel_path)
+
+
+@dataclass
+class ScanResult:
+    root: str
+    seen: list[ScannedFile] = field(default_factory=list)  # every wanted file found
+    changed: list[ScannedFile] = field(default_factory=list)  # new or modified (fingerprint computed)
+    unchanged: int = 0
+    errors: list[Failure] = field(default_factory=list)
+    complete: bool = True  # False when stopped early or a folder was unreadable: then nothing may be swept
+    unreadable_dirs: list[str] = field(default_factory=list)
+
+
+def walk(
+    root: str, flt: PathFilter, *, follow_symlinks: bool = False, unreadable: list[str] | None = None
+) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield (path, stat) of wanted supported files under root (or root itself when it is a file).
+    Folders that cannot be listed are appended to `unreadable`."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        if is_supported(root):
+            yield root, st
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return  # a FIFO, device or socket named on the command line or by a watch event: never opened
+    visited: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            if unreadable is not None:
+                unreadable.append(d)  # the caller must not treat its files as deleted
+            continue
+        subdirs = []
+        for e in entries:
+            rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+            try:
+                if e.is_dir(follow_symlinks=follow_symlinks):
+                    if flt.dir_excluded(rel):
+                        continue
+                    dst = e.stat(follow_symlinks=True)
+                    key = (dst.st_dev, dst.st_ino)
+                    if key not in visited:  # symlink loops
+                        visited.add(key)
+                        subdirs.append(e.path)
+                elif (
+                    e.is_file(follow_symlinks=follow_symlinks)
+                    and is_supported(e.name)
+                    and flt.file_wanted(rel)
+                ):
+                    yield e.path, e.stat(follow_symlinks=True)
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
+
+
+def scan_root(
+    root: str,
+    known: dict[str, FileRow],
+    flt: PathFilter,
+    *,
+    follow_symlinks: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    threads: int = 8,
+) -> ScanResult:
+    """Walk one root and classify its files against what the ledger knows (`known`: path → row)."""
+    result = ScanResult(root=root)
+    to_hash: list[tuple[str, int, int]] = []
+    for path, st in walk(root, flt, follow_symlinks=follow_symlinks, unreadable=result.unreadable_dirs):
+        if should_stop():
+            result.complete = False
+            break
+        row = known.get(path)
+        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns and row.fingerprint:
+            result.seen.append(ScannedFile(path, st.st_size, st.st_mtime_ns, root, row.fingerprint))
+            result.unchanged += 1
+        else:
+            to_hash.append((path, st.st_size, st.st_mtime_ns))
+
+    def _hash(item: tuple[str, int, int]) -> ScannedFile | Failure:
+        path, size, mtime = item
+        try:
+            return ScannedFile(path, size, mtime, root, fingerprint(path, size))
+        except FileNotFoundError:
+            return Failure(path, "scan", Reason.MISSING, "file disappeared during the scan")
+        except NotRegularFile:
+            return Failure(path, "scan", Reason.NOT_A_REGULAR_FILE, "replaced by a FIFO, device or socket")
+        except PermissionError as e:
+            return Failure(path, "scan", Reason.PERMISSION_DENIED, f"cannot read: {e.strerror}")
+        except OSError as e:
+            return Failure(path, "scan", Reason.IO_ERROR, f"read error: {e.strerror or e}")
+
+    if result.unreadable_dirs:
+        result.complete = False
+    # Fingerprinting is I/O bound and hashlib releases the GIL: threads keep disks busy.
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for out in pool.map(_hash, to_hash):
+            if isinstance(out, Failure):
+                result.errors.append(out)
+            else:
+                result.seen.append(out)
+                result.changed.append(out)
+    return result

@@ -1,0 +1,213 @@
+"""Watch folders (watchdog): index new and changed files once they are stable, drop deleted ones, and
+rescan periodically as a safety net for events the OS did not deliver (network shares, sleep).
+
+Moves and renames go through the same code path as `index` (`Indexer.run(changed, gone=...)`): the new
+paths are scanned first, so content that only moved is found by its fingerprint and re-pathed, and the old
+paths are dropped after that. Deletions are therefore held back while files are still settling (a move's
+destination waits `stable_seconds`), up to `max_hold` seconds. A folder deleted or moved out of the tree
+drops every file under it at once (the OS reports the folder, not its files).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from bridge.files.formats import is_supported
+from bridge.indexing.scan import PathFilter, normalize_root
+
+HOLD_FACTOR = 5  # deletions wait at most this many quiet periods for pending files (moves) to settle
+
+
+@dataclass
+class _Pending:
+    first_seen: float
+    last_event: float
+    last_stat: tuple[int, int] | None = None
+
+
+@dataclass(eq=False)  # handlers must stay hashable: watchdog keeps them in sets
+class ChangeCollector(FileSystemEventHandler):
+    """Collects changed and deleted paths; `ready()` hands out files whose size+mtime stopped changing."""
+
+    roots: list[str]
+    flt: PathFilter
+    stable_seconds: float = 2.0
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    deleted: dict[str, float] = field(default_factory=dict)  # path (file or folder) -> when it went
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _inside(self, path: str) -> bool:
+        return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
+
+    def _wanted(self, path: str) -> bool:
+        if not is_supported(path):
+            return False
+        for root in self.roots:
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                parts = rel.split("/")
+                return all(
+                    not self.flt.dir_excluded("/".join(parts[: i + 1])) for i in range(len(parts) - 1)
+                ) and self.flt.file_wanted(rel)
+        return False
+
+    def _touch(self, path: str) -> None:
+        if not self._wanted(path):
+            return  # temp names (.part, ~$x, ._x, .tmp) and unsupported files are ignored
+        self._pend(path)
+
+    def _touch_dir(self, path: str) -> None:
+        """A folder moved into (or within) the tree: scan it whole, like `index` would."""
+        for root in self.roots:
+            if path.startswith(root.rstrip(os.sep) + os.sep):
+                parts = os.path.relpath(path, root).replace(os.sep, "/").split("/")
+                if not any(self.flt.dir_excluded("/".join(parts[: i + 1])) for i in range(len(parts))):
+                    self._pend(path)
+                return
+
+    def _pend(self, path: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.deleted.pop(path, None)
+            p = self.pending.get(path)
+            if p is None:
+                self.pending[path] = _Pending(now, now)
+            else:
+                p.last_event = now
+
+    def _gone(self, path: str, *, is_directory: bool = False) -> None:
+        if not (is_directory or is_supported(path)) or not self._inside(path):
+            return
+        with self.lock:
+            self.pending.pop(path, None)
+            self.deleted.setdefault(path, time.monotonic())
+
+    def on_created(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self._touch(os.fsdecode(event.src_path))
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self._touch(os.fsdecode(event.src_path))
+
+    def on_closed(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self._touch(os.fsdecode(event.src_path))
+
+    def on_deleted(self, event: FileSystemEvent) -> None:
+        self._gone(os.fsdecode(event.src_path), is_directory=event.is_directory)
+
+    def on_moved(self, event: FileSystemEvent) -> None:
+        # Editors save by writing a temp file and renaming it over the photo: the destination is what counts.
+        # A move out of the tree arrives as a deletion (or with a destination outside the roots).
+        self._gone(os.fsdecode(event.src_path), is_directory=event.is_directory)
+        dest = os.fsdecode(event.dest_path) if event.dest_path else ""
+        if not dest:
+            return
+        if event.is_directory:
+            self._touch_dir(dest)
+        else:
+            self._touch(dest)
+
+    def ready(self) -> tuple[list[str], list[str]]:
+        """(stable changed files or folders, deleted files or folders) taken out of the queue. Deletions
+        wait while other changes settle (a move's destination), so moved content is re-pathed."""
+        now = time.monotonic()
+        out: list[str] = []
+        with self.lock:
+            for path, p in list(self.pending.items()):
+                if now - p.last_event < self.stable_seconds:
+                    continue
+                try:
+                    st = os.stat(path)
+                except OSError:  # gone again, or unreadable: the next event or rescan decides
+                    del self.pending[path]
+                    continue
+                sig = (st.st_size, st.st_mtime_ns)
+                if p.last_stat == sig:
+                    out.append(path)
+                    del self.pending[path]
+                else:  # still growing (a slow copy): look again after another quiet period
+                    p.last_stat = sig
+                    p.last_event = now
+            hold = max(10.0, HOLD_FACTOR * self.stable_seconds)
+            oldest = min(self.deleted.values(), default=now)
+            if self.deleted and (not self.pending or now - oldest > hold):
+                gone, self.deleted = sorted(self.deleted), {}
+            else:
+                gone = []
+        return _outermost(out), gone
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Sorted paths without those under another one in the list (a moved folder and its files' events)."""
+    out: list[str] = []
+    for p in sorted(paths):
+        if not out or not p.startswith(out[-1].rstrip(os.sep) + os.sep):
+            out.append(p)
+    return out
+
+
+def watch_forever(
+    engine: Any,
+    roots: list[str],
+    *,
+    rules: Any = None,
+    stop: threading.Event | None = None,
+    poll: float = 0.5,
+    on_run: Any = None,
+    catch_up: bool = True,
+    on_start: Callable[[list[str]], None] | None = None,
+) -> None:
+    """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run.
+    `on_start(roots)` is called once the folders are watched (the CLI says so; the engine prints nothing)."""
+    from bridge.indexing.pipeline import ensure_space
+
+    s = engine.settings
+    stop = stop or threading.Event()
+
+    def indexer() -> Any:
+        ensure_space(s, 0, "index the changes")  # a full disk: stop with a message, never SIGBUS (R45)
+        return engine.indexer(rules=rules, stop=stop)
+
+    roots = [normalize_root(r) for r in roots]
+    collector = ChangeCollector(roots, PathFilter(s.include, s.exclude), s.watch_stable_seconds)
+    observer = Observer()
+    for root in roots:
+        observer.schedule(collector, root, recursive=True)
+    observer.start()
+    # Catch up with what changed while nobody watched, then follow events.
+    if catch_up:
+        summary = indexer().run(roots)
+        if on_run:
+            on_run(summary)
+    last_rescan = time.monotonic()
+    if on_start is not None:
+        on_start(roots)
+    try:
+        while not stop.is_set():
+            stop.wait(poll)
+            changed, gone = collector.ready()
+            if changed or gone:
+                # One run for both, new paths first: moved content is re-pathed, not re-embedded.
+                summary = indexer().run(changed, gone=gone)
+                if on_run:
+                    on_run(summary)
+            if s.watch_rescan_minutes and time.monotonic() - last_rescan > s.watch_rescan_minutes * 60:
+                summary = indexer().run(roots)
+                last_rescan = time.monotonic()
+                if on_run:
+                    on_run(summary)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        observer.stop()
+        observer.join()

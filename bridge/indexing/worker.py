@@ -1,0 +1,160 @@
+"""What a decode worker process does for one file: metadata, decode, model input. Never imports torch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK_SECONDS = 1.0
+_init_error: str | None = None  # why this worker cannot work (set by init_worker, reported by every call)
+
+
+class WorkerEnvironmentError(Exception):
+    """This worker process cannot do any work (its environment is broken, not the file it was given)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: str
+    fingerprint: str
+    want_metadata: bool
+    want_pixels: bool
+    image_size: int = 224
+    decode_size: int = 448
+    max_pixels: int = 250_000_000
+    analyses: tuple[tuple[str, str], ...] = ()  # pixel analyses to compute: (kind, version)
+    want_bitmap: bool = False  # send the decoded bitmap back (the caption stage)
+    size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
+    max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)
+
+
+def init_worker(log_path: str | None = None, parent_pid: int | None = None) -> None:
+    """Workers ignore Ctrl-C: the main process decides when to stop, after the current batch.
+
+    LibRaw and libheif print warnings straight to file descriptor 2 ("unknown file: Unexpected end of
+    file"); they would tear through the progress display, so a worker's stderr goes to a log file.
+    Failures themselves come back as values with their reasons.
+
+    Never raises: a failing initializer makes the pool report a dead worker, which would be blamed on a
+    file. The problem is kept instead and every call answers WorkerEnvironmentError with it (R44).
+    """
+    global _init_error
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if log_path:
+        try:
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as e:
+            _init_error = f"cannot write the decoder log {log_path}: {e.strerror or e}"
+            return
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """A worker must not outlive the indexer (R46): after a kill -9 nobody would ever shut the pool down,
+    and each orphan holds 100-250 MB. Linux: the kernel sends SIGKILL when the parent dies. Everywhere: a
+    thread notices the parent is gone (we are re-parented) and exits."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl (unusual libc): the watchdog thread still works
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)  # no cleanup: there is nobody left to report to
+
+
+def ping() -> int:
+    """A no-op job: proves a worker can start and work. Raises WorkerEnvironmentError when it cannot."""
+    if _init_error:
+        raise WorkerEnvironmentError(_init_error)
+    return os.getpid()
+
+
+def process(job: Job) -> FileResult:
+    from bridge.analyses.kinds import compute
+    from bridge.indexing.decode import decode_image, read_file
+    from bridge.indexing.preprocess import model_input
+    from bridge.metadata.read import read_metadata
+
+    if _init_error:
+        raise WorkerEnvironmentError(_init_error)
+    failures: list[Failure] = []
+    timings: dict[str, float] = {}
+    metadata = None
+    pixels = None
+    max_bytes = job.max_bytes or _default_max_bytes(job.path)
+    if job.size > max_bytes:  # known from the scan: not even opened
+        detail = (
+            f"the file is {job.size / 1e6:.0f} MB, above the {max_bytes / 1e6:.0f} MB limit for its format"
+        )
+        fail = Failure(job.path, "decode", Reason.TOO_LARGE, detail + " (setting format_limits)")
+        return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
+    t = time.process_time()
+    try:
+        data = read_file(job.path, max_bytes)  # once, for metadata and pixels both
+    except DecodeError as e:
+        fail = Failure(job.path, "decode", e.reason, e.detail)
+        return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
+    timings["read"] = time.process_time() - t
+    if job.want_metadata:
+        t = time.process_time()
+        try:
+            metadata = read_metadata(job.path, data=data)
+        except MetadataError as e:
+            failures.append(Failure(job.path, "metadata", e.reason, e.detail))
+            metadata = {}
+        timings["metadata"] = time.process_time() - t
+    analyses: dict[str, tuple[str, object]] = {}
+    bitmap = None
+    if job.want_pixels or job.analyses or job.want_bitmap:
+        t = time.process_time()
+        try:
+            decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels, data=data)
+            if job.want_pixels:
+                pixels = model_input(decoded, job.image_size)
+            if metadata is not None:
+                # The decoder knows the real (oriented) pixel size; EXIF can disagree (HEIF, edited files).
+                metadata["width"], metadata["height"] = decoded.width, decoded.height
+            if job.want_bitmap:
+                bitmap = decoded.pixels
+        except DecodeError as e:
+            failures.append(Failure(job.path, "decode", e.reason, e.detail))
+            decoded = None
+        timings["decode"] = time.process_time() - t
+        if decoded is not None:
+            # Decode once, reuse the bitmap: quality scores and duplicate signatures need no second read.
+            for kind, version in job.analyses:
+                t = time.process_time()
+                try:
+                    analyses[kind] = (version, compute(kind, decoded.pixels))
+                except Exception as e:  # an analysis bug or odd bitmap must not lose the file's vector
+                    failures.append(Failure(job.path, kind, Reason.CORRUPT, f"{type(e).__name__}: {e}"))
+                timings[kind] = time.process_time() - t
+    return FileResult(job.path, job.fingerprint, metadata, pixels, tuple(failures), timings, analyses, bitmap)
+
+
+def _default_max_bytes(path: str) -> int:
+    from bridge.files.formats import limits_for
+
+    return limits_for(path).max_bytes

@@ -1,0 +1,325 @@
+"""One handler per plugin request type. They run on the service's small thread pool (never on the read
+loop, so a slow search does not hold up pings) and every request gets exactly one reply: the handler's
+result, or an `error` frame — an exception becomes `internal` and the service stays up.
+
+Paths from the wire go through `bridge.lightroom.paths` before anything opens them, and error replies are
+fixed texts: never an exception's own message, which can quote a file's bytes or the service's internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+from bridge import __version__
+from bridge.files.diskspace import DiskFullError, is_disk_full
+from bridge.host import EngineHost, HostEvent
+from bridge.lightroom import protocol as p
+from bridge.lightroom.connection import PluginSession
+from bridge.lightroom.dupgroups import group_id, groups_among
+from bridge.lightroom.paths import PathGate, PathRefused, lexical
+from bridge.lightroom.protocol import Frame, ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+class Handlers:
+    def __init__(self, host: EngineHost, pool: Executor) -> None:
+        self.host, self.pool = host, pool
+        self.served = 0
+        self.failed = 0
+        self._count_lock = threading.Lock()
+        self._subs: dict[int, list[Callable[[], None]]] = {}
+        self._subs_lock = threading.Lock()
+        # Job events arrive on the indexing thread; frames for them are sent from this one thread, in
+        # order, so a slow plugin socket never holds up indexing.
+        self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._send_loop, name="pd-bridge-events", daemon=True)
+        self._sender.start()
+        self.table: dict[str, Callable[[Any, Frame, PluginSession], dict[str, Any] | None]] = {
+            "status": self.status,
+            "search": self.search,
+            "similar": self.similar,
+            "analyze": self.analyze,
+            "cancel": self.cancel,
+            "metadata": self.metadata,
+            "duplicates": self.duplicates,
+        }
+
+    def _send_loop(self) -> None:
+        while (task := self._outbox.get()) is not None:
+            with contextlib.suppress(Exception):  # a closed session: its frames have nowhere to go
+                task()
+
+    def close(self) -> None:
+        self._outbox.put(None)
+        with self._subs_lock:
+            subs = [u for us in self._subs.values() for u in us]
+            self._subs.clear()
+        for u in subs:
+            u()
+
+    # -- dispatch ------------------------------------------------------------------------------------
+    def submit(self, frame: Frame, session: PluginSession) -> None:
+        """Called on the read loop: queue the request, return at once."""
+        try:
+            self.pool.submit(self._run, frame, session)
+        except RuntimeError:  # the pool is shut down: the service is stopping
+            session.error("internal", "the service is stopping", frame.id)
+
+    def _run(self, frame: Frame, session: PluginSession) -> None:
+        handler = self.table.get(frame.type)
+        try:
+            if handler is None:  # a request type the table knows but the service does not take
+                raise ProtocolError("unknown_type", f"the service does not handle {frame.type!r}", frame.id)
+            body = p.validate_body(frame.type, frame.body, frame.id)
+            result = handler(body, frame, session)
+            # Counted before the reply goes out: whoever reads the reply then sees it counted.
+            self._count(ok=True)
+            if result is not None:
+                reply = p.MESSAGES[frame.type].reply
+                assert reply is not None
+                session.reply(frame, reply, result)
+        except ProtocolError as e:
+            self._count(ok=False)
+            session.error(e.code, e.message, frame.id)
+        except PathRefused as e:
+            self._count(ok=False)
+            log.info("%s: path refused: %s", frame.type, e.message)
+            session.error(e.code, e.message, frame.id)
+        except Exception as e:
+            self._count(ok=False)
+            code, message = _classify(e, frame.type)
+            if code == "internal":
+                # Where it failed, without the exception's message: that can hold a file's bytes.
+                tb = "".join(traceback.format_tb(e.__traceback__))
+                log.error("handler %s failed: %s\n%s", frame.type, type(e).__name__, tb)
+            session.error(code, message, frame.id)
+
+    def _count(self, *, ok: bool) -> None:
+        with self._count_lock:
+            if ok:
+                self.served += 1
+            else:
+                self.failed += 1
+
+    # -- requests ------------------------------------------------------------------------------------
+    def status(self, body: p.Empty, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        host, engine = self.host, self.host.engine
+        led = host.reader()
+        counts = led.counts()
+        indexed = led.stage_counts().get(("embed", engine.model_id), 0)
+        vectors = engine.store().count() if engine.embedder is not None else 0
+        running = next((j.as_dict() for j in host.jobs() if j.status == "running"), None)
+        return {
+            "service_version": __version__,
+            "model": engine.model_id,
+            "indexed": indexed,
+            "vectors": vectors,
+            "failed": counts["failed"],
+            "running": running,
+            "weights_ok": engine.embedder is not None,
+            "captions": bool(host.settings.captions),
+        }
+
+    def search(self, body: p.Search, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        where = _where(body.where, frame.id)
+        hits = self.host.search_text(body.query, limit=body.limit, min_score=body.min_score, where=where)
+        return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+
+    def similar(self, body: p.Similar, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        gate = PathGate(self.host.reader())
+        hits = self.host.search_like([gate.photo(x) for x in body.paths], limit=body.limit)
+        return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+
+    def analyze(self, body: p.Analyze, frame: Frame, session: PluginSession) -> None:
+        """`analyze.accepted` now; `progress` frames and `analyze.done` from the job's events."""
+        lock = threading.RLock()  # events can fire before submit() returns: hold them until the id is known
+        state: dict[str, Any] = {"job": None, "done": False}
+
+        def on_event(e: HostEvent) -> None:  # on the indexing thread: hand over, never wait here
+            if e.kind in ("phase", "progress", "job_finished"):
+                self._outbox.put(lambda: deliver(e))
+
+        def deliver(e: HostEvent) -> None:
+            with lock:
+                if state["done"] or e.data.get("job") != state["job"]:
+                    return
+                if session.closed.is_set():
+                    state["done"] = True
+                    unsubscribe()
+                    return
+                if e.kind in ("phase", "progress"):
+                    d = e.data
+                    session.send(
+                        Frame(
+                            "progress",
+                            {
+                                "job": d["job"],
+                                "phase": d.get("phase") or "",
+                                "done": int(d.get("done") or 0),
+                                "total": d.get("total"),
+                                "failed": int(d.get("failed") or 0),
+                            },
+                            re=frame.id,
+                        )
+                    )
+                elif e.kind == "job_finished":
+                    state["done"] = True
+                    status = e.data.get("status")
+                    status = status if status in ("completed", "failed") else "stopped"
+                    session.send(
+                        Frame(
+                            "analyze.done",
+                            {"job": state["job"], "status": status, "summary": e.data.get("summary")},
+                            re=frame.id,
+                        )
+                    )
+                    unsubscribe()
+
+        gate = PathGate(self.host.reader())
+        roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in body.paths]  # before any job
+        unsubscribe = self.host.subscribe(on_event)
+        self._track(session, unsubscribe)
+        with lock:
+            job = self.host.submit(
+                roots,
+                captions=body.captions,
+                label=f"Lightroom: {len(body.paths)} photos",
+            )
+            state["job"] = job.id
+            session.reply(frame, "analyze.accepted", {"job": job.id, "total": len(body.paths)})
+        return None
+
+    def cancel(self, body: p.Cancel, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        return {"job": body.job, "cancelled": self.host.cancel(body.job)}
+
+    def metadata(self, body: p.Metadata, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        from bridge.engine import load_rules
+        from bridge.lightroom.changes import suggestions
+        from catalog.write.rules import Rule, evaluate
+
+        try:
+            # The request's rules, else the user's write-back rules from the settings.
+            rules = [Rule.parse(r) for r in (body.rules or self.host.settings.writeback_rules)]
+        except ValueError as e:
+            raise ProtocolError("bad_request", str(e), frame.id) from None
+        led = self.host.reader()
+        norm = _normalized(body.paths)
+        fps = led.fingerprints_for(norm)  # batched: only indexed photos from here on
+        sugg = suggestions(led, list(fps), rules=load_rules(self.host.settings))
+        groups = self._group_ids(led, fps)
+        analyzed = _analyzed_at(led, set(fps.values()))
+        photos = []
+        for n, fp in fps.items():
+            s = sugg.get(n)
+            scores = dict(s.scores) if s else {}
+            photo: dict[str, Any] = {
+                "path": norm[n],
+                "keywords": list(s.keywords) if s else [],
+                "caption": s.caption if s else None,
+                "scores": scores,
+                **evaluate(rules, scores),
+                "duplicate_group": groups.get(n),
+                "analyzed_at": analyzed.get(fp),
+            }
+            photos.append(photo)
+        return {"photos": photos, "keyword_parent": self.host.settings.keyword_parent or None}
+
+    def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        led = self.host.reader()
+        norm = _normalized(body.paths)
+        fps = led.fingerprints_for(norm)
+        groups = groups_among(self.host.engine, led, _by_fingerprint(fps), kinds=body.kinds)
+        return {"groups": [{"kind": g.kind.value, "paths": [norm[x] for x in g.paths]} for g in groups]}
+
+    def _group_ids(self, ledger: Any, fps: dict[str, str]) -> dict[str, str]:
+        """path → id of its duplicate group among the requested photos (exact first, then near, burst)."""
+        out: dict[str, str] = {}
+        # Sorted exact, near, burst. No crop search: it costs milliseconds per similar pair (see groups_among).
+        for g in groups_among(self.host.engine, ledger, _by_fingerprint(fps), crops=False):
+            for x in g.paths:
+                out.setdefault(x, group_id(g))
+        return out
+
+    # -- sessions ------------------------------------------------------------------------------------
+    def _track(self, session: PluginSession, unsubscribe: Callable[[], None]) -> None:
+        with self._subs_lock:
+            self._subs.setdefault(id(session), []).append(unsubscribe)
+
+    def session_ended(self, session: PluginSession) -> None:
+        """Drop the session's job listeners (the jobs themselves keep running: the index is shared)."""
+        with self._subs_lock:
+            subs = self._subs.pop(id(session), [])
+        for u in subs:
+            with contextlib.suppress(Exception):
+                u()
+
+
+def _normalized(paths: Iterable[str]) -> dict[str, str]:
+    """normalized path → the path as the plugin wrote it (replies echo the plugin's spelling). These are
+    only looked up in the index, never opened: a path outside it is simply not in the reply."""
+    return {lexical(x): x for x in paths}
+
+
+def _by_fingerprint(fps: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for path, fp in fps.items():
+        out.setdefault(fp, []).append(path)
+    return out
+
+
+def _where(text: str | None, re: str) -> Any:
+    if not text:
+        return None
+    from bridge.search.where import WhereError, parse_where
+
+    try:
+        return parse_where(text)
+    except WhereError as e:
+        raise ProtocolError("bad_request", f"where: {e}", re) from None
+
+
+def _analyzed_at(ledger: Any, fingerprints: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    fps = list(fingerprints)
+    for i in range(0, len(fps), 500):
+        chunk = fps[i : i + 500]
+        q = ",".join("?" * len(chunk))
+        rows = ledger.db.conn.execute(
+            f"SELECT fingerprint, max(updated_at) FROM stages WHERE fingerprint IN ({q}) GROUP BY fingerprint",
+            chunk,
+        )
+        for fp, at in rows:
+            out[fp] = dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
+    return out
+
+
+# SearchError kinds → (code, fixed message). The search layer's own text is for the CLI user at the
+# terminal; over the bridge only these go out.
+_SEARCH_ERRORS = {
+    "no_model": ("internal", "the service has no embedding model loaded: see the service's status"),
+    "not_found": ("not_found", "a photo of the request was not found"),
+    "unreadable": ("bad_request", "a photo of the request cannot be read as an image"),
+    "bad_query": ("bad_request", "the query cannot be searched (empty?)"),
+}
+
+
+def _classify(e: Exception, type_: str) -> tuple[str, str]:
+    from bridge.search.query import SearchError
+
+    if isinstance(e, SearchError):
+        return _SEARCH_ERRORS.get(e.kind, _SEARCH_ERRORS["bad_query"])
+    if isinstance(e, DiskFullError) or is_disk_full(e):
+        return (
+            "internal",
+            "the disk holding the index is full: free some space (details in the service's log)",
+        )
+    return "internal", f"the service failed to answer {type_!r} (details are in the service's log)"

@@ -1,0 +1,439 @@
+"""Bridge protocol v2 (lrplugin/README.md is the contract): the one table of message types, the envelope,
+frame encoding and a size-capped line reader.
+
+Everything that crosses the socket goes through `parse_frame` (bytes → `Frame` or `ProtocolError`) and
+`encode` (compact JSON + "\\n"), so the service never acts on a frame it did not validate.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# 2: mutual challenge–response authentication (bridge/lightroom/auth.py); v1 sent the token in the hello.
+PROTOCOL_VERSION = 2
+MAX_FRAME = 1024 * 1024  # bytes per frame, newline excluded
+SERVICE_NAME = "pixel-detective"
+
+ERROR_CODES = (
+    "bad_frame",
+    "unsupported_version",
+    "unknown_type",
+    "bad_request",
+    "too_large",
+    "unauthorized",
+    "not_found",
+    "refused",
+    "busy",
+    "internal",
+)
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and any(_is_list(a) for a in get_args(annotation))
+
+
+class Body(BaseModel):
+    # strict: "50" is not a limit and 1 is not a bool — wrong types are the plugin's bug, say so early.
+    # extra="ignore": a newer plugin may add fields a v1 service does not know yet.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_lua_tables(cls, data: Any) -> Any:
+        """Lua has one table type, so a JSON encoder writes an empty list as `{}`: read it as `[]`."""
+        if isinstance(data, dict):
+            fix = [k for k, f in cls.model_fields.items() if data.get(k) == {} and _is_list(f.annotation)]
+            if fix:
+                data = {k: ([] if k in fix else v) for k, v in data.items()}
+        return data
+
+
+class Empty(Body):
+    pass
+
+
+Path_ = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+Nonce = Annotated[str, Field(pattern=r"^[0-9a-f]{32,128}$")]
+Proof = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # hex HMAC-SHA256
+
+
+class Hello(Body):
+    nonce: Nonce  # the service's challenge
+    service: str
+    version: str
+    protocol: int
+
+
+class HelloAck(Body):
+    nonce: Nonce  # the plugin's challenge
+    proof: Proof  # the plugin's answer to the service's nonce
+
+
+class Auth(Body):
+    proof: Proof  # the service's answer to the plugin's nonce
+
+
+class AuthOk(Body):
+    plugin_version: str = ""
+    lightroom: str = ""
+    catalog: str = ""
+
+
+class StatusResult(Body):
+    service_version: str
+    model: str
+    indexed: int
+    vectors: int
+    failed: int
+    running: dict[str, Any] | None
+    weights_ok: bool
+    captions: bool
+
+
+class Search(Body):
+    query: str = Field(min_length=1, max_length=1000)
+    limit: int = Field(50, ge=1, le=1000)
+    min_score: float | None = None
+    where: str | None = Field(None, max_length=2000)
+
+
+class Hit(Body):
+    path: str
+    score: float
+    rank: int
+
+
+class Results(Body):
+    results: list[Hit]
+
+
+class Similar(Body):
+    paths: list[Path_] = Field(min_length=1, max_length=100)
+    limit: int = Field(50, ge=1, le=1000)
+
+
+class Analyze(Body):
+    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+    captions: bool = False
+
+
+class AnalyzeAccepted(Body):
+    job: str
+    total: int
+
+
+class ProgressBody(Body):
+    job: str
+    phase: str
+    done: int
+    total: int | None
+    failed: int
+
+
+class AnalyzeDone(Body):
+    job: str
+    status: Literal["completed", "stopped", "failed"]
+    summary: dict[str, Any] | None
+
+
+class Cancel(Body):
+    job: str = Field(min_length=1, max_length=200)
+
+
+class CancelResult(Body):
+    job: str
+    cancelled: bool
+
+
+class Metadata(Body):
+    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+    rules: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=200)
+
+
+class MetadataResult(Body):
+    photos: list[dict[str, Any]]
+    keyword_parent: str | None = None  # the user's setting, for the plugin's Apply
+
+
+class Duplicates(Body):
+    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+    kinds: list[Literal["exact", "near", "burst"]] = Field(
+        default_factory=lambda: ["exact", "near", "burst"], min_length=1, max_length=3
+    )
+
+
+class DupGroupOut(Body):
+    kind: str
+    paths: list[str]
+
+
+class DuplicatesResult(Body):
+    groups: list[DupGroupOut]
+
+
+class ApplyPhoto(Body):
+    path: Path_
+    keywords: list[str] | None = None
+    caption: str | None = None
+    rating: int | None = Field(None, ge=0, le=5)
+    label: str | None = None
+    pick: int | None = Field(None, ge=-1, le=1)
+
+
+class Apply(Body):
+    photos: list[ApplyPhoto] = Field(min_length=1, max_length=100_000)
+    overwrite_caption: bool = False
+    # New keywords whose top level is not already in the catalog go under this one (None/"": at the top).
+    keyword_parent: str | None = Field(default=None, max_length=500)
+
+
+class PathError(Body):
+    path: str
+    message: str
+
+
+class ApplyResult(Body):
+    applied: int
+    missing: list[str] = Field(default_factory=list)
+    errors: list[PathError] = Field(default_factory=list)
+
+
+class ShowCollection(Body):
+    name: str = Field(min_length=1, max_length=255)
+    paths: list[Path_] = Field(max_length=100_000)
+
+
+class ShowCollectionResult(Body):
+    collection: str
+    added: int
+    missing: list[str] = Field(default_factory=list)
+
+
+class ErrorBody(Body):
+    code: str
+    message: str
+
+
+TO_SERVICE, TO_PLUGIN, BOTH = "plugin → service", "service → plugin", "both"
+
+
+@dataclass(frozen=True)
+class MessageType:
+    body: type[Body]
+    direction: str  # who sends it; replies travel the other way
+    reply: str | None = None  # the reply type of a request (None: it is itself a reply or a push)
+    accepted: str | None = None  # long jobs: the first reply; `progress` frames and `done` follow
+    done: str | None = None
+
+
+# The one declared table. lrplugin/README.md lists every request row; a test checks both ways.
+MESSAGES: dict[str, MessageType] = {
+    "hello": MessageType(Hello, TO_PLUGIN, "hello.ack"),
+    "hello.ack": MessageType(HelloAck, TO_SERVICE),
+    "auth": MessageType(Auth, TO_PLUGIN, "auth.ok"),
+    "auth.ok": MessageType(AuthOk, TO_SERVICE),
+    "ping": MessageType(Empty, BOTH, "pong"),
+    "pong": MessageType(Empty, BOTH),
+    "status": MessageType(Empty, TO_SERVICE, "status.result"),
+    "status.result": MessageType(StatusResult, TO_PLUGIN),
+    "search": MessageType(Search, TO_SERVICE, "search.result"),
+    "search.result": MessageType(Results, TO_PLUGIN),
+    "similar": MessageType(Similar, TO_SERVICE, "similar.result"),
+    "similar.result": MessageType(Results, TO_PLUGIN),
+    "analyze": MessageType(Analyze, TO_SERVICE, "analyze.accepted", "analyze.accepted", "analyze.done"),
+    "analyze.accepted": MessageType(AnalyzeAccepted, TO_PLUGIN),
+    "progress": MessageType(ProgressBody, TO_PLUGIN),
+    "analyze.done": MessageType(AnalyzeDone, TO_PLUGIN),
+    "cancel": MessageType(Cancel, TO_SERVICE, "cancel.result"),
+    "cancel.result": MessageType(CancelResult, TO_PLUGIN),
+    "metadata": MessageType(Metadata, TO_SERVICE, "metadata.result"),
+    "metadata.result": MessageType(MetadataResult, TO_PLUGIN),
+    "duplicates": MessageType(Duplicates, TO_SERVICE, "duplicates.result"),
+    "duplicates.result": MessageType(DuplicatesResult, TO_PLUGIN),
+    "apply": MessageType(Apply, TO_PLUGIN, "apply.result"),
+    "apply.result": MessageType(ApplyResult, TO_SERVICE),
+    "show_collection": MessageType(ShowCollection, TO_PLUGIN, "show_collection.result"),
+    "show_collection.result": MessageType(ShowCollectionResult, TO_SERVICE),
+    "error": MessageType(ErrorBody, BOTH),
+}
+
+
+def requests(direction: str) -> list[str]:
+    """Request types (those with a reply) a side sends: TO_SERVICE or TO_PLUGIN (`both` ones included)."""
+    return [t for t, m in MESSAGES.items() if m.reply and m.direction in (direction, BOTH)]
+
+
+@dataclass(frozen=True)
+class Frame:
+    type: str
+    body: dict[str, Any]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    re: str | None = None
+    v: int = PROTOCOL_VERSION
+
+    def envelope(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"v": self.v, "id": self.id, "type": self.type, "body": self.body}
+        if self.re is not None or self.type == "error":
+            d["re"] = self.re
+        return d
+
+
+@dataclass(frozen=True)
+class ProtocolError(Exception):
+    code: str
+    message: str
+    re: str | None = None
+
+    def frame(self) -> Frame:
+        return Frame("error", {"code": self.code, "message": self.message}, re=self.re)
+
+
+def encode(frame: Frame) -> bytes:
+    data = json.dumps(frame.envelope(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return data.encode("utf-8") + b"\n"
+
+
+def error_frame(code: str, message: str, re: str | None = None) -> Frame:
+    return ProtocolError(code, message, re).frame()
+
+
+def _brief(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "body"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def validate_body(type_: str, body: dict[str, Any], re: str | None = None) -> Body:
+    """The typed body of a known message type, or `bad_request`."""
+    try:
+        return MESSAGES[type_].body.model_validate(body)
+    except ValidationError as e:
+        raise ProtocolError("bad_request", f"{type_}: {_brief(e)}", re) from None
+
+
+def parse_frame(line: bytes, *, accept: tuple[str, ...] | None = None) -> Frame:
+    """Validate one line (without its newline) into a `Frame`; raises `ProtocolError` with the code the
+    README names. `accept`: the types this side takes (others are `unknown_type`, never executed)."""
+    if len(line) > MAX_FRAME:
+        raise ProtocolError("too_large", f"frame of {len(line)} bytes (at most {MAX_FRAME})")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtocolError("bad_frame", f"invalid UTF-8 at byte {e.start}") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:  # 10k nested brackets: the stdlib parser recurses; refuse, do not crash
+        raise ProtocolError("bad_frame", "JSON nested too deeply") from None
+    except ValueError as e:
+        raise ProtocolError("bad_frame", f"not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_frame", "a frame must be a JSON object")
+    rid = data.get("id")
+    re = rid if isinstance(rid, str) and 0 < len(rid) <= 200 else None
+    if re is None:
+        raise ProtocolError("bad_frame", "missing or invalid envelope field 'id' (a string of 1..200)")
+    v = data.get("v")
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ProtocolError("bad_frame", "missing or invalid envelope field 'v'", re)
+    if v != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "unsupported_version", f"protocol {v} (this service speaks {PROTOCOL_VERSION})", re
+        )
+    type_ = data.get("type")
+    if not isinstance(type_, str):
+        raise ProtocolError("bad_frame", "missing or invalid envelope field 'type'", re)
+    body = data.get("body", {})
+    if not isinstance(body, dict):
+        raise ProtocolError("bad_frame", "envelope field 'body' must be an object", re)
+    reply_to = data.get("re")
+    if reply_to is not None and not isinstance(reply_to, str):
+        raise ProtocolError("bad_frame", "envelope field 're' must be a string or null", re)
+    if type_ not in MESSAGES or (accept is not None and type_ not in accept):
+        raise ProtocolError("unknown_type", f"unknown message type {type_[:100]!r}", re)
+    validate_body(type_, body, re)
+    return Frame(type_, body, rid, reply_to, v)
+
+
+class TooLarge:
+    """What `LineReader.read_line` returns once for a line over the cap (its bytes were discarded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class LineReader:
+    """Newline-delimited frames from a byte source, holding at most `max_frame` + one chunk in memory.
+
+    A line over the cap is dropped chunk by chunk up to its newline and reported once as `TooLarge`, so a
+    10 MB line costs no more memory than a 1 MB one. `recv` may raise (e.g. `socket.timeout`); the
+    reader's state survives, so the caller can poll and call again."""
+
+    def __init__(self, recv: Callable[[int], bytes], max_frame: int = MAX_FRAME, chunk: int = 65536) -> None:
+        self._recv, self._max, self._chunk = recv, max_frame, chunk
+        self._buf = bytearray()
+        self._discarding = 0  # > 0: bytes of an oversized line dropped so far
+        self.eof = False
+        self.unterminated = False  # the last line returned ended at end of stream, not at a newline
+
+    @classmethod
+    def for_socket(cls, sock: socket.socket, max_frame: int = MAX_FRAME) -> LineReader:
+        return cls(sock.recv, max_frame)
+
+    def read_line(self) -> bytes | TooLarge | None:
+        """The next line without its newline; `TooLarge`; or None at end of stream."""
+        while True:
+            got = self._take()
+            if got is not None:
+                return got
+            if self.eof:
+                if self._discarding:
+                    size, self._discarding = self._discarding, 0
+                    return TooLarge(size)
+                if self._buf:  # the stream ended inside a frame: the caller answers it as truncated
+                    line = bytes(self._buf)
+                    self._buf.clear()
+                    self.unterminated = True
+                    return line
+                return None
+            data = self._recv(self._chunk)
+            if not data:
+                self.eof = True
+                continue
+            self._buf += data
+
+    def _take(self) -> bytes | TooLarge | None:
+        nl = self._buf.find(b"\n")
+        if self._discarding:
+            if nl < 0:
+                self._discarding += len(self._buf)
+                self._buf.clear()
+                return None
+            size = self._discarding + nl
+            del self._buf[: nl + 1]
+            self._discarding = 0
+            return TooLarge(size)
+        if nl >= 0:
+            if nl > self._max:
+                del self._buf[: nl + 1]
+                return TooLarge(nl)
+            line = bytes(self._buf[:nl])
+            del self._buf[: nl + 1]
+            return line
+        if len(self._buf) > self._max:
+            self._discarding = len(self._buf)
+            self._buf.clear()
+        return None

@@ -1,0 +1,250 @@
+"""Embed stage: open_clip image encoder (batched) and text encoder (queries).
+
+The model loads lazily, once, under a lock, and can be released when idle (the tray app runs all day).
+Workers hand over S x S x 3 uint8 arrays; normalisation happens here, batched, on the model's device.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bridge.models.registry import ModelError, ResolvedWeights, import_weights, resolve, sha256_file
+
+log = logging.getLogger(__name__)
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+AGREEMENT_FILE = "precision_agreement.json"
+MIN_AGREEMENT = 0.999  # cosine agreement with fp32 a reduced precision must keep to be used
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # open_clip CLIP module
+    tokenizer: Any
+    model_id: str
+    dim: int
+    image_size: int
+    interpolation: str
+    mean: Any  # torch tensor (1,3,1,1) on device
+    std: Any
+    device: str
+    dtype: Any  # torch dtype of the weights
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return requested
+    if not requested.startswith("cuda"):
+        raise ModelError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise ModelError(f"device {requested!r} requested but CUDA is not available here; use --device cpu")
+    index = int(requested.split(":", 1)[1]) if ":" in requested else 0
+    if index >= torch.cuda.device_count():
+        raise ModelError(
+            f"device {requested!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)"
+        )
+    return requested
+
+
+def load_or_explain(rw: ResolvedWeights, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
+    """`load_model`, with the ways it fails in the field (a damaged or half-copied weights file, a file of
+    another architecture, too little memory) turned into a ModelError that says what to do. The library's own
+    text goes to the log only: it names internals, not a remedy (R44)."""
+    try:
+        return load_model(rw, device=device, precision=precision)
+    except ModelError:
+        raise
+    except Exception as e:
+        log.info("loading %s from %s failed", rw.spec.id, rw.weights_file or rw.source, exc_info=True)
+        where = f" from {rw.weights_file}" if rw.weights_file is not None else ""
+        if "out of memory" in str(e).lower():
+            raise ModelError(
+                f"not enough memory on {device} to load the model {rw.spec.id}: close other programs using it, "
+                "or run with --device cpu"
+            ) from None
+        raise ModelError(
+            f"the model {rw.spec.id} could not be loaded{where}: the weights file is damaged, incomplete or "
+            f"not a {rw.spec.arch} model. Check it with `pixel-detective models verify --model {rw.spec.id}` "
+            f"and import it again with `pixel-detective models import FILE --model {rw.spec.id}`"
+        ) from None
+
+
+def load_model(rw: ResolvedWeights, *, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
+    import open_clip
+    import torch
+
+    if rw.source == "hub-cache":
+        # Cached weights must load without touching the network (which may hang when offline).
+        import huggingface_hub.constants as hf_constants
+
+        hf_constants.HF_HUB_OFFLINE = True
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    if rw.config_file is not None:
+        open_clip.add_model_config(rw.config_file)
+    pretrained = str(rw.weights_file) if rw.weights_file is not None else rw.spec.pretrained
+    model = open_clip.create_model(
+        rw.spec.arch, pretrained=pretrained, device=device, require_pretrained=True
+    )
+    model.eval()
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    cfg = open_clip.get_pretrained_cfg(rw.spec.arch, rw.spec.pretrained) or {}
+    mean = torch.tensor(cfg.get("mean", OPENAI_MEAN), device=device).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.get("std", OPENAI_STD), device=device).view(1, 3, 1, 1)
+    size = model.visual.image_size
+    image_size = int(size[0] if isinstance(size, tuple | list) else size)
+    tokenizer = open_clip.get_tokenizer(rw.spec.arch)
+    with torch.no_grad():
+        dim = int(model.encode_text(tokenizer(["x"]).to(device)).shape[-1])
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        model_id=rw.spec.id,
+        dim=dim,
+        image_size=image_size,
+        interpolation=cfg.get("interpolation", "bicubic"),
+        mean=mean,
+        std=std,
+        device=device,
+        dtype=dtype,
+    )
+
+
+def read_agreements(models_dir: Path) -> dict[str, dict[str, float]]:
+    p = models_dir / AGREEMENT_FILE
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def choose_precision(requested: str, device: str, model_id: str, models_dir: Path) -> str:
+    """auto: fp16 on CUDA; on CPU bf16 weights only where a measured agreement with fp32 is >= 0.999."""
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "fp16"
+    agreement = read_agreements(models_dir).get(model_id, {}).get(f"{device.split(':')[0]}:bf16")
+    return "bf16" if agreement is not None and agreement >= MIN_AGREEMENT else "fp32"
+
+
+def measure_agreement(
+    model_id: str, models_dir: Path, images: np.ndarray, *, device: str = "cpu", precision: str = "bf16"
+) -> float:
+    """Lowest cosine similarity between fp32 and `precision` embeddings of `images`; recorded per
+    model/device/precision, so `precision=auto` uses the faster one only where it was shown to agree."""
+    ref = Embedder(model_id, models_dir, device=device, precision="fp32").encode_images(images)
+    low = Embedder(model_id, models_dir, device=device, precision=precision).encode_images(images)
+    agreement = float(np.min(np.sum(ref * low, axis=1)))
+    path = models_dir / AGREEMENT_FILE
+    data = read_agreements(models_dir)
+    data.setdefault(model_id, {})[f"{device.split(':')[0]}:{precision}"] = agreement
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+    return agreement
+
+
+def auto_batch_size(device: str, image_size: int) -> int:
+    """CPU: 32 (measured sweet spot for ViT-B-32). CUDA: sized from free memory, capped at 512."""
+    if not device.startswith("cuda"):
+        return 32
+    import torch
+
+    free, _total = torch.cuda.mem_get_info(torch.device(device))
+    # ~ activations of a ViT-B at 224 px in fp16, with generous headroom; scaled by pixel count
+    per_image = 12 * 1024 * 1024 * (image_size / 224) ** 2
+    return int(max(8, min(512, (free * 0.5) // per_image)))
+
+
+class Embedder:
+    """Thread-safe lazy wrapper: load on first use, `release()` frees it (e.g. after an idle timeout)."""
+
+    def __init__(
+        self, model_id: str, models_dir: Path, *, device: str = "auto", precision: str = "auto"
+    ) -> None:
+        self.model_id = model_id
+        self.models_dir = models_dir
+        self.requested_device = device
+        self.requested_precision = precision
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self.last_used = 0.0
+        self.weights = resolve(model_id, models_dir)  # raises WeightsMissing early, before any work starts
+        self.device = pick_device(device)  # a wrong --device is refused before any work starts, too
+
+    @property
+    def loaded(self) -> LoadedModel:
+        with self._lock:
+            if self._loaded is None:
+                precision = choose_precision(
+                    self.requested_precision, self.device, self.model_id, self.models_dir
+                )
+                self._loaded = load_or_explain(self.weights, self.device, precision)
+            self.last_used = time.monotonic()
+            return self._loaded
+
+    def release(self) -> None:
+        with self._lock:
+            self._loaded = None
+
+    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+        """N x S x S x 3 uint8 → N x dim float32, L2-normalised."""
+        import torch
+
+        m = self.loaded
+        with torch.inference_mode():
+            x = (
+                torch.from_numpy(np.require(batch, requirements=["C", "W"]))
+                .to(m.device)
+                .permute(0, 3, 1, 2)
+                .float()
+                .div_(255)
+            )
+            x = ((x - m.mean) / m.std).to(m.dtype)
+            feats = m.model.encode_image(x).float()
+            feats = torch.nn.functional.normalize(feats, dim=-1)
+        return feats.cpu().numpy().astype(np.float32)
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        m = self.loaded
+        with torch.inference_mode():
+            tokens = m.tokenizer(texts).to(m.device)
+            feats = torch.nn.functional.normalize(m.model.encode_text(tokens).float(), dim=-1)
+        return feats.cpu().numpy().astype(np.float32)
+
+
+def import_checked(
+    file: Path, model_id: str, models_dir: Path, *, config: Path | None = None
+) -> dict[str, Any]:
+    """`models.import_weights` with the loading check: what does not load as `model_id` is not kept."""
+    return import_weights(file, model_id, models_dir, config=config, check=load_or_explain)
+
+
+def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
+    """Check checksum (imported weights) and that the weights load into the architecture."""
+    rw = resolve(model_id, models_dir)
+    report: dict[str, Any] = {"model": model_id, "source": rw.source}
+    if rw.weights_file is not None:
+        actual = sha256_file(rw.weights_file)
+        report["sha256_ok"] = actual == rw.manifest.get("sha256")
+        if not report["sha256_ok"]:
+            raise ModelError(f"{rw.weights_file} does not match the checksum recorded at import")
+    loaded = load_or_explain(rw)
+    report["dim"] = loaded.dim
+    report["image_size"] = loaded.image_size
+    return report

@@ -1,0 +1,230 @@
+"""Search: by text, or by example photo, with metadata filters. Results carry the current paths from the
+ledger (the authority on where files are now); hits whose files are gone are dropped.
+
+Hybrid ranking (text queries): two rankings of the same candidates are fused.
+1. the vector ranking: cosine similarity of the photo's CLIP vector to the query's;
+2. a word ranking: photos whose AI caption, AI keywords, or the photographer's own title, caption or
+   keywords contain query words (stop words dropped), ordered by the share of query words found,
+   ties broken by vector similarity.
+Fusion is Reciprocal Rank Fusion, score = Σ 1 / (RRF_K + rank) over the rankings a photo is in, with
+RRF_K = 60 (Cormack et al. 2009; also what Qdrant and Elasticsearch use). Rank fusion needs no score
+calibration between a cosine and a word count, and a photo both rankings agree on comes first. The
+cosine stays the displayed `score`; `--min-score` applies to it. `--vector-only` turns words off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bridge.engine import Engine
+from bridge.indexing.payload import point_id
+from bridge.indexing.scan import fingerprint, normalize_root
+from bridge.state.ledger import Ledger
+from bridge.store.filters import Condition, Filter
+
+SHOWN_FIELDS = (
+    "camera",
+    "lens",
+    "captured_at",
+    "rating",
+    "label",
+    "keywords",
+    "title",
+    "caption",
+    "width",
+    "height",
+    "ai_caption",
+    "ai_keywords",
+    "ai_keyword_paths",
+    "q_overall",
+    "q_sharpness",
+    "q_exposure",
+    "q_noise",
+)
+RRF_K = 60
+TEXT_FIELDS = ("ai_caption", "title", "caption")  # full-text indexed (word tokenizer, lowercased)
+KEYWORD_FIELDS = ("ai_keywords_lc", "keywords_lc")  # exact, casefolded
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "that",
+        "this",
+        "to",
+        "with",
+        "without",
+        "photo",
+        "photos",
+        "picture",
+        "image",
+        "shot",
+        "of",
+    ]
+)
+
+
+class SearchError(Exception):
+    """A query that cannot be answered. `kind` (no_model, bad_query, not_found, unreadable) lets callers
+    that talk to other programs (the Lightroom bridge) answer with a fixed message of their own."""
+
+    def __init__(self, message: str, kind: str = "bad_query") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    rank: int
+    score: float
+    path: str
+    paths: list[str]
+    fingerprint: str
+    fields: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "path": self.path,
+            "paths": self.paths,
+            "fingerprint": self.fingerprint,
+            **self.fields,
+        }
+
+
+def _require_model(engine: Engine) -> None:
+    if engine.embedder is None:
+        raise SearchError(f"search needs the embedding model: {engine.weights_problem}", "no_model")
+
+
+def text_vector(engine: Engine, text: str) -> np.ndarray:
+    _require_model(engine)
+    if not text.strip():
+        raise SearchError("empty query: describe the photo you are looking for")
+    assert engine.embedder is not None
+    return engine.embedder.encode_text([text])[0]
+
+
+def photo_vector(
+    engine: Engine, photo: str | Path, *, ledger: Ledger | None = None
+) -> tuple[np.ndarray, str | None]:
+    """The stored vector when the photo is indexed (no decode); otherwise decode and embed it now.
+    `ledger`: a read-only connection for callers on other threads than the engine's (the service)."""
+    _require_model(engine)
+    assert engine.embedder is not None
+    path = normalize_root(photo)
+    if not os.path.isfile(path):
+        raise SearchError(f"photo not found: {photo}", "not_found")
+    row = (ledger or engine.ledger).file_by_path(path)
+    fp = row.fingerprint if row and row.fingerprint else fingerprint(path)
+    got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
+    if got and got[0][2] is not None:
+        return np.asarray(got[0][2], dtype=np.float32), fp
+    from bridge.indexing.worker import Job, process  # the indexer's own decode → model-input step
+
+    s = engine.settings
+    result = process(
+        Job(path, fp, False, True, engine.embedder.weights.spec.image_size, s.decode_size, s.max_pixels)
+    )
+    if result.model_input is None:
+        f = result.failures[0]
+        # The reason only: a decoder's detail can quote the file's first bytes ("starts with b'root:$6$…'"),
+        # and this message reaches the Lightroom bridge.
+        raise SearchError(f"cannot read {photo} as a photo ({f.reason})", "unreadable")
+    return engine.embedder.encode_images(result.model_input[None])[0], fp
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a query that count for word matching: lowercased, no stop words, no duplicates."""
+    words = re.findall(r"[^\W_]+", text.casefold())
+    return list(dict.fromkeys(w for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())))
+
+
+def _word_share(payload: dict[str, Any], words: list[str]) -> float:
+    """Share of `words` found in the photo's text fields (whole words) or keywords (any word of one)."""
+    found: set[str] = set()
+    for f in TEXT_FIELDS:
+        if isinstance(payload.get(f), str):
+            found |= set(re.findall(r"[^\W_]+", payload[f].casefold()))
+    for f in ("ai_keywords", "keywords"):
+        for kw in payload.get(f) or ():
+            found |= set(re.findall(r"[^\W_]+", str(kw).casefold()))
+    return sum(w in found for w in words) / len(words)
+
+
+def _word_filter(words: list[str]) -> Filter:
+    conds = [Condition(f, "text", w) for f in TEXT_FIELDS for w in words]
+    conds += [Condition(f, "any", tuple(words)) for f in KEYWORD_FIELDS]
+    return Filter(any_of=tuple(conds))
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal Rank Fusion of rankings of ids (best first): {id: Σ 1/(k + rank)}, rank from 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking, 1):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def search(
+    engine: Engine,
+    vector: np.ndarray,
+    *,
+    limit: int = 20,
+    min_score: float | None = None,
+    where: Filter | None = None,
+    exclude_fingerprint: str | None = None,
+    text: str | None = None,
+    ledger: Ledger | None = None,
+) -> list[Result]:
+    """Vector search; with `text`, the hybrid ranking described above."""
+    store = engine.store()
+    words = query_words(text) if text else []
+    if not words:
+        hits = store.search(vector, limit=limit * 2 + 1, min_score=min_score, where=where)
+    else:
+        depth = max(4 * limit, 100)  # candidates per ranking: deep enough that fusion can reorder
+        by_vector = store.search(vector, limit=depth, min_score=min_score, where=where)
+        flt = _word_filter(words) if where is None else where & _word_filter(words)
+        worded = store.search(vector, limit=depth, min_score=min_score, where=flt)
+        shares = {h.id: _word_share(h.payload, words) for h in worded}
+        worded = sorted((h for h in worded if shares[h.id] > 0), key=lambda h: (-shares[h.id], -h.score))
+        fused = fuse([[h.id for h in by_vector], [h.id for h in worded]])
+        pool = {h.id: h for h in [*by_vector, *worded]}
+        hits = sorted(pool.values(), key=lambda h: (-fused[h.id], -h.score))
+    fps = [h.payload.get("fingerprint", "") for h in hits]
+    live = (ledger or engine.ledger).paths_for(fp for fp in fps if fp)
+    out: list[Result] = []
+    for h in hits:
+        fp = h.payload.get("fingerprint", "")
+        if fp not in live or fp == exclude_fingerprint:
+            continue  # file gone since it was indexed (sweep pending), or the query photo itself
+        fields = {k: h.payload[k] for k in SHOWN_FIELDS if k in h.payload}
+        out.append(Result(len(out) + 1, float(h.score), live[fp][0], live[fp], fp, fields))
+        if len(out) == limit:
+            break
+    return out

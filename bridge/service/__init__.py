@@ -1,8 +1,0 @@
-"""The Lightroom bridge service (protocol v2, lrplugin/README.md)."""
-
-from __future__ import annotations
-
-from bridge.service.connection import PluginError, SessionClosed, Timeouts
-from bridge.service.service import NotConnected, Service
-
-__all__ = ["NotConnected", "PluginError", "Service", "SessionClosed", "Timeouts"]
