@@ -28,7 +28,7 @@ from desktop import settings_file
 from desktop.backend import Backend
 from desktop.icons import state_icon
 from desktop.power import PowerPolicy
-from desktop.search_window import SearchWindow
+from desktop.search.window import SearchWindow
 from desktop.single_instance import SingleInstance, hand_over, server_name
 
 log = logging.getLogger("pixel_detective.desktop")

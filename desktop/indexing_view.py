@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.backend import Backend
-from desktop.search_window import reveal
+from desktop.reveal import reveal
 
 
 def _eta(seconds: float | None) -> str:

@@ -1,20 +1,15 @@
-"""The search window: query field (text, or a dropped/pasted photo to search by example), filters turned
-into a `--where` expression, a thumbnail grid, a detail pane and actions on the selection.
+"""The search window: wires the query field, the filter panel, the thumbnail grid and the detail pane, runs
+searches (only the latest query's results are shown) and the actions on the selection.
 """
 
 from __future__ import annotations
 
-import html
 import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QDesktopServices,
@@ -26,253 +21,27 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QListView,
     QMainWindow,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTextBrowser,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.backend import Backend
-from desktop.filters import FilterValues, where_expression
 from desktop.results_model import CELL, ResultRole, ResultsModel, make_delegate
+from desktop.reveal import reveal
+from desktop.search.detail_pane import DetailPane
+from desktop.search.drops import image_paths
+from desktop.search.filter_panel import FilterPanel
+from desktop.search.query_field import QueryField
 from desktop.thumbnails import ThumbnailCache
-
-IMAGE_SUFFIXES = {
-    ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif",
-    ".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw",
-}  # fmt: skip
-
-
-def _image_paths(mime: QMimeData) -> list[str]:
-    return [
-        u.toLocalFile()
-        for u in mime.urls()
-        if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
-    ]
-
-
-def reveal(path: str) -> None:
-    """Show the file in the platform's file manager (selected where the platform supports it)."""
-    if sys.platform == "darwin":
-        subprocess.Popen(["open", "-R", path])
-    elif sys.platform == "win32":
-        subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
-    else:  # freedesktop has no portable "select this file": open its folder
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
-
-
-class QueryField(QLineEdit):
-    """Text query; a dropped or pasted photo (file or bitmap) becomes a search by example."""
-
-    photos_given = Signal(list)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setClearButtonEnabled(True)
-        self.setPlaceholderText("Describe a photo… or drop one here to find similar shots")
-        self.setAccessibleName("Search query")
-
-    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
-        if _image_paths(e.mimeData()):
-            e.acceptProposedAction()
-        else:
-            super().dragEnterEvent(e)
-
-    def dropEvent(self, e: QDropEvent) -> None:
-        paths = _image_paths(e.mimeData())
-        if paths:
-            e.acceptProposedAction()
-            self.photos_given.emit(paths)
-        else:
-            super().dropEvent(e)
-
-    def keyPressEvent(self, e: Any) -> None:
-        if e.matches(QKeySequence.StandardKey.Paste):
-            mime = QGuiApplication.clipboard().mimeData()
-            paths = _image_paths(mime)
-            if not paths and mime.hasImage():
-                # A copied bitmap (screenshot, browser image): saved to a temp file, searched by example.
-                img = QGuiApplication.clipboard().image()
-                tmp = Path(tempfile.gettempdir()) / f"pixel-detective-paste-{os.getpid()}.png"
-                if not img.isNull() and img.save(str(tmp)):
-                    paths = [str(tmp)]
-            if paths:
-                self.photos_given.emit(paths)
-                return
-        super().keyPressEvent(e)
-
-
-class FilterPanel(QGroupBox):
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Filters", parent)
-        form = QFormLayout(self)
-        self.date_from = self._line("YYYY or YYYY-MM-DD", "Taken from")
-        self.date_to = self._line("YYYY or YYYY-MM-DD", "Taken until")
-        self.camera = self._line("e.g. canon", "Camera")
-        self.lens = self._line("e.g. 50mm", "Lens")
-        self.rating = QComboBox()
-        self.rating.addItems(["Any", "★ 1+", "★ 2+", "★ 3+", "★ 4+", "★ 5"])
-        self.rating.setAccessibleName("Minimum rating")
-        self.label = QComboBox()
-        self.label.addItems(["Any", "Red", "Yellow", "Green", "Blue", "Purple"])
-        self.label.setAccessibleName("Colour label")
-        self.keyword = self._line("keyword (a,b = either)", "Keyword")
-        self.quality = QDoubleSpinBox()
-        self.quality.setRange(0.0, 1.0)
-        self.quality.setSingleStep(0.1)
-        self.quality.setSpecialValueText("Any")
-        self.quality.setAccessibleName("Minimum quality")
-        self.folder = self._line("/photos/2024", "Folder")
-        self.extra = self._line("more --where terms, e.g. iso<=800", "More conditions")
-        for name, w in (
-            ("From", self.date_from),
-            ("Until", self.date_to),
-            ("Camera", self.camera),
-            ("Lens", self.lens),
-            ("Rating", self.rating),
-            ("Label", self.label),
-            ("Keyword", self.keyword),
-            ("Quality ≥", self.quality),
-            ("Folder", self.folder),
-            ("More", self.extra),
-        ):
-            form.addRow(name, w)
-        self.rating.currentIndexChanged.connect(self.changed)
-        self.label.currentIndexChanged.connect(self.changed)
-        self.quality.editingFinished.connect(self.changed)
-        self.preview = QLabel()
-        self.preview.setWordWrap(True)
-        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.preview.setAccessibleName("Filter expression")
-        form.addRow(self.preview)
-
-    def _line(self, placeholder: str, accessible: str) -> QLineEdit:
-        w = QLineEdit()
-        w.setPlaceholderText(placeholder)
-        w.setAccessibleName(accessible)
-        w.setClearButtonEnabled(True)
-        w.returnPressed.connect(self.changed)
-        return w
-
-    def values(self) -> FilterValues:
-        return FilterValues(
-            date_from=self.date_from.text(),
-            date_to=self.date_to.text(),
-            camera=self.camera.text(),
-            lens=self.lens.text(),
-            min_rating=self.rating.currentIndex(),
-            label="" if self.label.currentIndex() == 0 else self.label.currentText(),
-            keyword=self.keyword.text(),
-            min_quality=self.quality.value(),
-            folder=self.folder.text(),
-            extra=self.extra.text(),
-        )
-
-    def expression(self) -> str:
-        expr = where_expression(self.values())
-        self.preview.setText(f"--where {expr}" if expr else "")
-        return expr
-
-
-class DetailPane(QWidget):
-    def __init__(self, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.thumbs = thumbs
-        lay = QVBoxLayout(self)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(QSize(240, 200))
-        self.image.setAccessibleName("Selected photo preview")
-        self.text = QTextBrowser()
-        self.text.setOpenLinks(False)
-        self.text.setAccessibleName("Photo details")
-        lay.addWidget(self.image)
-        lay.addWidget(self.text, 1)
-        self.current: Any = None
-        thumbs.ready.connect(self._thumb_ready)
-
-    def show_result(self, r: Any | None, count: int = 1) -> None:
-        self.current = r
-        if r is None:
-            self.image.clear()
-            self.text.setHtml("<p>Select a photo to see its details.</p>")
-            return
-        self._set_image()
-        f = r.fields
-        rows = [("Path", r.path), ("Score", f"{r.score:.3f} (rank {r.rank})")]
-        if len(r.paths) > 1:
-            rows.append(("Also at", "<br>".join(html.escape(p) for p in r.paths[1:])))
-        for key, name in (
-            ("captured_at", "Taken"),
-            ("camera", "Camera"),
-            ("lens", "Lens"),
-            ("rating", "Rating"),
-            ("label", "Label"),
-            ("width", "Width"),
-            ("height", "Height"),
-            ("title", "Title"),
-            ("caption", "Caption"),
-        ):
-            if f.get(key) not in (None, "", []):
-                rows.append((name, str(f[key])))
-        if f.get("keywords"):
-            rows.append(("Keywords", ", ".join(map(str, f["keywords"]))))
-        if f.get("ai_caption"):
-            rows.append(("AI caption", str(f["ai_caption"])))
-        if f.get("ai_keywords"):
-            rows.append(("AI keywords", ", ".join(map(str, f["ai_keywords"]))))
-        scores = [
-            f"{n} {float(f[k]):.2f}"
-            for k, n in (
-                ("q_overall", "overall"),
-                ("q_sharpness", "sharpness"),
-                ("q_exposure", "exposure"),
-                ("q_noise", "noise"),
-            )
-            if f.get(k) is not None
-        ]
-        if scores:
-            rows.append(("Quality", ", ".join(scores)))
-        body = "".join(
-            f"<tr><td valign='top'><b>{html.escape(k)}</b>&nbsp;</td><td>{v if k == 'Also at' else html.escape(v)}"
-            "</td></tr>"
-            for k, v in rows
-        )
-        extra = f"<p><i>{count} photos selected</i></p>" if count > 1 else ""
-        self.text.setHtml(f"{extra}<table>{body}</table>")
-
-    def _set_image(self) -> None:
-        r = self.current
-        pm = self.thumbs.get(r.fingerprint, r.path) if r else None
-        if pm is None:
-            self.image.setText("loading…")
-            return
-        self.image.setPixmap(
-            pm.scaled(
-                self.image.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-
-    def _thumb_ready(self, fp: str) -> None:
-        if self.current is not None and self.current.fingerprint == fp:
-            self._set_image()
 
 
 class SearchWindow(QMainWindow):
@@ -537,11 +306,11 @@ class SearchWindow(QMainWindow):
 
     # -- window-level drops ----------------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
-        if _image_paths(e.mimeData()):
+        if image_paths(e.mimeData()):
             e.acceptProposedAction()
 
     def dropEvent(self, e: QDropEvent) -> None:
-        paths = _image_paths(e.mimeData())
+        paths = image_paths(e.mimeData())
         if paths:
             e.acceptProposedAction()
             self.search_like(paths)
