@@ -23,14 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bridge.metadata.fields import FIELDS, FIELDS_BY_NAME, parse_number, shutter_text
-from bridge.metadata.read import (
-    camera_name,
-    extract_fields,
-    field_names,
-    read_metadata,
-    sidecar_candidates,
-)
+from bridge.metadata.convert import parse_number, shutter_text
+from bridge.metadata.fields import FIELDS, FIELDS_BY_NAME
+from bridge.metadata.read import camera_name, extract_fields, field_names, read_metadata
+from bridge.metadata.sidecar import sidecar_candidates
 from bridge.records import MetadataError, Reason
 
 pillow_heif.register_heif_opener()
@@ -983,21 +979,21 @@ def test_captured_ts_is_finite_everywhere(corpus: dict[str, Any]) -> None:
 
 def test_every_pyexiv2_call_holds_the_lock(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """pyexiv2 keeps the GIL today, so the thread test alone would not notice a missing lock."""
-    import bridge.metadata.read as metadata
+    from bridge.metadata import exiv2
 
     calls: list[str] = []
     real = pyexiv2.ImageData
 
     class Checked:
         def __init__(self, data: bytes) -> None:
-            assert metadata._EXIV2_LOCK.locked(), "ImageData opened without the lock"
+            assert exiv2.LOCK.locked(), "ImageData opened without the lock"
             self._image = real(data)
 
         def __getattr__(self, name: str) -> Any:
             attr = getattr(self._image, name)
 
             def call(*args: Any, **kwargs: Any) -> Any:
-                assert metadata._EXIV2_LOCK.locked(), f"{name} called without the lock"
+                assert exiv2.LOCK.locked(), f"{name} called without the lock"
                 calls.append(name)
                 return attr(*args, **kwargs)
 
