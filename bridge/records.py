@@ -32,6 +32,24 @@ class Reason(StrEnum):
     NOT_A_REGULAR_FILE = "not_a_regular_file"  # a FIFO, device or socket named like a photo: never read
 
 
+class Stage(StrEnum):
+    """The steps a file or its content goes through. Stable strings: stored in the ledger's `stages` and
+    `failures` tables (a stage row is `stage@version` done for one content fingerprint)."""
+
+    SCAN = "scan"  # the file could not be listed or fingerprinted (failures only)
+    DECODE = "decode"  # the pixels could not be read (failures only)
+    METADATA = "metadata"  # EXIF/IPTC/XMP read; version: the extractor's version
+    EMBED = "embed"  # a vector in the store; version: the model id
+    QUALITY = "quality"  # quality scores; version: the analysis version
+    DUPSIG = "dupsig"  # duplicate signature; version: the analysis version
+    KEYWORDS = "keywords"  # zero-shot keywords; version: model + vocabulary
+    CAPTION = "caption"  # a caption; version: the caption model
+
+
+# Stages whose failure means the file itself could not be read: it waits until it changes (R8).
+FILE_STAGES = (Stage.DECODE, Stage.SCAN)
+
+
 class RunFailure(Exception):
     """The run cannot go on, and no file is to blame: the decode workers cannot start, a log or the disk
     cannot be written, the model vanished. Raised to the caller (a message, a non-zero exit); files in
@@ -68,7 +86,7 @@ class ScannedFile:
 @dataclass(frozen=True, slots=True)
 class Failure:
     path: str
-    stage: str  # "decode", "metadata", "embed", "scan", "quality", "dupsig", "caption"
+    stage: Stage
     reason: Reason
     detail: str
 
@@ -98,4 +116,4 @@ class FileResult:
 
     @property
     def failed(self) -> bool:
-        return any(f.stage == "decode" for f in self.failures)
+        return any(f.stage == Stage.DECODE for f in self.failures)

@@ -21,21 +21,24 @@ from typing import Any
 
 import numpy as np
 
+from bridge.records import Stage
 
-def pixel_versions() -> dict[str, str]:
+
+def pixel_versions() -> dict[Stage, str]:
+    """The analyses computed from a decoded bitmap (in the decode workers), with their current versions."""
     from bridge.analyses.dupsig import DUPSIG_VERSION
     from bridge.analyses.quality import QUALITY_VERSION
 
-    return {"quality": QUALITY_VERSION, "dupsig": DUPSIG_VERSION}
+    return {Stage.QUALITY: QUALITY_VERSION, Stage.DUPSIG: DUPSIG_VERSION}
 
 
 def compute(kind: str, pixels: np.ndarray) -> Any:
     """A pixel analysis of one decoded bitmap, as JSON-able data (runs in a worker process)."""
-    if kind == "quality":
+    if kind == Stage.QUALITY:
         from bridge.analyses.quality import score
 
         return score(pixels).as_payload()
-    if kind == "dupsig":
+    if kind == Stage.DUPSIG:
         from bridge.analyses.dupsig import signature
 
         return signature(pixels).to_json()
@@ -54,14 +57,14 @@ def keywords_data(hits: Any) -> dict[str, Any]:
 def payload_fields(analyses: Mapping[str, Any]) -> dict[str, Any]:
     """Payload fields for the stored results of one content (kinds absent → fields absent)."""
     out: dict[str, Any] = {}
-    quality = analyses.get("quality")
+    quality = analyses.get(Stage.QUALITY)
     if quality:
         out.update(quality)
-    kw = analyses.get("keywords")
+    kw = analyses.get(Stage.KEYWORDS)
     if kw is not None:
         out["ai_keywords"] = list(kw.get("labels", []))
         out["ai_keyword_paths"] = list(kw.get("paths", []))
-    cap = analyses.get("caption")
+    cap = analyses.get(Stage.CAPTION)
     if cap is not None:
         out["ai_caption"] = cap.get("text", "")
     return out

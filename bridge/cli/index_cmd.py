@@ -21,7 +21,8 @@ from bridge.cli.common import (
 )
 from bridge.engine import Engine, load_rules
 from bridge.files.paths import shown
-from bridge.indexing.pipeline import RunSummary, ensure_space
+from bridge.indexing.pipeline import RunSummary
+from bridge.indexing.upkeep import ensure_space
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.indexing.payload import point_id
+from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 from bridge.store import collection_name
@@ -41,12 +42,12 @@ class StoreCheck:
 
 def check_store(ledger: Ledger, store: VectorStore, model_id: str) -> StoreCheck:
     """Compare counts first (one query each); list ids only when they differ."""
-    recorded = ledger.stage_count("embed", model_id)
+    recorded = ledger.stage_count(Stage.EMBED, model_id)
     stored = store.count()
     if stored == recorded:
         return StoreCheck(model_id, recorded, stored, ())
     have = set(store.ids())
-    recorded_points = ledger.stage_points("embed", model_id)
+    recorded_points = ledger.stage_points(Stage.EMBED, model_id)
     missing = tuple(
         sorted(fp for fp, pid in recorded_points.items() if (pid or point_id(fp, model_id)) not in have)
     )
@@ -57,7 +58,7 @@ def repair(ledger: Ledger, check: StoreCheck) -> int:
     """Forget the embed stage of the contents whose vectors are missing; return how many."""
     if check.ok:
         return 0
-    return ledger.clear_stage_for("embed", check.model, check.missing)
+    return ledger.clear_stage_for(Stage.EMBED, check.model, check.missing)
 
 
 def inspect_stores(settings: Settings, ledger: Ledger) -> list[tuple[str, bool, str]]:
@@ -68,7 +69,7 @@ def inspect_stores(settings: Settings, ledger: Ledger) -> list[tuple[str, bool, 
     """
     from bridge.state.owner import OwnerBusy, Ownership
 
-    models = sorted({v for (stage, v) in ledger.stage_counts() if stage == "embed"})
+    models = sorted({v for (stage, v) in ledger.stage_counts() if stage == Stage.EMBED})
     if not models:
         return [("vector store", True, "no vectors recorded yet")]
     if settings.store != "edge":
@@ -86,7 +87,7 @@ def _inspect_one(settings: Settings, ledger: Ledger, model_id: str) -> tuple[str
 
     name = f"store {model_id}"
     shard = settings.store_dir / collection_name(model_id, STORE_SCHEMA_VERSION)
-    recorded = ledger.stage_count("embed", model_id)
+    recorded = ledger.stage_count(Stage.EMBED, model_id)
     try:
         dim = stored_dim(shard)
         if dim is None:

@@ -24,7 +24,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, featur
 
 from bridge.files import formats
 from bridge.files.paths import FileTooLarge, NotRegularFile, read_regular
-from bridge.records import Decoded, DecodeError, Failure, Reason
+from bridge.records import Decoded, DecodeError, Failure, Reason, Stage
 
 pillow_heif.register_heif_opener()
 # Pillow >= 11.3 decodes AVIF itself (and pillow-heif 1.x dropped AVIF); older pairs need pillow-heif's opener.
@@ -94,11 +94,11 @@ def decode_raw(
 
 
 def decode_safe(path: str | Path, *, target: int = 448, max_pixels: int = 250_000_000) -> Decoded | Failure:
-    """decode_image for callers that want a value: a `Failure(stage="decode")` instead of an exception."""
+    """decode_image for callers that want a value: a `Failure(stage=Stage.DECODE)` instead of an exception."""
     try:
         return decode_image(path, target=target, max_pixels=max_pixels)
     except DecodeError as e:
-        return Failure(path=str(path), stage="decode", reason=e.reason, detail=e.detail)
+        return Failure(path=str(path), stage=Stage.DECODE, reason=e.reason, detail=e.detail)
 
 
 # --- reading and guarding ----------------------------------------------------------------------------

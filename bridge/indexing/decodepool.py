@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 
 from bridge.indexing import worker
-from bridge.records import Failure, FileResult, Reason, RunFailure
+from bridge.records import Failure, FileResult, Reason, RunFailure, Stage
 
 PING_TIMEOUT_S = 120.0  # a cold worker imports numpy/Pillow/pyexiv2: seconds on a slow disk, not minutes
 
@@ -99,7 +99,7 @@ class DecodePool:
                     raise RunFailure(f"the decode workers cannot work: {e}") from None
             # Only blame the file once a fresh worker is shown to work on a no-op job.
             self._ensure_workers_start()
-            fail = Failure(job.path, "decode", Reason.DECODER_CRASHED, "the decoder crashed on this file")
+            fail = Failure(job.path, Stage.DECODE, Reason.DECODER_CRASHED, "the decoder crashed on this file")
             yield FileResult(job.path, job.fingerprint, None, None, (fail,))
 
     # -- environment checks ----------------------------------------------------------------------------

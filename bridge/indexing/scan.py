@@ -18,7 +18,7 @@ import pathspec
 
 from bridge.files.formats import is_supported
 from bridge.files.paths import NotRegularFile, open_regular
-from bridge.records import Failure, Reason, ScannedFile
+from bridge.records import Failure, Reason, ScannedFile, Stage
 from bridge.state.ledger import FileRow
 
 FINGERPRINT_VERSION = "fp1"
@@ -152,13 +152,15 @@ def scan_root(
         try:
             return ScannedFile(path, size, mtime, root, fingerprint(path, size))
         except FileNotFoundError:
-            return Failure(path, "scan", Reason.MISSING, "file disappeared during the scan")
+            return Failure(path, Stage.SCAN, Reason.MISSING, "file disappeared during the scan")
         except NotRegularFile:
-            return Failure(path, "scan", Reason.NOT_A_REGULAR_FILE, "replaced by a FIFO, device or socket")
+            return Failure(
+                path, Stage.SCAN, Reason.NOT_A_REGULAR_FILE, "replaced by a FIFO, device or socket"
+            )
         except PermissionError as e:
-            return Failure(path, "scan", Reason.PERMISSION_DENIED, f"cannot read: {e.strerror}")
+            return Failure(path, Stage.SCAN, Reason.PERMISSION_DENIED, f"cannot read: {e.strerror}")
         except OSError as e:
-            return Failure(path, "scan", Reason.IO_ERROR, f"read error: {e.strerror or e}")
+            return Failure(path, Stage.SCAN, Reason.IO_ERROR, f"read error: {e.strerror or e}")
 
     if result.unreadable_dirs:
         result.complete = False

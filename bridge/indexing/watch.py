@@ -169,7 +169,7 @@ def watch_forever(
 ) -> None:
     """Run until `stop` is set (or Ctrl-C). Each batch of ready files becomes one indexing run.
     `on_start(roots)` is called once the folders are watched (the CLI says so; the engine prints nothing)."""
-    from bridge.indexing.pipeline import ensure_space
+    from bridge.indexing.upkeep import ensure_space
 
     s = engine.settings
     stop = stop or threading.Event()

@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason
+from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason, Stage
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_SECONDS = 1.0
@@ -20,8 +20,10 @@ class WorkerEnvironmentError(Exception):
     """This worker process cannot do any work (its environment is broken, not the file it was given)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
+    """One file for a decode worker: what to read from it and the limits to read it under."""
+
     path: str
     fingerprint: str
     want_metadata: bool
@@ -108,13 +110,13 @@ def process(job: Job) -> FileResult:
         detail = (
             f"the file is {job.size / 1e6:.0f} MB, above the {max_bytes / 1e6:.0f} MB limit for its format"
         )
-        fail = Failure(job.path, "decode", Reason.TOO_LARGE, detail + " (setting format_limits)")
+        fail = Failure(job.path, Stage.DECODE, Reason.TOO_LARGE, detail + " (setting format_limits)")
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
     t = time.process_time()
     try:
         data = read_file(job.path, max_bytes)  # once, for metadata and pixels both
     except DecodeError as e:
-        fail = Failure(job.path, "decode", e.reason, e.detail)
+        fail = Failure(job.path, Stage.DECODE, e.reason, e.detail)
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
     timings["read"] = time.process_time() - t
     if job.want_metadata:
@@ -122,7 +124,7 @@ def process(job: Job) -> FileResult:
         try:
             metadata = read_metadata(job.path, data=data)
         except MetadataError as e:
-            failures.append(Failure(job.path, "metadata", e.reason, e.detail))
+            failures.append(Failure(job.path, Stage.METADATA, e.reason, e.detail))
             metadata = {}
         timings["metadata"] = time.process_time() - t
     analyses: dict[str, tuple[str, object]] = {}
@@ -139,7 +141,7 @@ def process(job: Job) -> FileResult:
             if job.want_bitmap:
                 bitmap = decoded.pixels
         except DecodeError as e:
-            failures.append(Failure(job.path, "decode", e.reason, e.detail))
+            failures.append(Failure(job.path, Stage.DECODE, e.reason, e.detail))
             decoded = None
         timings["decode"] = time.process_time() - t
         if decoded is not None:

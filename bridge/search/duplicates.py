@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 from bridge.analyses.duplicates import DupGroup, DupItem, DupKind, DupOptions, find_duplicates
 from bridge.analyses.dupsig import DupSignature
 from bridge.engine import Engine
+from bridge.records import Stage
 
 Neighbors = Callable[[str], Sequence[tuple[str, float]]]
 
@@ -18,7 +19,7 @@ def collect_items(engine: Engine) -> list[DupItem]:
     """Every live content of the index, with its paths, metadata and signature (None if not analysed)."""
     led = engine.ledger
     paths = led.path_index()
-    sigs = {fp: DupSignature.from_json(data) for fp, _, data in led.iter_analyses("dupsig")}
+    sigs = {fp: DupSignature.from_json(data) for fp, _, data in led.iter_analyses(Stage.DUPSIG)}
     metas = led.metadata_for(paths)
     return [DupItem(fp, tuple(ps), sigs.get(fp), metas.get(fp, {})) for fp, ps in sorted(paths.items())]
 
@@ -27,7 +28,7 @@ def store_neighbors(engine: Engine, k: int, min_cosine: float | None = None) -> 
     """kNN of a content's vector among the current model's vectors, or None when there are none."""
     if engine.embedder is None and engine.weights_problem:
         return None
-    points = engine.ledger.stage_points("embed", engine.model_id)
+    points = engine.ledger.stage_points(Stage.EMBED, engine.model_id)
     if not points:
         return None
     store = engine.store()

@@ -147,7 +147,15 @@ def photo_vector(
 
     s = engine.settings
     result = process(
-        Job(path, fp, False, True, engine.embedder.weights.spec.image_size, s.decode_size, s.max_pixels)
+        Job(
+            path=path,
+            fingerprint=fp,
+            want_metadata=False,
+            want_pixels=True,
+            image_size=engine.embedder.weights.spec.image_size,
+            decode_size=s.decode_size,
+            max_pixels=s.max_pixels,
+        )
     )
     if result.model_input is None:
         f = result.failures[0]

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,22 @@ import sqlite_utils
 
 from bridge.files.datadir import create_private, secure_file
 from bridge.files.paths import db_text_factory, to_db
-from bridge.records import Failure, ScannedFile
+from bridge.records import FILE_STAGES, ScannedFile, Stage
+from bridge.state.rows import AnalysisResult, FailedFile, FailureRow, FileRow, Removed, StageDone
+
+__all__ = [
+    "AnalysisResult",
+    "FailedFile",
+    "FailureRow",
+    "FileRow",
+    "Ledger",
+    "LedgerError",
+    "Removed",
+    "StageDone",
+]
+
+# A file that succeeded now loses these failures (a metadata or caption failure stays: it is its own stage).
+CLEARED_BY_SUCCESS = (Stage.DECODE, Stage.EMBED, Stage.SCAN, Stage.QUALITY, Stage.DUPSIG)
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0
@@ -104,29 +118,6 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FileRow:
-    id: int
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    fingerprint: str | None
-    seen_scan: int
-
-
-@dataclass(frozen=True, slots=True)
-class FailureRow:
-    path: str
-    stage: str
-    reason: str
-    detail: str
-    attempts: int
-    size: int | None
-    mtime_ns: int | None
-    last_at: float
 
 
 class Ledger:
@@ -274,23 +265,23 @@ class Ledger:
                 q = ",".join("?" * len(chunk))
                 conn.execute(f"UPDATE files SET seen_scan = ? WHERE path IN ({q})", [scan_id, *chunk])
 
-    def sweep(self, root: str, scan_id: int) -> list[tuple[str, str | None]]:
-        """Delete rows under `root` not seen by scan `scan_id` (mark and sweep). Returns (path, fingerprint)."""
+    def sweep(self, root: str, scan_id: int) -> list[Removed]:
+        """Delete rows under `root` not seen by scan `scan_id` (mark and sweep)."""
         where = f"({_UNDER}) AND seen_scan != ?"
         args = (*_under_args(root), scan_id)
         with self.write() as conn:
             gone = conn.execute(f"SELECT path, fingerprint FROM files WHERE {where}", args).fetchall()
             conn.execute(f"DELETE FROM files WHERE {where}", args)
             conn.executemany("DELETE FROM failures WHERE path = ?", [(to_db(p),) for p, _ in gone])
-        return [(p, fp) for p, fp in gone]
+        return [Removed(p, fp) for p, fp in gone]
 
-    def remove_paths(self, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+    def remove_paths(self, paths: Sequence[str]) -> list[Removed]:
         with self.write() as conn:
             gone = []
             for p in paths:
                 r = conn.execute("SELECT fingerprint FROM files WHERE path = ?", (to_db(p),)).fetchone()
                 if r is not None:
-                    gone.append((p, r[0]))
+                    gone.append(Removed(p, r[0]))
                 conn.execute("DELETE FROM files WHERE path = ?", (to_db(p),))
                 conn.execute("DELETE FROM failures WHERE path = ?", (to_db(p),))
         return gone
@@ -320,8 +311,8 @@ class Ledger:
                 conn.execute("DELETE FROM content WHERE fingerprint = ?", (fp,))
                 conn.execute("DELETE FROM analyses WHERE fingerprint = ?", (fp,))
                 conn.execute(
-                    "DELETE FROM stages WHERE fingerprint = ? AND (stage != 'embed' OR version = ?)",
-                    (fp, embed_version or ""),
+                    "DELETE FROM stages WHERE fingerprint = ? AND (stage != ? OR version = ?)",
+                    (fp, Stage.EMBED, embed_version or ""),
                 )
 
     # -- stages and content -------------------------------------------------------------------------
@@ -381,15 +372,15 @@ class Ledger:
         *,
         metadata: Sequence[tuple[str, dict[str, Any]]] = (),
         metadata_version: str = "",
-        stages: Sequence[tuple[str, str, str, str | None]] = (),
-        failures: Sequence[tuple[Failure, int, int]] = (),
+        stages: Sequence[StageDone] = (),
+        failures: Sequence[FailedFile] = (),
         cleared_failures: Sequence[str] = (),
-        analyses: Sequence[tuple[str, str, str, Any]] = (),
+        analyses: Sequence[AnalysisResult] = (),
     ) -> None:
         """Record one processed batch in ONE transaction (called after the vectors were upserted).
 
-        stages: (fingerprint, stage, version, point_id); failures: (failure, size, mtime_ns);
-        analyses: (fingerprint, kind, version, JSON-able data) — each also marks stage `kind@version` done.
+        metadata: (fingerprint, normalized metadata) read with extractor `metadata_version`;
+        cleared_failures: paths that succeeded now (their file-level failures go).
         """
         now = time.time()
         with self.write() as conn:
@@ -403,29 +394,32 @@ class Ledger:
                 "INSERT INTO stages (fingerprint, stage, version, point_id, updated_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(fingerprint, stage, version) DO UPDATE SET point_id = excluded.point_id, "
                 "updated_at = excluded.updated_at",
-                [(fp, st, ver, pid, now) for fp, st, ver, pid in stages],
+                [(s.fingerprint, s.stage, s.version, s.point_id, now) for s in stages],
             )
             if analyses:
                 conn.executemany(
                     "INSERT INTO analyses (fingerprint, kind, version, data, updated_at) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(fingerprint, kind) DO UPDATE SET version = excluded.version, "
                     "data = excluded.data, updated_at = excluded.updated_at",
-                    [(fp, k, v, json.dumps(d, sort_keys=True), now) for fp, k, v, d in analyses],
+                    [
+                        (a.fingerprint, a.kind, a.version, json.dumps(a.data, sort_keys=True), now)
+                        for a in analyses
+                    ],
                 )
                 # One result per kind is kept: older versions' stage rows go, so "done" means current.
                 conn.executemany(
                     "DELETE FROM stages WHERE fingerprint = ? AND stage = ? AND version != ?",
-                    [(fp, k, v) for fp, k, v, _ in analyses],
+                    [(a.fingerprint, a.kind, a.version) for a in analyses],
                 )
                 conn.executemany(
                     "INSERT INTO stages (fingerprint, stage, version, point_id, updated_at) "
                     "VALUES (?, ?, ?, NULL, ?) ON CONFLICT(fingerprint, stage, version) DO UPDATE SET "
                     "updated_at = excluded.updated_at",
-                    [(fp, k, v, now) for fp, k, v, _ in analyses],
+                    [(a.fingerprint, a.kind, a.version, now) for a in analyses],
                 )
             conn.executemany(
-                "DELETE FROM failures WHERE path = ? AND stage IN ('decode', 'embed', 'scan', 'quality', 'dupsig')",
-                [(to_db(p),) for p in cleared_failures],
+                f"DELETE FROM failures WHERE path = ? AND stage IN ({','.join('?' * len(CLEARED_BY_SUCCESS))})",
+                [(to_db(p), *CLEARED_BY_SUCCESS) for p in cleared_failures],
             )
             conn.executemany(
                 "INSERT INTO failures (path, stage, reason, detail, attempts, size, mtime_ns, first_at, last_at) "
@@ -433,8 +427,17 @@ class Ledger:
                 "reason = excluded.reason, detail = excluded.detail, attempts = failures.attempts + 1, "
                 "size = excluded.size, mtime_ns = excluded.mtime_ns, last_at = excluded.last_at",
                 [
-                    (to_db(f.path), f.stage, str(f.reason), to_db(f.detail), size, mtime, now, now)
-                    for f, size, mtime in failures
+                    (
+                        to_db(x.failure.path),
+                        x.failure.stage,
+                        str(x.failure.reason),
+                        to_db(x.failure.detail),
+                        x.size,
+                        x.mtime_ns,
+                        now,
+                        now,
+                    )
+                    for x in failures
                 ],
             )
 
@@ -483,10 +486,13 @@ class Ledger:
         if stage:
             sql += " WHERE stage = ?"
             args = (stage,)
-        return [FailureRow(*r) for r in self.db.conn.execute(sql + " ORDER BY reason, path", args)]
+        return [
+            FailureRow(path, Stage(stage), *rest)
+            for path, stage, *rest in self.db.conn.execute(sql + " ORDER BY reason, path", args)
+        ]
 
     def failures_by_path(self) -> dict[str, FailureRow]:
-        return {f.path: f for f in self.failures() if f.stage in ("decode", "scan")}
+        return {f.path: f for f in self.failures() if f.stage in FILE_STAGES}
 
     # -- runs ---------------------------------------------------------------------------------------
     def start_run(self, kind: str, args: dict[str, Any], pid: int) -> int:

@@ -30,6 +30,7 @@ from bridge import __version__
 from bridge.files import datadir
 from bridge.files.diskspace import DiskFullError, disk_full_message, ensure_free, is_disk_full, same_disk
 from bridge.models.registry import sha256_file
+from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import SCHEMA_VERSION, Ledger
 from bridge.store import collection_name, open_store
@@ -92,7 +93,7 @@ def export_index(engine: Engine, dest: Path, *, check_space: bool = True) -> dic
     `check_space=False` skips the up-front estimate (tests use it to meet a real full disk mid-write).
     """
     dest = check_destination(dest)
-    models = sorted({v for (stage, v) in engine.ledger.stage_counts() if stage == "embed"})
+    models = sorted({v for (stage, v) in engine.ledger.stage_counts() if stage == Stage.EMBED})
     part = dest.with_name(dest.name + ".part")
     try:
         with datadir.temp_work(engine.settings.data_dir, "export") as tmp:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.records import Failure, Reason, ScannedFile
+from bridge.records import Failure, Reason, ScannedFile, Stage
 from bridge.state.ledger import Ledger
+from bridge.state.rows import FailedFile, StageDone
 
 pytestmark = pytest.mark.reliability
 
@@ -23,8 +24,8 @@ def _writer(path: str, who: int, n: int, errors: mp.Queue) -> None:
             led.commit_batch(
                 metadata=[(fp, {"i": i})],
                 metadata_version="m",
-                stages=[(fp, "embed", "M", f"id{who}-{i}")],
-                failures=[(Failure(f"/p/{who}/bad.jpg", "decode", Reason.CORRUPT, "x"), 1, 1)],
+                stages=[StageDone(fp, Stage.EMBED, "M", f"id{who}-{i}")],
+                failures=[FailedFile(Failure(f"/p/{who}/bad.jpg", Stage.DECODE, Reason.CORRUPT, "x"), 1, 1)],
             )
             if i % 10 == 0:
                 led.runs()  # readers interleaved with writers

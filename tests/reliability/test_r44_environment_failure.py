@@ -53,7 +53,12 @@ def test_workers_that_cannot_initialise_are_a_run_failure(tmp_path):
     sandbox): their initializer reports it through every job instead of dying, and the pool raises
     RunFailure instead of isolating files and calling them decoder crashes. Real worker processes."""
     photos = make_photos(tmp_path / "p", 4)
-    jobs = [worker.Job(str(p), f"fp{i}", True, False, size=p.stat().st_size) for i, p in enumerate(photos)]
+    jobs = [
+        worker.Job(
+            path=str(p), fingerprint=f"fp{i}", want_metadata=True, want_pixels=False, size=p.stat().st_size
+        )
+        for i, p in enumerate(photos)
+    ]
     bad_log = tmp_path / "log-is-a-folder"
     bad_log.mkdir()
     pool = DecodePool(2, str(bad_log), threading.Event(), depth=4)

@@ -75,7 +75,7 @@ _WORKER = textwrap.dedent(
                 return int(line.split()[1])
     path, size = sys.argv[1], int(sys.argv[2])
     worker.init_worker(None)
-    r = worker.process(worker.Job(path, "fp", True, True, size=size))
+    r = worker.process(worker.Job(path=path, fingerprint="fp", want_metadata=True, want_pixels=True, size=size))
     print(json.dumps({"reasons": [str(f.reason) for f in r.failures],
                       "peak_kb": peak_kb()}))
     """

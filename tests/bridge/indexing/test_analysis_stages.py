@@ -278,17 +278,16 @@ def test_stored_vectors_come_back_unit_norm(settings, tmp_path):
 
 
 def test_a_failed_analysis_waits_until_the_file_changes(settings):
-    from bridge.indexing.pipeline import Indexer
-    from bridge.records import ScannedFile
-    from bridge.state.ledger import FailureRow
+    from bridge.indexing.plan import gave_up
+    from bridge.records import ScannedFile, Stage
+    from bridge.state.rows import FailureRow
 
-    with Engine.open(settings) as engine:
-        idx: Indexer = engine.indexer()
-        f = ScannedFile("/p/a.jpg", 100, 5, "/p", "fp")
-        fail = FailureRow("/p/a.jpg", "quality", "corrupt", "x", 1, 100, 5, 0.0)
-        assert idx._gave_up(fail, f, retry_failed=False)  # unchanged: not retried
-        assert not idx._gave_up(fail, ScannedFile("/p/a.jpg", 101, 6, "/p", "fp2"), retry_failed=False)
-        assert not idx._gave_up(fail, f, retry_failed=True)  # --retry-failed, attempts left
-        spent = FailureRow("/p/a.jpg", "quality", "corrupt", "x", settings.max_attempts, 100, 5, 0.0)
-        assert idx._gave_up(spent, f, retry_failed=True)
-        assert not idx._gave_up(None, f, retry_failed=False)
+    n = settings.max_attempts
+    f = ScannedFile("/p/a.jpg", 100, 5, "/p", "fp")
+    fail = FailureRow("/p/a.jpg", Stage.QUALITY, "corrupt", "x", 1, 100, 5, 0.0)
+    assert gave_up(fail, f, False, n)  # unchanged: not retried
+    assert not gave_up(fail, ScannedFile("/p/a.jpg", 101, 6, "/p", "fp2"), False, n)
+    assert not gave_up(fail, f, True, n)  # --retry-failed, attempts left
+    spent = FailureRow("/p/a.jpg", Stage.QUALITY, "corrupt", "x", n, 100, 5, 0.0)
+    assert gave_up(spent, f, True, n)
+    assert not gave_up(None, f, False, n)

@@ -4,8 +4,9 @@ import sqlite3
 
 import pytest
 
-from bridge.records import Failure, Reason, ScannedFile
+from bridge.records import Failure, Reason, ScannedFile, Stage
 from bridge.state.ledger import SCHEMA_VERSION, Ledger, LedgerError
+from bridge.state.rows import FailedFile, Removed, StageDone
 
 
 def scanned(path: str, fp: str = "fp1:a", size: int = 10, mtime: int = 1) -> ScannedFile:
@@ -37,7 +38,7 @@ def test_record_scanned_is_an_upsert_and_sweep_removes_unseen(tmp_path):
     led.record_scanned([scanned("/photos/a.jpg", "fp1:a")], scan_id=2)
     assert set(led.files_under("/photos")) == {"/photos/a.jpg", "/photos/b.jpg"}
     gone = led.sweep("/photos", 2)
-    assert gone == [("/photos/b.jpg", "fp1:b")]
+    assert gone == [Removed("/photos/b.jpg", "fp1:b")]
     assert set(led.files_under("/photos")) == {"/photos/a.jpg"}
 
 
@@ -45,29 +46,29 @@ def test_files_under_does_not_match_sibling_prefixes(tmp_path):
     led = Ledger(tmp_path / "l.sqlite")
     led.record_scanned([scanned("/photos/a.jpg"), scanned("/photos2/b.jpg", "fp1:b")], scan_id=1)
     assert set(led.files_under("/photos")) == {"/photos/a.jpg"}
-    assert led.sweep("/photos", 99) == [("/photos/a.jpg", "fp1:a")]
+    assert led.sweep("/photos", 99) == [Removed("/photos/a.jpg", "fp1:a")]
     assert led.file_by_path("/photos2/b.jpg") is not None
 
 
 def test_commit_batch_is_one_transaction(tmp_path):
     led = Ledger(tmp_path / "l.sqlite")
-    f = Failure("/photos/x.jpg", "decode", Reason.TRUNCATED, "ends early")
+    f = FailedFile(Failure("/photos/x.jpg", Stage.DECODE, Reason.TRUNCATED, "ends early"), 1, 2)
     with pytest.raises(RuntimeError), led.write():
-        led.commit_batch(metadata=[("fp1:a", {"iso": 100})], metadata_version="m", failures=[(f, 1, 2)])
+        led.commit_batch(metadata=[("fp1:a", {"iso": 100})], metadata_version="m", failures=[f])
         raise RuntimeError("crash inside the batch")
     assert led.metadata_for(["fp1:a"]) == {}
     assert led.failures() == []
     led.commit_batch(
         metadata=[("fp1:a", {"iso": 100})],
         metadata_version="m",
-        failures=[(f, 1, 2)],
-        stages=[("fp1:a", "embed", "M", "pid")],
+        failures=[f],
+        stages=[StageDone("fp1:a", Stage.EMBED, "M", "pid")],
     )
-    led.commit_batch(failures=[(f, 1, 2)])
+    led.commit_batch(failures=[f])
     assert led.metadata_for(["fp1:a"]) == {"fp1:a": {"iso": 100}}
     (row,) = led.failures()
     assert (row.reason, row.attempts, row.size, row.mtime_ns) == ("truncated", 2, 1, 2)
-    assert led.done_fingerprints("embed", "M") == {"fp1:a"}
+    assert led.done_fingerprints(Stage.EMBED, "M") == {"fp1:a"}
 
 
 def test_stale_content_and_forget_keep_other_models(tmp_path):
@@ -75,7 +76,7 @@ def test_stale_content_and_forget_keep_other_models(tmp_path):
     led.commit_batch(
         metadata=[("fp1:a", {})],
         metadata_version="m",
-        stages=[("fp1:a", "embed", "A", "p1"), ("fp1:a", "embed", "B", "p2")],
+        stages=[StageDone("fp1:a", Stage.EMBED, "A", "p1"), StageDone("fp1:a", Stage.EMBED, "B", "p2")],
     )
     assert led.stale_content("A") == ["fp1:a"]
     led.forget_content(["fp1:a"], embed_version="A")

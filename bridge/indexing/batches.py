@@ -1,0 +1,166 @@
+"""The main phase: decode jobs in worker processes, then per batch embed, build the points and commit.
+
+A batch is prepared (vectors, points, analysis results, failures: a frozen `Batch`) and then committed,
+which does one thing: the store first, then ONE ledger transaction. A kill between the two redoes the batch;
+nothing is ever recorded that the store does not hold.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bridge.analyses.kinds import keywords_data
+from bridge.indexing.context import METADATA_VERSION, RunContext
+from bridge.indexing.decodepool import DecodePool
+from bridge.indexing.payload import build_payload, point_id
+from bridge.indexing.plan import Plan
+from bridge.indexing.summary import Tally
+from bridge.indexing.upkeep import ensure_space, set_analysis_payloads
+from bridge.indexing.worker import Job, process
+from bridge.records import FileResult, Stage
+from bridge.state.rows import AnalysisResult, FailedFile, StageDone
+from bridge.store.base import Point
+
+# Stages whose failure makes the file count as failed: decoding, or metadata in a metadata-only run.
+COUNTED_WITH_VECTORS = (Stage.DECODE,)
+COUNTED_METADATA_ONLY = (Stage.DECODE, Stage.METADATA)
+
+
+@dataclass(frozen=True)
+class Batch:
+    results: tuple[FileResult, ...]
+    points: tuple[Point, ...]  # new vectors with their payloads
+    stages: tuple[StageDone, ...]
+    analyses: tuple[AnalysisResult, ...]
+    failures: tuple[FailedFile, ...]
+    metadata: tuple[tuple[str, dict[str, Any]], ...]
+    embedded: frozenset[str]  # content given a vector in this batch
+
+
+def results(ctx: RunContext, jobs: Sequence[Job]) -> Iterator[FileResult]:
+    """Each job's result, from a pool of decode processes (in this process for one or two files)."""
+    if ctx.inline or len(jobs) <= 2:  # a watcher's one or two files: not worth starting a pool (~1 s)
+        for job in jobs:
+            if ctx.stop.is_set():
+                return
+            yield process(job)
+        return
+    # Enough decoded photos in flight to fill the next batch while the model runs on this one; the
+    # bound keeps memory flat (a 224 px model input is 150 KB).
+    n = ctx.settings.workers or os.cpu_count() or 2
+    pool = DecodePool(n, ctx.decoder_log, ctx.stop, depth=max(4 * n, 2 * ctx.batch_size))
+    yield from pool.results(list(jobs))
+
+
+def run_batches(ctx: RunContext, tally: Tally, plan: Plan) -> None:
+    ctx.progress.phase("indexing", total=len(plan.jobs))
+    pending: list[FileResult] = []
+    n_pixels = 0
+    for result in results(ctx, plan.jobs):
+        pending.append(result)
+        if result.model_input is not None:
+            n_pixels += 1
+        if n_pixels >= ctx.batch_size or len(pending) >= 4 * ctx.batch_size:
+            commit(ctx, tally, prepare(ctx, tally, plan, pending), plan)
+            pending, n_pixels = [], 0
+    if pending:
+        commit(ctx, tally, prepare(ctx, tally, plan, pending), plan)
+
+
+def prepare(ctx: RunContext, tally: Tally, plan: Plan, results: Sequence[FileResult]) -> Batch:
+    """Embed the batch's model inputs and build its points; nothing is written yet."""
+    ensure_space(ctx.settings, len(results), "write the next batch")  # a batch is written whole or not at all
+    for r in results:
+        for k, v in r.timings.items():
+            tally.seconds[f"{k}_cpu"] += v
+    analyses = [
+        AnalysisResult(r.fingerprint, Stage(k), v, d) for r in results for k, (v, d) in r.analyses.items()
+    ]
+    with_pixels = [r for r in results if r.model_input is not None]
+    points: list[Point] = []
+    stages: list[StageDone] = []
+    if with_pixels and (vec := ctx.vectors) is not None:
+        embedder, _, model_id = vec
+        with tally.timed("embed"):
+            vectors = embedder.encode_images(np.stack([r.model_input for r in with_pixels]))
+        analyses += keyword_results(ctx, tally, [r.fingerprint for r in with_pixels], vectors)
+        fps = [r.fingerprint for r in with_pixels]
+        metas = {r.fingerprint: r.metadata for r in with_pixels if r.metadata is not None}
+        metas.update(ctx.ledger.metadata_for([fp for fp in fps if fp not in metas]))
+        paths = ctx.ledger.paths_for(fps)
+        known = ctx.ledger.analyses_for(fps)
+        for a in analyses:
+            known.setdefault(a.fingerprint, {})[a.kind] = a.data
+        for r, vector in zip(with_pixels, vectors, strict=True):
+            pid = point_id(r.fingerprint, model_id)
+            payload = build_payload(
+                r.fingerprint,
+                model_id,
+                paths.get(r.fingerprint, [r.path]),
+                ctx.apply_rules(r.path, metas.get(r.fingerprint, {})),
+                known.get(r.fingerprint),
+            )
+            points.append(Point(pid, vector, payload))
+            stages.append(StageDone(r.fingerprint, Stage.EMBED, model_id, pid))
+    metadata = tuple((r.fingerprint, r.metadata) for r in results if r.metadata is not None)
+    stages += [StageDone(fp, Stage.METADATA, METADATA_VERSION) for fp, _ in metadata]
+    return Batch(
+        results=tuple(results),
+        points=tuple(points),
+        stages=tuple(stages),
+        analyses=tuple(analyses),
+        failures=tuple(plan.failed_file(f) for r in results for f in r.failures),
+        metadata=metadata,
+        embedded=frozenset(r.fingerprint for r in with_pixels),
+    )
+
+
+def commit(ctx: RunContext, tally: Tally, batch: Batch, plan: Plan) -> None:
+    """Write one prepared batch: the store first, then ONE ledger transaction."""
+    if batch.points and ctx.store is not None:
+        with tally.timed("store"):
+            ctx.store.upsert(list(batch.points))
+    # New results for content whose vector already exists: show them in its payload (store first).
+    set_analysis_payloads(
+        ctx, tally, [a for a in batch.analyses if a.fingerprint not in batch.embedded], plan.embedded
+    )
+    with tally.timed("ledger"):
+        ctx.ledger.commit_batch(
+            metadata=batch.metadata,
+            metadata_version=METADATA_VERSION,
+            stages=batch.stages,
+            failures=batch.failures,
+            cleared_failures=[r.path for r in batch.results if not r.failed],
+            analyses=batch.analyses,
+        )
+    summary = tally.summary
+    summary.embedded += len(batch.points)
+    summary.analyzed += len({r.fingerprint for r in batch.results if r.analyses})
+    summary.metadata_read += len(batch.metadata)
+    counted = COUNTED_WITH_VECTORS if ctx.embedder is not None else COUNTED_METADATA_ONLY
+    failed_files = {x.failure.path: x.failure for x in batch.failures if x.failure.stage in counted}
+    tally.failed(failed_files.values())
+    ctx.progress.advance(done=len(batch.results) - len(failed_files), failed=len(failed_files))
+    if ctx.on_batch_committed:
+        ctx.on_batch_committed(len(batch.results))
+
+
+def keyword_results(
+    ctx: RunContext, tally: Tally, fingerprints: Iterable[str], vectors: np.ndarray
+) -> list[AnalysisResult]:
+    """Zero-shot keywords from the vectors just computed (or read back from the store)."""
+    if ctx.keywords is None or ctx.vectors is None:
+        return []
+    fps = list(fingerprints)
+    with tally.timed("keywords"):
+        hits = ctx.keywords.assign(np.asarray(vectors, dtype=np.float32))
+    tally.summary.keyworded += len(fps)
+    version = ctx.keywords.version
+    return [
+        AnalysisResult(fp, Stage.KEYWORDS, version, keywords_data(h)) for fp, h in zip(fps, hits, strict=True)
+    ]
