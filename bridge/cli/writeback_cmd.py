@@ -1,13 +1,15 @@
 """`pixel-detective catalog write` and `xmp write`, able to take their changes from the index
 (`--from-index`): AI keywords (full paths reusing the catalog's own keywords), keywords from the user's
-rules, AI captions (only where a photo has none, unless told to overwrite) and quality scores (in a
-catalog they drive `--rule`s such as "sharpness < 0.2 -> pick -1"; in XMP they are `pd:` properties).
+rules, AI captions (only where a photo has none, unless told to overwrite), quality scores (`pd:` properties
+in XMP) and the rating / label / pick the score rules decide ("sharpness < 0.2 -> pick -1"; XMP has no pick).
+Both read the index through `bridge.lightroom.changes`, the conversion the plugin's Apply and the tray's Sync
+use too. Score rules: the `--rule`s given replace the `writeback_rules` setting; none given, the setting's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,10 +18,21 @@ from catalog.write import FIELDS
 from catalog.write.model import DEFAULT_PARENT, PhotoChange, WriteOptions
 from catalog.write.rules import Rule
 
+if TYPE_CHECKING:
+    from bridge.lightroom.changes import LightroomChange
 
-def _index_suggestions(ctx: typer.Context, paths: list[str], *, keywords: bool, caption: bool):
+RULE_HELP = (
+    'Score rule, e.g. "sharpness < 0.2 -> pick -1" or "quality >= 0.8 -> rating 4" '
+    "(scores: quality, sharpness, exposure, noise, motion_blur). With --from-index these replace the "
+    "writeback_rules setting (none given: the setting's); with --changes they add to the file's rules."
+)
+
+
+def _index_changes(
+    ctx: typer.Context, paths: list[str], rules: tuple[Rule, ...], *, keywords: bool, caption: bool
+) -> dict[str, LightroomChange]:
     from bridge.engine import load_rules
-    from bridge.lightroom.changes import suggestions
+    from bridge.lightroom.changes import changes_from_index
     from bridge.state.ledger import Ledger, LedgerError
 
     s = settings_from(ctx)
@@ -28,7 +41,9 @@ def _index_suggestions(ctx: typer.Context, paths: list[str], *, keywords: bool, 
     except LedgerError as e:
         raise fail(str(e)) from None
     try:
-        return suggestions(led, paths, rules=load_rules(s), ai_keywords=keywords, ai_caption=caption)
+        return changes_from_index(
+            led, paths, keyword_rules=load_rules(s), score_rules=rules, keywords=keywords, caption=caption
+        )
     finally:
         led.close()
 
@@ -47,14 +62,7 @@ def catalog_write(
         ),
     ] = False,
     what: Annotated[str, typer.Option("--what", help=f"comma list of {','.join(FIELDS)}")] = ",".join(FIELDS),
-    rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rule",
-            help='Score rule, e.g. "sharpness < 0.2 -> pick -1" or "quality >= 0.8 -> rating 4" '
-            "(scores: quality, sharpness, exposure, noise, motion_blur).",
-        ),
-    ] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help=RULE_HELP)] = None,
     keyword_parent: Annotated[
         str | None,
         typer.Option(
@@ -78,13 +86,12 @@ def catalog_write(
     if keyword_parent is None:
         keyword_parent = s.keyword_parent
     try:
-        # --rule given: those; none given: the write-back rules from the settings (--from-index only).
-        rules = tuple(Rule.parse(r) for r in (rule or (s.writeback_rules if from_index else ())))
         if changes is not None:
             photos, options = load_changes(changes)
-            options.rules = options.rules + rules
+            options.rules = options.rules + tuple(Rule.parse(r) for r in rule or ())
         else:
             from bridge.indexing.scan import normalize_root
+            from bridge.lightroom.changes import score_rules
             from catalog.reader import open_catalog
 
             with open_catalog(catalog) as cat:
@@ -94,14 +101,13 @@ def catalog_write(
                 }
             paths = sorted(spelled)
             wanted = {w.strip() for w in what.split(",")}
-            found = _index_suggestions(ctx, paths, keywords="keywords" in wanted, caption="caption" in wanted)
-            photos = [
-                PhotoChange.from_dict({**sg.as_change(wanted), "path": spelled[sg.path]})
-                for sg in found.values()
-            ]
-            options = WriteOptions(
-                keyword_parent=keyword_parent or None, overwrite_caption=overwrite_caption, rules=rules
+            rules = score_rules(rule, s)
+            found = _index_changes(
+                ctx, paths, rules, keywords="keywords" in wanted, caption="caption" in wanted
             )
+            photos = [PhotoChange.from_dict(ch.catalog_change(spelled[ch.path])) for ch in found.values()]
+            # The changes carry the rules' rating / label / pick: the options need no rules of their own.
+            options = WriteOptions(keyword_parent=keyword_parent or None, overwrite_caption=overwrite_caption)
             if not as_json:
                 console.print(f"{len(photos)} of {len(paths)} catalog photos have suggestions in the index")
         options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
@@ -130,6 +136,14 @@ def xmp_write(
     rating: Annotated[int | None, typer.Option(min=0, max=5)] = None,
     label: Annotated[str | None, typer.Option(help="Colour label text, e.g. Red.")] = None,
     overwrite_caption: Annotated[bool, typer.Option(help="Replace an existing caption.")] = False,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            help='With --from-index: a score rule for rating / label, e.g. "quality >= 0.8 -> rating 4"; '
+            "given, these replace the writeback_rules setting (none given: the setting's).",
+        ),
+    ] = None,
     naming: Annotated[str | None, typer.Option(help="name | name.ext (default: settings)")] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -139,6 +153,8 @@ def xmp_write(
 
     naming = xmp_cli._naming(naming or settings_from(ctx).sidecar_naming)
     if not from_index:
+        if rule:
+            raise fail("--rule goes with --from-index (give --rating / --label otherwise)", Exit.USAGE)
         xmp_cli.write(
             paths,
             keywords,
@@ -156,9 +172,14 @@ def xmp_write(
     import json as _json
     import os
 
-    from catalog.xmp import XmpUpdate, plan, write_sidecars
+    from bridge.lightroom.changes import score_rules
+    from catalog.xmp import plan, write_sidecars
     from catalog.xmp.write import photo_problem
 
+    try:
+        rules = score_rules(rule, settings_from(ctx))
+    except ValueError as e:
+        raise fail(str(e)) from None  # as `catalog write` says a bad rule: exit 1
     resolved = [os.path.abspath(p) for p in paths]
     # A photo that is gone (or a folder/FIFO) gets no sidecar, whatever the index still remembers of it.
     rows: list[dict[str, Any]] = []
@@ -168,20 +189,15 @@ def xmp_write(
             rows.append({"photo": path, "status": "failed", "reason": problem[0], "detail": problem[1]})
     failed = bool(rows)
     refused = {row["photo"] for row in rows}
-    found = _index_suggestions(ctx, [p for p in resolved if p not in refused], keywords=True, caption=True)
+    found = _index_changes(ctx, [p for p in resolved if p not in refused], rules, keywords=True, caption=True)
     missing = [p for p in resolved if p not in found and p not in refused]
     if missing and not as_json:
         console.print(
             f"{len(missing)} photo(s) have nothing in the index (not indexed yet?), e.g. {missing[0]}",
             markup=False,
         )
-    for path, sg in sorted(found.items()):
-        update = XmpUpdate(
-            keywords=tuple(sg.keywords),
-            caption=sg.caption,
-            overwrite_caption=overwrite_caption,
-            scores={_pd_name(k): round(v, 4) for k, v in sg.scores.items()},
-        )
+    for path, change in sorted(found.items()):
+        update = change.xmp_update(overwrite_caption=overwrite_caption)
         if dry_run:
             for p in plan([Path(path)], update, naming):  # type: ignore[arg-type]
                 rows.append(
@@ -209,8 +225,3 @@ def _describe(row: dict[str, Any]) -> str:
     reason = f" {row['reason']}:" if row.get("reason") else ""
     detail = row.get("detail") or row.get("error")
     return f"{row['photo']}: {state}{reason}{' ' + str(detail) if detail else ''}"
-
-
-def _pd_name(score: str) -> str:
-    """quality → Quality, motion_blur → MotionBlur: the pd: property names of the sidecar schema."""
-    return "".join(part.capitalize() for part in score.split("_"))

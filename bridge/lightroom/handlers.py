@@ -203,35 +203,28 @@ class Handlers:
 
     def metadata(self, body: p.Metadata, frame: Frame, session: PluginSession) -> dict[str, Any]:
         from bridge.engine import load_rules
-        from bridge.lightroom.changes import suggestions
-        from catalog.write.rules import Rule, evaluate
+        from bridge.lightroom.changes import LightroomChange, changes_from_index, score_rules
 
+        settings = self.host.settings
         try:
-            # The request's rules, else the user's write-back rules from the settings.
-            rules = [Rule.parse(r) for r in (body.rules or self.host.settings.writeback_rules)]
+            rules = score_rules(body.rules, settings)  # the request's rules replace the setting's
         except ValueError as e:
             raise ProtocolError("bad_request", str(e), frame.id) from None
         led = self.host.reader()
         norm = _normalized(body.paths)
         fps = led.fingerprints_for(norm)  # batched: only indexed photos from here on
-        sugg = suggestions(led, list(fps), rules=load_rules(self.host.settings))
+        found = changes_from_index(led, list(fps), keyword_rules=load_rules(settings), score_rules=rules)
         groups = self._group_ids(led, fps)
         analyzed = _analyzed_at(led, set(fps.values()))
-        photos = []
-        for n, fp in fps.items():
-            s = sugg.get(n)
-            scores = dict(s.scores) if s else {}
-            photo: dict[str, Any] = {
-                "path": norm[n],
-                "keywords": list(s.keywords) if s else [],
-                "caption": s.caption if s else None,
-                "scores": scores,
-                **evaluate(rules, scores),
+        photos = [
+            {
+                **(found.get(n) or LightroomChange(n)).metadata_photo(norm[n]),
                 "duplicate_group": groups.get(n),
                 "analyzed_at": analyzed.get(fp),
             }
-            photos.append(photo)
-        return {"photos": photos, "keyword_parent": self.host.settings.keyword_parent or None}
+            for n, fp in fps.items()
+        ]
+        return {"photos": photos, "keyword_parent": settings.keyword_parent or None}
 
     def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> dict[str, Any]:
         led = self.host.reader()

@@ -213,19 +213,17 @@ class Service:
         the photo has none, rating/label/pick from the `writeback_rules` setting) to the connected
         Lightroom, in pushes of `batch` photos (a frame holds at most 1 MiB). Photos Lightroom does not
         know come back as `missing`. Returns the summed `apply.result`."""
-        from bridge.lightroom.changes import suggestions
-        from catalog.write.rules import Rule, evaluate
+        from bridge.engine import load_rules
+        from bridge.lightroom.changes import changes_from_index, score_rules
 
         host = self.host
         if host is None:
             raise NotConnected("the service is not started")
         settings = host.settings
-        rules = [Rule.parse(r) for r in settings.writeback_rules]
+        rules = score_rules(None, settings)
+        keyword_rules = load_rules(settings)
         led = host.reader()
         paths = sorted(p for ps in led.path_index().values() for p in ps)
-        from bridge.engine import load_rules
-
-        user_rules = load_rules(settings)
         total: dict[str, Any] = {"applied": 0, "missing": [], "errors": [], "photos": 0}
 
         def send(photos: list[dict[str, Any]]) -> None:
@@ -240,16 +238,14 @@ class Service:
             total["errors"] += list(res.get("errors", []))
 
         for i in range(0, len(paths), batch):
-            found = suggestions(led, paths[i : i + batch], rules=user_rules)
+            found = changes_from_index(
+                led, paths[i : i + batch], keyword_rules=keyword_rules, score_rules=rules
+            )
             photos: list[dict[str, Any]] = []
             size = 0
-            for sg in found.values():
-                photo: dict[str, Any] = {"path": sg.path, **evaluate(rules, sg.scores)}
-                if sg.keywords:
-                    photo["keywords"] = list(sg.keywords)
-                if sg.caption:
-                    photo["caption"] = sg.caption
-                if len(photo) <= 1:
+            for change in found.values():
+                photo = change.apply_photo()
+                if photo is None:
                     continue
                 # Cut by encoded size too: long paths, many keywords and captions could pass 1 MiB.
                 n = len(json.dumps(photo, ensure_ascii=False).encode()) + 1

@@ -1,19 +1,31 @@
 """Write-back sourced from the index: `catalog write --from-index` and `xmp write --from-index` carry the
-AI keywords (reusing the catalog's own keyword nodes), the rules' keywords, AI captions and scores."""
+AI keywords (reusing the catalog's own keyword nodes), the rules' keywords, AI captions and scores. One
+conversion (`bridge.lightroom.changes`) feeds them and the plugin's Apply (`metadata`) and Sync (`apply`):
+they agree on every photo."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from bridge.cli.app import app
-from bridge.engine import Engine
+from bridge.engine import Engine, load_rules
+from bridge.host import EngineHost
+from bridge.lightroom import protocol as p
+from bridge.lightroom.changes import LightroomChange, changes_from_index, score_rules
+from bridge.lightroom.handlers import Handlers
 from bridge.settings import Settings
+from bridge.state.ledger import Ledger
 from catalog.reader import open_catalog
+from catalog.write.model import PhotoChange
 from catalog.xmp import read_sidecar, sidecar_path
 from tests.bridge.conftest import make_photos
 from tests.catalog.fixtures import build_catalog
@@ -152,3 +164,135 @@ def test_write_back_settings_are_the_defaults(indexed_catalog, monkeypatch):
         photos = [p for p in cat.photos() if not p.is_virtual_copy]
     assert all(p.color_label == "Blue" for p in photos)
     assert any("AI|Trips|Lisbon 2024" in p.keywords for p in photos)
+
+
+# -- one conversion, every target ------------------------------------------------------------------------
+
+RULES = ["quality >= 0 -> rating 4", "quality >= 0 -> label Green", "sharpness >= 0 -> pick 1"]
+
+
+def _changes(s: Settings, paths: list[str], given: list[str] | None = None) -> dict[str, LightroomChange]:
+    led = Ledger(s.ledger_path, readonly=True)
+    try:
+        return changes_from_index(led, paths, keyword_rules=load_rules(s), score_rules=score_rules(given, s))
+    finally:
+        led.close()
+
+
+def _metadata(s: Settings, paths: list[str], rules: list[str]) -> dict[str, Any]:
+    """The service's `metadata` reply (what the plugin's Apply writes), from its handler."""
+    pool = ThreadPoolExecutor(1)
+    with EngineHost(s) as host:
+        handlers = Handlers(host, pool)
+        try:
+            body = p.validate_body("metadata", {"paths": paths, "rules": rules})
+            return handlers.metadata(body, p.Frame("metadata", {}), None)  # type: ignore[arg-type]
+        finally:
+            handlers.close()
+            pool.shutdown()
+
+
+def test_one_change_renders_alike_for_catalog_xmp_and_plugin(indexed_catalog):
+    _, pictures, s = indexed_catalog
+    trip = str(pictures / "2024" / "Lisbon trip" / "IMG_0001.JPG")
+    family = str(pictures / "win" / "Family" / "DSC_0002.JPG")
+    found = _changes(s, [trip, family, str(pictures / "not-indexed.jpg")], RULES)
+    assert set(found) == {trip, family}
+    first = found[trip]
+    assert len(first.keywords) >= 2 and first.keywords[-1] == "Trips|Lisbon 2024"  # AI first, then rules
+    assert (first.rating, first.label, first.pick) == (4, "Green", 1)
+    for ch in found.values():
+        cat = PhotoChange.from_dict(ch.catalog_change())
+        xmp = ch.xmp_update()
+        apply = p.validate_body("apply", {"photos": [ch.apply_photo()]}).photos[0]  # type: ignore[attr-defined]
+        meta = p.MetadataResult.model_validate({"photos": [ch.metadata_photo()]}).photos[0]
+        assert list(cat.keywords) == list(xmp.keywords) == apply.keywords == meta["keywords"]
+        assert meta["keywords"] == list(ch.keywords) and ch.keywords
+        assert (cat.caption or None) == xmp.caption == apply.caption == meta["caption"] == ch.caption
+        assert cat.scores == meta["scores"] == dict(ch.scores) and "quality" in ch.scores
+        assert xmp.scores["Quality"] == round(ch.scores["quality"], 4)
+        assert xmp.scores["MotionBlur"] == round(ch.scores["motion_blur"], 4)
+        assert cat.rating == xmp.rating == apply.rating == meta["rating"] == 4
+        assert cat.label == xmp.label == apply.label == meta["label"] == "Green"
+        assert cat.pick == apply.pick == meta["pick"] == 1  # XMP has no pick flag
+
+
+def test_undecided_fields_are_left_out_of_every_rendering():
+    ch = LightroomChange("/p/a.jpg", ("Animals|Dog",), "A dog", {"quality": 0.5, "motion_blur": 0.123456})
+    assert ch.decided == {}
+    assert ch.catalog_change("C:/p/a.jpg") == {
+        "path": "C:/p/a.jpg", "keywords": ["Animals|Dog"], "caption": "A dog",
+        "scores": {"quality": 0.5, "motion_blur": 0.123456},
+    }  # fmt: skip
+    xmp = ch.xmp_update(overwrite_caption=True)
+    assert xmp.rating is None and xmp.label is None and xmp.overwrite_caption
+    assert xmp.scores == {"Quality": 0.5, "MotionBlur": 0.1235}
+    assert ch.apply_photo() == {"path": "/p/a.jpg", "keywords": ["Animals|Dog"], "caption": "A dog"}
+    assert LightroomChange("/p/b.jpg", scores={"quality": 0.5}).apply_photo() is None  # scores alone: no push
+    meta = ch.metadata_photo("/P/a.jpg")
+    assert meta["path"] == "/P/a.jpg" and not {"rating", "label", "pick"} & set(meta)
+
+
+def test_given_score_rules_replace_the_settings_rules(settings):
+    s = settings.with_overrides(writeback_rules=["quality >= 0.5 -> rating 2"])
+    assert [r.to for r in score_rules(None, s)] == [r.to for r in score_rules([], s)] == [2]
+    assert [r.to for r in score_rules(["quality >= 0 -> label Red"], s)] == ["Red"]  # replaced, not added
+    with pytest.raises(ValueError):
+        score_rules(["nonsense"], s)
+
+
+def _xmp_changes(lines: list[str]) -> dict[str, Any]:
+    """`xmp write --dry-run` change lines → property → new value (keyword arrays: the items added)."""
+    out: dict[str, Any] = {}
+    for line in lines:
+        if m := re.match(r"^(\S+): \+(\[.*\]) -(\[.*\])$", line):
+            out[m[1]] = ast.literal_eval(m[2])
+        elif m := re.match(r"^(\S+): (.*) -> (.*)$", line):
+            out[m[1]] = ast.literal_eval(m[3])
+    return out
+
+
+def test_cli_catalog_and_xmp_writes_and_the_plugin_reply_agree_on_one_photo(indexed_catalog, monkeypatch):
+    """One photo through `catalog write --from-index --dry-run`, `xmp write --from-index --dry-run` and the
+    service's `metadata` reply: the same keywords, caption, scores and rating / label. The settings' score
+    rules apply to all three (xmp write once ignored them); `--rule` (the request's rules) replaces them."""
+    catalog, pictures, s = indexed_catalog
+    photo = pictures / "2024" / "Lisbon trip" / "IMG_0001.JPG"
+    setting = ["quality >= 0 -> rating 2", "quality >= 0 -> label Blue"]
+    monkeypatch.setenv("PIXEL_DETECTIVE_WRITEBACK_RULES", json.dumps(setting))
+    s = s.with_overrides(writeback_rules=setting)
+    with open_catalog(catalog) as cat:
+        before = next(x for x in cat.photos() if x.path.endswith("IMG_0001.JPG") and not x.is_virtual_copy)
+    given = "quality >= 0 -> rating 4"
+    for args, rating, label in (((), 2, "Blue"), (("--rule", given), 4, None)):
+        meta = _metadata(s, [str(photo)], [given] if args else [])["photos"][0]
+        assert meta["path"] == str(photo) and meta["keywords"] and "quality" in meta["scores"]
+        assert meta.get("rating") == rating and meta.get("label") == label
+
+        res = cli(s, "catalog", "write", str(catalog), "--from-index", "--dry-run", "--json", *args)
+        assert res.exit_code == 0, res.output
+        plan = json.loads(res.output)
+        fields = {f["field"]: f["new"] for f in plan["fields"] if f["image_id"] == before.id}
+        assert fields.get("rating") == rating and fields.get("label") == label
+        assert fields.get("caption") == (meta["caption"] if not before.caption else None)
+        # Each keyword lands on the photo: an existing node (reused, maybe spelled otherwise) or a new one
+        # under our parent; and nothing else is linked.
+        linked = {x["keyword_path"] for x in plan["links"] if x["image_id"] == before.id}
+        where = {k: {plan["reused"].get(k, k), f"Pixel Detective|{k}"} for k in meta["keywords"]}
+        assert all(where[k] & (linked | set(before.keywords)) for k in meta["keywords"]), (where, linked)
+        assert linked <= set().union(*where.values())
+
+        res = cli(s, "xmp", "write", "--from-index", str(photo), "--dry-run", "--json", *args)
+        assert res.exit_code == 0, res.output
+        (row,) = json.loads(res.output)
+        xmp = _xmp_changes(row["changes"])
+        assert xmp["lr:hierarchicalSubject"] == meta["keywords"]
+        assert xmp.get("dc:description") == meta["caption"]
+        assert xmp["pd:Quality"] == format(round(meta["scores"]["quality"], 4), ".6g")
+        assert xmp.get("xmp:Rating") == str(rating) and xmp.get("xmp:Label") == label
+
+
+def test_xmp_write_rule_needs_from_index(tmp_path, settings):
+    photo = make_photos(tmp_path / "x", 1)[0]
+    res = cli(settings, "xmp", "write", str(photo), "--rule", "quality >= 0 -> rating 4")
+    assert res.exit_code == 2 and "--from-index" in res.output

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bridge.lightroom import NotConnected, PluginError, Service
-from bridge.lightroom.changes import suggestions
+from bridge.lightroom.changes import changes_from_index, score_rules
 from bridge.search.query import search, text_vector
 from tests.bridge.conftest import make_photos
 from tests.bridge.lightroom.conftest import FAST
@@ -72,13 +72,16 @@ def test_metadata_and_duplicates(sim, indexed, photos, tmp_path):
     assert got["type"] == "metadata.result", got
     photos_out = {ph["path"]: ph for ph in got["body"]["photos"]}
     assert set(photos_out) == set(paths)  # only indexed photos
-    direct = suggestions(indexed.reader(), paths)
+    direct = changes_from_index(
+        indexed.reader(), paths, keyword_rules=None, score_rules=score_rules(rules, indexed.settings)
+    )
     for path, ph in photos_out.items():
         s = direct.get(path)
         assert ph["keywords"] == (list(s.keywords) if s else [])
         assert ph["caption"] == (s.caption if s else None)
         assert ph["scores"] == (s.scores if s else {})
         assert ph["analyzed_at"] and ph["analyzed_at"].endswith("+00:00")
+        assert {k: ph[k] for k in ("rating", "label", "pick") if k in ph} == (s.decided if s else {})
         if "quality" in ph["scores"]:
             assert ph["rating"] == 3 and ph["pick"] == -1 and "label" not in ph
     assert any(ph["scores"] for ph in photos_out.values())
@@ -183,3 +186,8 @@ def test_sync_to_lightroom_pushes_every_indexed_photo_in_batches(sim, service, i
     sent = {ph["path"]: ph for p in pushes for ph in p["body"]["photos"]}
     assert set(sent) == {str(p) for p in photos.glob("*.jpg")}
     assert all(ph["label"] == "Green" for ph in sent.values())
+    # The same conversion as the plugin's Apply and the CLI's --from-index (bridge.lightroom.changes).
+    direct = changes_from_index(
+        indexed.reader(), sorted(sent), keyword_rules=None, score_rules=score_rules(None, indexed.settings)
+    )
+    assert sent == {path: ch.apply_photo() for path, ch in direct.items()}
