@@ -26,6 +26,7 @@ from bridge.lightroom.connection import PluginSession
 from bridge.lightroom.dupgroups import group_id, groups_among
 from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
+from bridge.records import Stage
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class Handlers:
         host, engine = self.host, self.host.engine
         led = host.reader()
         counts = led.counts()
-        indexed = led.stage_counts().get(("embed", engine.model_id), 0)
+        indexed = led.stage_counts().get((Stage.EMBED, engine.model_id), 0)
         vectors = engine.store().count() if engine.embedder is not None else 0
         running = next((j.as_dict() for j in host.jobs() if j.status == "running"), None)
         return {

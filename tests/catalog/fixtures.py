@@ -1,11 +1,11 @@
 """Build small modern-layout catalogs from the real schema dumps in shared/data/catalogs/schemas.
 
-Follows docs/lightroom.md: ids come from Adobe_entityIDCounter (kept REAL), keyword genealogy is
+Follows docs/lightroom-facts.md: ids come from Adobe_entityIDCounter (kept REAL), keyword genealogy is
 parent genealogy + "/" + digit count + id, lc_name is the NFC lower-cased name, the root keyword has no name and
 its id is in 'AgLibraryKeyword_rootTagID' (REAL), times are seconds since 2001 as REAL, WAL mode, XMP stored as
 4-byte big-endian length + zlib from LrC 11 (plain text before, which is what we assume for 0700003).
 
-The LrC 14 Adobe_DBVersion is not recorded in lightroom.md; we use 1400000, inside the 13-15 rule of
+The LrC 14 Adobe_DBVersion is not one we have seen in a real catalog; we use 1400000, inside the 13-15 rule of
 catalog/version.py. The catalog is left with a non-empty -wal (as after a crash or while Lightroom runs) and a
 `.lrcat-data` folder, so R12 can be tested on it.
 """
