@@ -1,7 +1,7 @@
 """What each write added, kept beside the backups so `unwrite` can take back exactly that (R50).
 
 Why a file and not a table in the catalog: nothing says Lightroom keeps a third party's table
-keeps through upgrades and optimisation, and a table of ours would make the catalog one that our own hostile-
+through upgrades and optimisation, and a table of ours would make the catalog one that our own hostile-
 schema check (lrschema.py) has to special-case. So the catalog gets only Lightroom's own rows, and the record
 lives in `<catalog dir>/Pixel Detective Backups/writes/<catalog name> <UTC time>.json`, written atomically
 (temp, fsync, replace).
