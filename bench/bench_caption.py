@@ -146,7 +146,8 @@ def main() -> None:
             max_new_tokens=args.tokens,
             num_beams=args.beams,
         )
-        c.loaded.generate_kwargs["min_new_tokens"] = args.tokens  # random weights: fixed length
+        with c.model.use() as loaded:  # random weights: fixed length
+            loaded.generate_kwargs["min_new_tokens"] = args.tokens
         images = photos(args.images, c.input_size)
         c.caption(images[:1])  # warm-up: lazy load, allocator, kernels
         # batch 1 on a few images only: a CPU run must stay within ~3 minutes

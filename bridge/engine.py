@@ -8,7 +8,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.files import datadir
 from bridge.files.diskspace import ensure_free
@@ -23,6 +23,9 @@ from bridge.store import collection_name, open_store
 from bridge.store.base import StoreDamagedError, VectorStore
 from bridge.store.edge import move_aside
 from bridge.store.schema import STORE_SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from bridge.models.blip import Captioner
 
 
 @dataclass
@@ -244,10 +247,18 @@ class Engine:
             progress=kw.pop("progress", None), stop=kw.pop("stop", None), rules=kw.pop("rules", None)
         ).run(roots, **kw)
 
+    def _models(self) -> list[Embedder | Captioner]:
+        """The embedder and the captioner, where there is one (its model in memory or not)."""
+        return [m for m in (self.embedder, self._cache.get("captioner")) if m is not None]
+
+    def release_idle_models(self, idle_s: float) -> list[str]:
+        """Free the models unused for `idle_s` seconds (none in use is ever freed); the next search or run
+        loads them again. Returns the ids of the models freed."""
+        return [m.model_id for m in self._models() if m.model.release_if_idle(idle_s)]
+
     def close(self) -> None:
-        cap = self._cache.get("captioner")
-        if cap is not None:
-            cap.release()
+        for m in self._models():
+            m.release()
         self.close_stores()
         self.ledger.close()
         if self.owner:

@@ -10,6 +10,8 @@ worker thread, so callers on other threads (the socket bridge, the Qt UI) never 
   on the worker thread — UIs marshal them to their own thread;
 - `search_text` / `search_like` answer queries concurrently with indexing: Qdrant Edge serves reads while
   a batch is upserted, and every calling thread gets its own read-only ledger connection;
+- models unused for `model_idle_release_s` while no job runs are freed by a small watcher thread (the tray
+  app runs all day) and load again on the next search or job;
 - `close()` stops the running job after its batch, joins the worker and releases the data dir.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -29,6 +32,8 @@ from bridge.engine import Engine, load_rules
 from bridge.indexing.pipeline import Progress, RunSummary
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
+
+log = logging.getLogger(__name__)
 
 IDLE, INDEXING, PAUSED, ERROR, CLOSED = "idle", "indexing", "paused", "error", "closed"
 
@@ -115,6 +120,16 @@ class EngineHost:
         self.last_error: str | None = None
         self._worker = threading.Thread(target=self._run, name="pd-engine-host", daemon=True)
         self._worker.start()
+        self._closed = threading.Event()
+        self._idle_watch: threading.Thread | None = None
+        if settings.model_idle_release_s > 0:
+            self._idle_watch = threading.Thread(
+                target=self._watch_idle_models,
+                args=(settings.model_idle_release_s,),
+                name="pd-model-idle",
+                daemon=True,
+            )
+            self._idle_watch.start()
 
     # -- state ---------------------------------------------------------------------------------------
     @property
@@ -293,8 +308,27 @@ class EngineHost:
         return [type(h)(i, h.score, h.path, h.paths, h.fingerprint, h.fields) for i, h in enumerate(out, 1)]
 
     # -- lifecycle -----------------------------------------------------------------------------------
+    def release_idle_models(self, idle_s: float) -> list[str]:
+        """Free the models unused for `idle_s` seconds, unless a job is running (it uses them batch after
+        batch); the next search or job loads them again. Returns the ids of the models freed."""
+        with self._lock:  # a job cannot start between the check and the release (_execute takes the lock)
+            if self._current is not None:
+                return []
+            return self.engine.release_idle_models(idle_s)
+
+    def _watch_idle_models(self, idle_s: float) -> None:
+        # Checked a few times per timeout (at most every 30 s): a model is freed within ~1.25 x idle_s.
+        period = min(30.0, idle_s / 4)
+        while not self._closed.wait(period):
+            freed = self.release_idle_models(idle_s)
+            if freed:
+                log.info("freed idle models: %s", ", ".join(freed))
+
     def close(self, timeout: float = 120.0) -> None:
         """Stop after the current batch (the ledger stays consistent), then release everything."""
+        self._closed.set()
+        if self._idle_watch is not None:
+            self._idle_watch.join()
         self._closing = True
         self._stop.set()
         for job in self.jobs():

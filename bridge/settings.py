@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     model: str = "ViT-B-32/laion2b_s34b_b79k"
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    # The long-running host (tray app, Lightroom service) frees a model (CLIP, BLIP) unused this long while no
+    # job runs; the next search or job loads it again. 0: never free.
+    model_idle_release_s: float = Field(default=600.0, ge=0, allow_inf_nan=False)
     batch_size: int = Field(default=0, ge=0)  # 0: chosen from the device (free GPU memory) and model
     workers: int = Field(default=0, ge=0)  # decode processes; 0: number of CPU cores
     decode_size: int = Field(default=448, ge=64)  # shortest side of the reusable decoded bitmap

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge.models.lifecycle import LazyModel
 from bridge.models.registry import safe_name, sha256_file
 
 CAPTION_MODELS: dict[str, str] = {
@@ -262,7 +262,8 @@ class LoadedCaptioner:
 
 
 class Captioner:
-    """Thread-safe lazy wrapper: weights resolve at construction, the model loads on first use."""
+    """Thread-safe lazy wrapper: weights resolve at construction, the model (`self.model`, a `LazyModel`)
+    loads on first use; `release()` frees it (the host does after an idle timeout)."""
 
     def __init__(
         self,
@@ -297,9 +298,7 @@ class Captioner:
         suffix = "" if (max_new_tokens, num_beams, prompt) == (30, 3, None) else "+" + _short(settings)
         self.model_id = f"{label}@{weights_fingerprint(self.directory)}{suffix}"
         self.input_size = self._read_input_size()
-        self._lock = threading.Lock()
-        self._loaded: LoadedCaptioner | None = None
-        self.last_used = 0.0
+        self.model: LazyModel[LoadedCaptioner] = LazyModel(self._load)
 
     def _read_input_size(self) -> int:
         for fname in ("preprocessor_config.json", "processor_config.json"):
@@ -313,14 +312,6 @@ class Captioner:
                 if isinstance(size, int):
                     return size
         return 384  # BLIP's default
-
-    @property
-    def loaded(self) -> LoadedCaptioner:
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = self._load()
-            self.last_used = time.monotonic()
-            return self._loaded
 
     def _load(self) -> LoadedCaptioner:
         import torch
@@ -353,9 +344,9 @@ class Captioner:
             kwargs["early_stopping"] = True
         return LoadedCaptioner(model, processor, dtype, kwargs)
 
-    def release(self) -> None:
-        with self._lock:
-            self._loaded = None
+    def release(self) -> bool:
+        """Free the model unless it is in use; the next caption loads it again."""
+        return self.model.release()
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
         a = np.asarray(image)
@@ -381,11 +372,10 @@ class Captioner:
 
         if len(images) == 0:
             return []
-        m = self.loaded
         out: list[str] = []
-        for start in range(0, len(images), self.batch_size):
-            chunk = [self._prepare(im) for im in images[start : start + self.batch_size]]
-            with torch.inference_mode():
+        with self.model.use() as m, torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                chunk = [self._prepare(im) for im in images[start : start + self.batch_size]]
                 if self.prompt:
                     inputs = m.processor(images=chunk, text=[self.prompt] * len(chunk), return_tensors="pt")
                 else:
@@ -393,8 +383,8 @@ class Captioner:
                 inputs = {k: v.to(self.device) for k, v in inputs.items() if k != "token_type_ids"}
                 inputs["pixel_values"] = inputs["pixel_values"].to(m.dtype)
                 ids = m.model.generate(**inputs, **m.generate_kwargs)
-            texts = m.processor.batch_decode(ids, skip_special_tokens=True)
-            out.extend(clean_caption(t, self.prompt) for t in texts)
+                texts = m.processor.batch_decode(ids, skip_special_tokens=True)
+                out.extend(clean_caption(t, self.prompt) for t in texts)
         return out
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bridge.models.lifecycle import LazyModel
 from bridge.models.registry import ModelError, ResolvedWeights, import_weights, resolve, sha256_file
 
 log = logging.getLogger(__name__)
@@ -170,7 +169,8 @@ def auto_batch_size(device: str, image_size: int) -> int:
 
 
 class Embedder:
-    """Thread-safe lazy wrapper: load on first use, `release()` frees it (e.g. after an idle timeout)."""
+    """Thread-safe lazy wrapper: the weights resolve at construction, the model (`self.model`, a
+    `LazyModel`) loads on first use; `release()` frees it (the host does after an idle timeout)."""
 
     def __init__(
         self, model_id: str, models_dir: Path, *, device: str = "auto", precision: str = "auto"
@@ -179,33 +179,23 @@ class Embedder:
         self.models_dir = models_dir
         self.requested_device = device
         self.requested_precision = precision
-        self._lock = threading.Lock()
-        self._loaded: LoadedModel | None = None
-        self.last_used = 0.0
         self.weights = resolve(model_id, models_dir)  # raises WeightsMissing early, before any work starts
         self.device = pick_device(device)  # a wrong --device is refused before any work starts, too
+        self.model: LazyModel[LoadedModel] = LazyModel(self._load)
 
-    @property
-    def loaded(self) -> LoadedModel:
-        with self._lock:
-            if self._loaded is None:
-                precision = choose_precision(
-                    self.requested_precision, self.device, self.model_id, self.models_dir
-                )
-                self._loaded = load_or_explain(self.weights, self.device, precision)
-            self.last_used = time.monotonic()
-            return self._loaded
+    def _load(self) -> LoadedModel:
+        precision = choose_precision(self.requested_precision, self.device, self.model_id, self.models_dir)
+        return load_or_explain(self.weights, self.device, precision)
 
-    def release(self) -> None:
-        with self._lock:
-            self._loaded = None
+    def release(self) -> bool:
+        """Free the model unless it is in use; the next encode loads it again."""
+        return self.model.release()
 
     def encode_images(self, batch: np.ndarray) -> np.ndarray:
         """N x S x S x 3 uint8 → N x dim float32, L2-normalised."""
         import torch
 
-        m = self.loaded
-        with torch.inference_mode():
+        with self.model.use() as m, torch.inference_mode():
             x = (
                 torch.from_numpy(np.require(batch, requirements=["C", "W"]))
                 .to(m.device)
@@ -221,8 +211,7 @@ class Embedder:
     def encode_text(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        m = self.loaded
-        with torch.inference_mode():
+        with self.model.use() as m, torch.inference_mode():
             tokens = m.tokenizer(texts).to(m.device)
             feats = torch.nn.functional.normalize(m.model.encode_text(tokens).float(), dim=-1)
         return feats.cpu().numpy().astype(np.float32)

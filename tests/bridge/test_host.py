@@ -86,3 +86,37 @@ def test_cancel_a_queued_job_and_queries_during_indexing(settings, tmp_path):
         assert first.status == "completed" and second.status == "cancelled"
         assert not errors
         assert any(during)  # some queries really ran while the job was indexing
+
+
+def test_idle_models_are_freed_and_load_again_on_the_next_search(settings, tmp_path):
+    folder = tmp_path / "p"
+    make_photos(folder, 6)
+    with EngineHost(settings.with_overrides(model_idle_release_s=0.2)) as host:
+        assert host.submit([folder]).finished.wait(120)
+        before = [(h.path, round(h.score, 5)) for h in host.search_text("a photo", limit=3)]
+        embedder = host.engine.embedder
+        deadline = time.monotonic() + 30
+        while embedder.model.loaded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not embedder.model.loaded, "the host never freed the idle embedder"
+        after = [(h.path, round(h.score, 5)) for h in host.search_text("a photo", limit=3)]
+        assert after == before  # loaded again, transparently, with the same weights
+
+
+def test_models_are_not_freed_while_a_job_runs(settings, tmp_path):
+    folder = tmp_path / "p"
+    make_photos(folder, 24, size=(64, 48))
+    freed_during_job: list[list[str]] = []
+    with EngineHost(settings.with_overrides(model_idle_release_s=0, batch_size=8)) as host:
+        assert host._idle_watch is None  # 0: no watcher at all
+        # Progress events come from the worker thread between batches, while the job is running.
+        host.subscribe(
+            lambda e: freed_during_job.append(host.release_idle_models(0)) if e.kind == "progress" else None
+        )
+        job = host.submit([folder])
+        assert job.finished.wait(120) and job.status == "completed", job.error
+        assert freed_during_job and not any(freed_during_job)
+        assert host.engine.embedder.model.loaded
+        assert host.release_idle_models(3600) == []  # just used
+        assert host.release_idle_models(0) == [settings.model]
+        assert not host.engine.embedder.model.loaded

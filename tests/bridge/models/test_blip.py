@@ -73,7 +73,7 @@ def test_properties_and_release(captioner: Captioner) -> None:
     assert captioner.model_id.startswith("blip-base@")
     before = captioner.caption(generated(1))
     captioner.release()
-    assert captioner._loaded is None
+    assert not captioner.model.loaded
     assert captioner.caption(generated(1)) == before  # reloads lazily, same result
 
 
