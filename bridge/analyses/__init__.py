@@ -1,1 +1,1 @@
-"""analyses"""
+"""What the engine computes about a photo: quality, duplicate signatures and groups, zero-shot keywords."""

@@ -1,1 +1,1 @@
-"""indexing"""
+"""The indexing run (scan, plan, decode, embed, store first then one ledger transaction) and the watcher."""

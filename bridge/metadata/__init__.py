@@ -1,1 +1,1 @@
-"""metadata"""
+"""Photo metadata (EXIF, IPTC, XMP, sidecars) read into one typed payload dict, and the user's rules."""
