@@ -16,6 +16,7 @@ from bridge.indexing.consistency import check_store, repair
 from bridge.indexing.pipeline import Indexer, Progress, RunSummary
 from bridge.models.clip import Embedder
 from bridge.models.registry import WeightsMissing, spec_for
+from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger, LedgerError
 from bridge.state.owner import Ownership
@@ -87,7 +88,7 @@ class Engine:
                 # R3: keep the damaged files for inspection, start a new shard, and let the ledger drive
                 # the rebuild: every file whose vector was lost is embedded again by the next index run.
                 moved = move_aside(self.settings.store_dir / self.collection(model_id))
-                self.ledger.clear_stage("embed", model_id)
+                self.ledger.clear_stage(Stage.EMBED, model_id)
                 self._notice(
                     model_id,
                     f"{e}. It was moved to {moved}; its vectors are being rebuilt from the ledger "

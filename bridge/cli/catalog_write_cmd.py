@@ -1,7 +1,6 @@
-"""`pixel-detective catalog write CATALOG --changes FILE.json [--what …] [--dry-run] [--json]` and `… unwrite`.
-
-Register with `catalog_app.command("write")(write)` and `catalog_app.command("unwrite")(unwrite)`, or mount `app`.
-The changes file format is documented in catalog/write/model.py and catalog/README.md.
+"""Writing to a closed Lightroom catalog from the command line: `run_write` (plan, then back up and apply, and
+say what was done) behind `pixel-detective catalog write` (its options: `writeback_cmd.catalog_write`), and the
+`catalog unwrite` command. The changes file format is documented in catalog/write/model.py.
 Exit codes: 0 ok, 1 error, 75 locked (EX_TEMPFAIL: Lightroom has the catalog open).
 """
 
@@ -15,17 +14,13 @@ import typer
 from rich.console import Console
 
 from catalog.errors import CatalogError, CatalogLocked
-from catalog.write import FIELDS, apply, load_changes, plan, remove_ours
+from catalog.write import apply, plan, remove_ours
 from catalog.write.model import PhotoChange, WriteOptions
 
 EXIT_ERROR = 1
 EXIT_LOCKED = 75
 LOCKED_MESSAGE = (
     "Lightroom has this catalog open — close Lightroom, or use the Lightroom plugin to write. ({})"
-)
-
-app = typer.Typer(
-    help="Write to a Lightroom catalog while Lightroom is closed (backup first).", no_args_is_help=True
 )
 
 
@@ -42,29 +37,10 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-@app.command("write")
-def write(
-    catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
-    changes: Annotated[Path, typer.Option("--changes", help="JSON file with per-photo changes")],
-    what: Annotated[str, typer.Option("--what", help=f"comma list of {','.join(FIELDS)}")] = ",".join(FIELDS),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-) -> None:
-    """Plan and apply keywords, captions, ratings, labels and picks."""
-    try:
-        photos, options = load_changes(changes)
-        options.what = frozenset(w.strip() for w in what.split(",") if w.strip())
-        options.__post_init__()
-    except (CatalogError, ValueError, OSError) as exc:
-        raise _fail(exc) from exc
-    run_write(catalog, photos, options, dry_run=dry_run, as_json=as_json)
-
-
 def run_write(
     catalog: Path, photos: list[PhotoChange], options: WriteOptions, *, dry_run: bool, as_json: bool
 ) -> None:
-    """Plan, then (unless dry_run) back up and apply; print the plan and report. Shared by callers
-    that build the changes themselves (the engine's `catalog write --from-index`)."""
+    """Plan, then (unless dry_run) back up and apply; print the plan and report."""
     try:
         the_plan = plan(catalog, photos, options)
         if dry_run:
@@ -86,7 +62,6 @@ def run_write(
             typer.echo(f"warning: {warning}", err=True)
 
 
-@app.command("unwrite")
 def unwrite(
     catalog: Annotated[Path, typer.Argument(help="Path to the .lrcat file")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,

@@ -149,25 +149,24 @@ def xmp_write(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write keywords, caption, title, rating, label (and scores) into XMP sidecars, merged."""
-    from bridge.cli import xmp_cmd as xmp_cli
+    from bridge.cli import xmp_cmd
 
-    naming = xmp_cli._naming(naming or settings_from(ctx).sidecar_naming)
+    naming = xmp_cmd.check_naming(naming or settings_from(ctx).sidecar_naming)
     if not from_index:
         if rule:
             raise fail("--rule goes with --from-index (give --rating / --label otherwise)", Exit.USAGE)
-        xmp_cli.write(
-            paths,
-            keywords,
-            keyword_path,
-            caption,
-            title,
-            rating,
-            label,
-            overwrite_caption,
-            naming,
-            dry_run,
-            as_json,
+        from catalog.xmp import XmpUpdate
+
+        flat = [k.strip() for group in keywords for k in group.split(",") if k.strip()]
+        update = XmpUpdate(
+            keywords=tuple(flat + list(keyword_path)),
+            caption=caption,
+            overwrite_caption=overwrite_caption,
+            title=title,
+            rating=rating,
+            label=label,
         )
+        xmp_cmd.write_given(paths, update, naming, dry_run=dry_run, as_json=as_json)
         return
     import json as _json
     import os

@@ -1,4 +1,5 @@
-"""`pixel-detective xmp`: read and write XMP sidecars for photos (the sidecar path is derived from each photo)."""
+"""`pixel-detective xmp read` and the writing behind `xmp write` (its options: `writeback_cmd.xmp_write`): XMP
+sidecars for photos, the sidecar path derived from each photo's name."""
 
 from __future__ import annotations
 
@@ -14,42 +15,19 @@ from rich.markup import escape
 from catalog.fsutil import FileTooLarge, NotRegularFile
 from catalog.xmp import XmpError, XmpUpdate, plan, read_sidecar, sidecar_path, write_sidecars
 
-app = typer.Typer(help="Read and write XMP sidecars (never writes into RAW files).", no_args_is_help=True)
 _out = Console()
 _err = Console(stderr=True)
 
 
-def _naming(value: str) -> str:
+def check_naming(value: str) -> str:
     if value not in ("name", "name.ext"):
         raise typer.BadParameter("use 'name' (IMG_1.xmp) or 'name.ext' (IMG_1.CR2.xmp)")
     return value
 
 
-@app.command()
-def write(
-    paths: Annotated[list[Path], typer.Argument(help="Photos; each one's sidecar is derived from its name.")],
-    keywords: Annotated[
-        list[str], typer.Option("--keywords", "-k", help="Flat keywords, comma-separated.")
-    ] = [],  # noqa: B006
-    keyword_path: Annotated[list[str], typer.Option("--keyword-path", help="Keyword path A|B|C.")] = [],  # noqa: B006
-    caption: Annotated[str | None, typer.Option(help="Caption (only where empty).")] = None,
-    title: Annotated[str | None, typer.Option(help="Title (only where empty).")] = None,
-    rating: Annotated[int | None, typer.Option(min=0, max=5)] = None,
-    label: Annotated[str | None, typer.Option(help="Colour label text, e.g. Red.")] = None,
-    overwrite_caption: Annotated[bool, typer.Option(help="Replace an existing caption.")] = False,
-    naming: Annotated[str, typer.Option(callback=_naming, help="name | name.ext")] = "name",
-    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    flat = [k.strip() for group in keywords for k in group.split(",") if k.strip()]
-    update = XmpUpdate(
-        keywords=tuple(flat + list(keyword_path)),
-        caption=caption,
-        overwrite_caption=overwrite_caption,
-        title=title,
-        rating=rating,
-        label=label,
-    )
+def write_given(paths: list[Path], update: XmpUpdate, naming: str, *, dry_run: bool, as_json: bool) -> None:
+    """Merge `update` into each photo's sidecar (or, with `dry_run`, show what would change); exit 1 when any
+    photo failed."""
     if dry_run:
         planned = plan(paths, update, naming)  # type: ignore[arg-type]
         rows = [asdict(p) | {"photo": str(p.photo), "sidecar": str(p.sidecar)} for p in planned]
@@ -88,12 +66,12 @@ def read_failure(exc: OSError | XmpError) -> tuple[str, str]:
     return "io-error", f"cannot read: {exc.strerror or exc}"
 
 
-@app.command()
 def read(
     paths: Annotated[list[Path], typer.Argument(help="Photos (or .xmp files).")],
-    naming: Annotated[str, typer.Option(callback=_naming)] = "name",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    naming: Annotated[str, typer.Option(callback=check_naming, help="name | name.ext")] = "name",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
+    """Show what each photo's sidecar holds (keywords, caption, title, rating, label, scores)."""
     rows, failed = [], False
     for photo in paths:
         try:

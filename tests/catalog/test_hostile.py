@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bridge.cli.catalog_cmd import app as read_app
-from bridge.cli.catalog_write_cmd import app as write_app
-from bridge.cli.xmp_cmd import app as xmp_app
+from bridge.cli.app import app as pd_app
 from catalog.budget import time_budget
 from catalog.errors import CatalogError, CatalogTooSlow, HostileCatalog
 from catalog.fsutil import FileTooLarge, NotRegularFile, read_regular
@@ -147,7 +145,7 @@ def test_fifo_sidecar_read_write_and_dry_run_return_promptly(tmp_path: Path) -> 
         ["write", str(photo), "-k", "dog"],
         ["write", str(photo), "-k", "dog", "--dry-run"],
     ):
-        out = runner.invoke(xmp_app, args)
+        out = runner.invoke(pd_app, ["xmp", *args])
         assert out.exit_code == 1 and "not-a-regular-file" in out.stdout, (args, out.stdout)
     assert (tmp_path / "IMG_1.xmp").is_fifo()
 
@@ -156,9 +154,9 @@ def test_missing_photo_gets_no_sidecar(tmp_path: Path) -> None:
     photo = tmp_path / "gone.CR2"
     result = write_sidecar(photo, UPDATE)
     assert (result.status, result.reason) == ("failed", "photo-missing")
-    out = CliRunner().invoke(xmp_app, ["write", str(photo), "-k", "dog"])
+    out = CliRunner().invoke(pd_app, ["xmp", "write", str(photo), "-k", "dog"])
     assert out.exit_code == 1 and "photo-missing" in out.stdout
-    out = CliRunner().invoke(xmp_app, ["write", str(tmp_path), "-k", "dog", "--dry-run"])
+    out = CliRunner().invoke(pd_app, ["xmp", "write", str(tmp_path), "-k", "dog", "--dry-run"])
     assert out.exit_code == 1 and "not-a-regular-file" in out.stdout
     assert list(tmp_path.iterdir()) == []
 
@@ -210,18 +208,18 @@ def test_every_command_with_hostile_catalogs(tmp_path: Path, modern: Built) -> N
     changes = tmp_path / "changes.json"
     changes.write_text('[{"id": 1, "keywords": ["Dog"]}]')
     for name, (path, code, words) in _bad_catalogs(tmp_path, modern).items():
-        for app, args in (
-            (read_app, ["info", str(path)]),
-            (read_app, ["photos", str(path), "--json"]),
-            (read_app, ["keywords", str(path)]),
-            (write_app, ["write", str(path), "--changes", str(changes)]),
-            (write_app, ["write", str(path), "--changes", str(changes), "--dry-run"]),
-            (write_app, ["unwrite", str(path)]),
+        for args in (
+            (["catalog", "info", str(path)]),
+            (["catalog", "photos", str(path), "--json"]),
+            (["catalog", "keywords", str(path)]),
+            (["catalog", "write", str(path), "--changes", str(changes)]),
+            (["catalog", "write", str(path), "--changes", str(changes), "--dry-run"]),
+            (["catalog", "unwrite", str(path)]),
         ):
-            if args[0] == "unwrite" and name == "unknown version":
+            if args[1] == "unwrite" and name == "unknown version":
                 continue  # nothing recorded for it: there is nothing to refuse
             started = time.monotonic()
-            _check(runner.invoke(app, args), code, words)
+            _check(runner.invoke(pd_app, args), code, words)
             assert time.monotonic() - started < 20, (name, args)
 
 
@@ -230,11 +228,11 @@ def test_locked_catalog_and_bad_changes_files(tmp_path: Path, modern: Built) -> 
     changes = tmp_path / "changes.json"
     changes.write_text('[{"id": 1, "keywords": ["Dog"]}]')
     with holding_lock(modern.path, "exclusive"):
-        for app, args in (
-            (read_app, ["info", str(modern.path)]),
-            (write_app, ["write", str(modern.path), "--changes", str(changes)]),
+        for args in (
+            (["catalog", "info", str(modern.path)]),
+            (["catalog", "write", str(modern.path), "--changes", str(changes)]),
         ):
-            _check(runner.invoke(app, args), 75, "Lightroom has this catalog open")
+            _check(runner.invoke(pd_app, args), 75, "Lightroom has this catalog open")
     fifo = tmp_path / "changes.fifo"
     os.mkfifo(fifo)
     (tmp_path / "bad.json").write_text('{"photos": ["x"]}')
@@ -244,4 +242,4 @@ def test_locked_catalog_and_bad_changes_files(tmp_path: Path, modern: Built) -> 
         (tmp_path / "bad.json", "bad changes file"),
         (tmp_path, "folder"),
     ):
-        _check(runner.invoke(write_app, ["write", str(modern.path), "--changes", str(bad)]), 1, words)
+        _check(runner.invoke(pd_app, ["catalog", "write", str(modern.path), "--changes", str(bad)]), 1, words)

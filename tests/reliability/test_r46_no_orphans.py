@@ -118,7 +118,7 @@ _WATCHDOG_ONLY = textwrap.dedent(
     time.sleep(300)
     """
 )
-_CHILD = "import os, time; from bridge import worker; worker._watch_parent(os.getppid())"
+_CHILD = "import os, time; from bridge.indexing import worker; worker._watch_parent(os.getppid())"
 
 
 def _spawn(code: str, *argv: str) -> tuple[subprocess.Popen[str], int]:

@@ -24,14 +24,14 @@ from catalog.write import PhotoChange, apply, plan
 pytestmark = [pytest.mark.reliability, pytest.mark.shared_data]
 LR5 = Path("catalogs") / "lr5_test_catalog_1.lrcat"
 ROOT = Path(__file__).resolve().parents[2]
-_CLI = "import sys; from catalog.{mod} import app; sys.argv[0] = 'pd'; app()"
+_CLI = "import sys; from bridge.cli.app import main; sys.argv[0] = 'pixel-detective'; main()"
 
 
-def run(mod: str, *args: str, timeout: float = 60) -> tuple[int, str, float]:
-    """The catalog/xmp CLI in a child process; (exit code, stdout+stderr on one line, seconds)."""
+def run(*args: str, timeout: float = 60) -> tuple[int, str, float]:
+    """`pixel-detective ARGS` in a child process; (exit code, stdout+stderr on one line, seconds)."""
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", _CLI.format(mod=mod), *args],
+        [sys.executable, "-c", _CLI, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -66,7 +66,7 @@ def test_recursive_view_is_a_bounded_time_error_not_a_hang(lr5: Path) -> None:
     conn.commit()
     conn.close()
     for command in ("info", "photos", "keywords"):
-        code, out, seconds = run("cli", command, str(lr5))
+        code, out, seconds = run("catalog", command, str(lr5))
         assert code == 1 and "Adobe_images is a view" in out and "Traceback" not in out, out
         assert seconds < 30
 
@@ -85,9 +85,9 @@ def test_trigger_makes_the_write_refused_naming_it_and_bytes_unchanged(lr5: Path
     changes.write_text(f'[{{"id": {first}, "keywords": ["Dog"], "rating": 3}}]')
     before = {p.name: sha(p) for p in lr5.parent.iterdir()}
 
-    code, out, _ = run("write_cli", "write", str(lr5), "--changes", str(changes))
+    code, out, _ = run("catalog", "write", str(lr5), "--changes", str(changes))
     assert code == 1 and "trigger pd_probe on AgLibraryKeywordImage" in out and "Traceback" not in out, out
-    code, out, _ = run("write_cli", "write", str(lr5), "--changes", str(changes), "--dry-run")
+    code, out, _ = run("catalog", "write", str(lr5), "--changes", str(changes), "--dry-run")
     assert code == 1 and "pd_probe" in out
     # the library path checks again inside the write transaction (a plan made before the trigger appeared)
     with pytest.raises(HostileCatalog, match="pd_probe"):
@@ -153,7 +153,7 @@ def test_hot_journal_after_a_crashed_write_is_rolled_back_in_the_copy(lr5: Path,
     assert not _reads_as_before_the_write(bare)
 
     assert _state(lr5) == before
-    code, out, _ = run("cli", "info", str(lr5))
+    code, out, _ = run("catalog", "info", str(lr5))
     assert code == 0 and "0500006" in out, out
     # reading rolled back only our copy: the user's files (and their hot journal) are as they were
     assert {p.name: (sha(p), p.stat().st_mtime_ns) for p in lr5.parent.iterdir()} == on_disk
@@ -169,7 +169,7 @@ def test_fifo_sidecar_read_write_dry_run_return_promptly(tmp_path: Path) -> None
         ("write", str(photo), "-k", "dog"),
         ("write", str(photo), "-k", "dog", "--dry-run"),
     ):
-        code, out, seconds = run("xmp_cli", *args, timeout=30)
+        code, out, seconds = run("xmp", *args, timeout=30)
         assert code == 1 and "not-a-regular-file" in out and "Traceback" not in out, (args, out)
         assert seconds < 20
     assert (tmp_path / "IMG_1.xmp").is_fifo()

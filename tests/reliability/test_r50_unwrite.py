@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bridge.cli.catalog_write_cmd import app
+from bridge.cli.app import app
 from tests.catalog.fixtures import Built, build_catalog
 from tests.catalog.write.helpers import connect, integrity
 
@@ -90,7 +90,7 @@ def test_unwrite_removes_exactly_ours_and_keeps_the_users(cat: Built, tmp_path: 
     kw0, links0 = rows(conn)
     conn.close()
 
-    out = runner.invoke(app, ["write", str(cat.path), "--changes", str(changes)])
+    out = runner.invoke(app, ["catalog", "write", str(cat.path), "--changes", str(changes)])
     assert out.exit_code == 0, out.output
     conn = connect(cat.path)
     kw1, links1 = rows(conn)
@@ -112,7 +112,7 @@ def test_unwrite_removes_exactly_ours_and_keeps_the_users(cat: Built, tmp_path: 
     user.conn.execute("UPDATE Adobe_images SET rating = 5.0 WHERE id_local = ?", (grandma,))  # … a re-rating
     user.conn.close()
 
-    out = runner.invoke(app, ["unwrite", str(cat.path), "--json"])
+    out = runner.invoke(app, ["catalog", "unwrite", str(cat.path), "--json"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
     conn = connect(cat.path)
@@ -148,7 +148,7 @@ def test_unwrite_removes_exactly_ours_and_keeps_the_users(cat: Built, tmp_path: 
     user.conn.execute("DELETE FROM AgLibraryKeywordImage WHERE id_local = ?", (cat_link,))
     user.conn.execute("DELETE FROM AgLibraryKeyword WHERE id_local = ?", (puppy,))
     user.conn.close()
-    out = runner.invoke(app, ["unwrite", str(cat.path)])
+    out = runner.invoke(app, ["catalog", "unwrite", str(cat.path)])
     assert out.exit_code == 0, out.output
     text = " ".join(out.stdout.split())
     assert (

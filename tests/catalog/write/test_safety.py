@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bridge.cli.catalog_write_cmd import app
+from bridge.cli.app import app
 from catalog.errors import CatalogLocked, UnsupportedCatalog
 from catalog.write import PhotoChange, apply, load_changes, plan, remove_ours
 from tests.catalog.conftest import holding_lock
@@ -74,22 +74,26 @@ def test_cli(built, tmp_path: Path) -> None:
     assert len(photos) == 2 and opts.rules[0].to == 4
     runner = CliRunner()
     before = digest(built.path)
-    dry = runner.invoke(app, ["write", str(built.path), "--changes", str(changes), "--dry-run", "--json"])
+    dry = runner.invoke(
+        app, ["catalog", "write", str(built.path), "--changes", str(changes), "--dry-run", "--json"]
+    )
     assert dry.exit_code == 0, dry.output
     assert json.loads(dry.output)["unmatched"] == ["/nowhere.jpg"]
     assert digest(built.path) == before  # dry run writes nothing
     res = runner.invoke(
-        app, ["write", str(built.path), "--changes", str(changes), "--what", "keywords", "--json"]
+        app, ["catalog", "write", str(built.path), "--changes", str(changes), "--what", "keywords", "--json"]
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)["report"]
     assert out["links_created"] == 1 and out["fields_changed"] == 0 and out["integrity"] == "ok"
     with holding_lock(built.path, "exclusive"):
-        res = runner.invoke(app, ["write", str(built.path), "--changes", str(changes)])
+        res = runner.invoke(app, ["catalog", "write", str(built.path), "--changes", str(changes)])
     assert res.exit_code == 75 and "Lightroom has this catalog open" in res.output
-    res = runner.invoke(app, ["write", str(built.path), "--changes", str(tmp_path / "missing.json")])
+    res = runner.invoke(
+        app, ["catalog", "write", str(built.path), "--changes", str(tmp_path / "missing.json")]
+    )
     assert res.exit_code == 1
-    res = runner.invoke(app, ["unwrite", str(built.path), "--json"])
+    res = runner.invoke(app, ["catalog", "unwrite", str(built.path), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["links_removed"] == 1
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bridge.cli.xmp_cmd import app
+from bridge.cli.app import app
 from catalog.xmp import RetryPolicy, XmpUpdate, plan, read_sidecar, write_sidecar
 from catalog.xmp.embed import write_embedded
 
@@ -118,9 +118,9 @@ def test_raw_bytes_unchanged_by_every_operation(copy_shared, tmp_path: Path) -> 
         assert write_sidecar(p, XmpUpdate(remove_keywords=("Animals|Dog",))).status == "written"
         read_sidecar(p.with_suffix(".xmp"))
         assert write_embedded(p, UPDATE).status == "failed"
-        assert runner.invoke(app, ["write", str(p), "--keywords", "x", "--rating", "2"]).exit_code == 0
-        assert runner.invoke(app, ["write", str(p), "--keywords", "y", "--dry-run"]).exit_code == 0
-        assert runner.invoke(app, ["read", str(p), "--json"]).exit_code == 0
+        assert runner.invoke(app, ["xmp", "write", str(p), "--keywords", "x", "--rating", "2"]).exit_code == 0
+        assert runner.invoke(app, ["xmp", "write", str(p), "--keywords", "y", "--dry-run"]).exit_code == 0
+        assert runner.invoke(app, ["xmp", "read", str(p), "--json"]).exit_code == 0
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in raws} == digest
 
 
@@ -229,7 +229,9 @@ def test_read_only_folder_is_a_visible_per_file_failure(lr_pair, tmp_path: Path)
     before = xmp.read_bytes()
     _make_read_only(xmp.parent)
     try:
-        results = CliRunner().invoke(app, ["write", str(dng), str(other), "--keywords", "dog", "--json"])
+        results = CliRunner().invoke(
+            app, ["xmp", "write", str(dng), str(other), "--keywords", "dog", "--json"]
+        )
         new_sidecar_result = write_sidecar(xmp.parent / "NEW.CR2", UPDATE)
     finally:
         _undo_read_only(xmp.parent)
