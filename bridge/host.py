@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 IDLE, INDEXING, PAUSED, ERROR, CLOSED = "idle", "indexing", "paused", "error", "closed"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
+    """One queued or running indexing job and its progress (what the tray, the plugin and `status` show)."""
+
     id: str
     roots: list[str]
     captions: bool | None = None
@@ -167,10 +169,10 @@ class EngineHost:
     # -- jobs ----------------------------------------------------------------------------------------
     def submit(self, roots: Sequence[str | Path], *, captions: bool | None = None, label: str = "") -> Job:
         job = Job(
-            f"job-{next(self._ids)}",
-            [str(r) for r in roots],
-            captions,
-            label or ", ".join(map(str, roots))[:200],
+            id=f"job-{next(self._ids)}",
+            roots=[str(r) for r in roots],
+            captions=captions,
+            label=label or ", ".join(map(str, roots))[:200],
         )
         with self._lock:
             self._jobs[job.id] = job

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -20,23 +19,17 @@ from bridge.cli.common import (
     user_errors,
 )
 from bridge.engine import Engine, load_rules
+from bridge.files import datadir
 from bridge.files.paths import shown
 from bridge.indexing.pipeline import RunSummary
 from bridge.indexing.upkeep import ensure_space
 
+USER_FILE_MODE = 0o644  # before the umask
+
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Temp file + fsync + replace: readers see the old or the new file, never half of one (R2)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed mid-write
-        stale.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """A state or summary file the user named: atomic (R2), readable by others as files they make are."""
+    datadir.write_json_atomic(path, data, mode=USER_FILE_MODE, indent=2)
 
 
 def catalog_files(path: Path) -> tuple[list[str], list[str]]:

@@ -85,14 +85,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Temp file, fsync, rename, fsync the folder: readers see the old or the new file, never half."""
+def write_json_atomic(path: Path, data: Any, *, mode: int = FILE_MODE, indent: int | None = None) -> None:
+    """Temp file, fsync, rename, fsync the folder: readers see the old or the new file, never half (R2).
+    Temp files left by a writer killed mid-write are removed first; values JSON cannot hold are written as
+    text. `mode`: private by default (the data dir's files); a file the user named may pass 0o644."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, FILE_MODE)
+        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
+            json.dump(data, f, indent=indent, default=str)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
