@@ -1,4 +1,4 @@
-"""Pixel Detective engine: scan, decode, metadata, embed, store, ledger, search, CLI and service."""
+"""Pixel Detective: the local service and its engine (layers: see bridge/README.md)."""
 
 from __future__ import annotations
 
