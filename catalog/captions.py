@@ -36,13 +36,13 @@ class Caption:
     alt_text: str | None = None
 
 
-def decode_xmp(value: object) -> str | None:
-    """Text of the embedded XMP, whichever way it was stored; None when empty or undecodable."""
+def decode_xmp(value: str | bytes | None) -> str | None:
+    """Text of the embedded XMP, whichever way it was stored (TEXT or BLOB); None when empty or undecodable."""
     if value is None:
         return None
     if isinstance(value, str):
         return value or None
-    data = bytes(value)  # type: ignore[arg-type]
+    data = bytes(value)
     if len(data) > 4 and not data.lstrip().startswith(b"<"):
         (length,) = struct.unpack(">I", data[:4])
         try:

@@ -76,7 +76,7 @@ class Catalog:
         with self._bounded("collections"):
             return read_collections(self._conn, self.version)
 
-    def variable(self, name: str) -> object:
+    def variable(self, name: str) -> str | int | float | bytes | None:
         """A raw `Adobe_variablesTable` value (None when absent), e.g. 'Adobe_entityIDCounter'."""
         with self._bounded(name):
             row = self._conn.execute(

@@ -29,14 +29,14 @@ def duplicates(
 ) -> None:
     """Find duplicate groups in the index: exact copies, near-duplicates and bursts, never lumped together."""
     from bridge.analyses.duplicates import DupKind
-    from bridge.cli.common import fail
+    from bridge.cli.common import Exit, fail
     from bridge.engine import Engine
     from bridge.search.duplicates import find_in_index
 
     try:
         kinds = tuple(DupKind(k.strip().lower()) for k in kind) if kind else tuple(DupKind)
     except ValueError:
-        raise fail(f"unknown --kind {kind}; use exact, near or burst", 2) from None
+        raise fail(f"unknown --kind {kind}; use exact, near or burst", Exit.USAGE) from None
     settings = settings_from(ctx)
     with user_errors(), Engine.open(settings, purpose="pixel-detective duplicates") as engine:
         groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.table import Table
@@ -13,6 +13,7 @@ from bridge.models.clip import import_checked, verify_weights
 from bridge.models.registry import (
     REGISTRY,
     ModelError,
+    ModelSpec,
     WeightsMissing,
     imported_models,
     resolve,
@@ -24,13 +25,23 @@ app = typer.Typer(
 )
 
 
+class _ModelRow(TypedDict):
+    model: str
+    default: bool
+    weights: str
+    dim: int | None
+    tier: str
+    note: str
+
+
 @app.command("list")
 def list_models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Known models and whether their weights are on this machine."""
     s = settings_from(ctx)
     ids = list(REGISTRY) + [mid for mid in imported_models(s.models_dir) if mid not in REGISTRY]
-    rows = []
+    rows: list[_ModelRow] = []
     for mid in ids:
+        spec: ModelSpec | None
         try:
             rw = resolve(mid, s.models_dir)
             weights, spec = rw.source, rw.spec

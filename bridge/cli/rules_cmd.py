@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.common import fail, out, settings_from, user_errors
+from bridge.cli.common import Exit, fail, out, settings_from, user_errors
 from bridge.engine import Engine, load_rules
 
 app = typer.Typer(help="Metadata rules (keywords and fields from paths and metadata).", no_args_is_help=True)
@@ -38,7 +38,7 @@ def apply(
 
     s = settings_from(ctx, rules_file=file)
     if s.rules_file is None:
-        raise fail("no rules file: pass --rules FILE or set rules_file in settings", 2)
+        raise fail("no rules file: pass --rules FILE or set rules_file in settings", Exit.USAGE)
     with user_errors(), Engine.open(s, purpose="pixel-detective rules apply") as engine:
         if engine.embedder is None:
             raise fail(f"nothing to update yet: {engine.weights_problem}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
+from bridge.cli.common import Exit, console, emit_json, fail, out, settings_from, shown, user_errors
 from bridge.engine import Engine
 from bridge.search.query import SearchError, photo_vector, search, text_vector
 
@@ -46,11 +46,11 @@ def search_cmd(
     from bridge.search.where import WhereError, parse_where
 
     if (query is None) == (like is None):
-        raise fail("give either a text query or --like PHOTO", 2)
+        raise fail("give either a text query or --like PHOTO", Exit.USAGE)
     try:
         flt = parse_where(where) if where else None
     except WhereError as e:
-        raise fail(str(e), 2) from None
+        raise fail(str(e), Exit.USAGE) from None
     settings = settings_from(ctx, model=model)
     with user_errors(), Engine.open(settings, purpose="pixel-detective search") as engine:
         try:

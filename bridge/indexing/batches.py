@@ -87,7 +87,8 @@ def prepare(ctx: RunContext, tally: Tally, plan: Plan, results: Sequence[FileRes
     if with_pixels and (vec := ctx.vectors) is not None:
         embedder, _, model_id = vec
         with tally.timed("embed"):
-            vectors = embedder.encode_images(np.stack([r.model_input for r in with_pixels]))
+            inputs = [r.model_input for r in with_pixels if r.model_input is not None]  # all of them
+            vectors = embedder.encode_images(np.stack(inputs))
         analyses += keyword_results(ctx, tally, [r.fingerprint for r in with_pixels], vectors)
         fps = [r.fingerprint for r in with_pixels]
         metas = {r.fingerprint: r.metadata for r in with_pixels if r.metadata is not None}

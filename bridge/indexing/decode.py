@@ -477,8 +477,11 @@ def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image
         thumb = raw.extract_thumb()
     except rawpy.LibRawError:  # no preview, unsupported preview format, or broken preview: demosaic instead
         return None
+    img: Image.Image
     try:
         if thumb.format == rawpy.ThumbFormat.JPEG:
+            if not isinstance(thumb.data, bytes):  # LibRaw hands a JPEG preview over as its bytes
+                return None
             img = Image.open(io.BytesIO(thumb.data), formats=("JPEG", "MPO"))
             if min(img.size) < target:
                 return None

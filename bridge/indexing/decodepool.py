@@ -16,12 +16,15 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from bridge.indexing import worker
 from bridge.records import Failure, FileResult, Reason, RunFailure, Stage
+
+_T = TypeVar("_T")
 
 PING_TIMEOUT_S = 120.0  # a cold worker imports numpy/Pillow/pyexiv2: seconds on a slow disk, not minutes
 
@@ -129,9 +132,9 @@ class DecodePool:
                 "no file was marked failed"
             ) from None
 
-    def _submit(self, pool: ProcessPoolExecutor, fn: object, *args: object) -> Future:  # type: ignore[type-arg]
+    def _submit(self, pool: ProcessPoolExecutor, fn: Callable[..., _T], *args: object) -> Future[_T]:
         try:
-            return pool.submit(fn, *args)  # type: ignore[arg-type]
+            return pool.submit(fn, *args)
         except BrokenProcessPool:
             raise  # a worker died: the caller decides whom to blame
         except OSError as e:  # processes start on submit: fork/exec can fail (EAGAIN, ENOMEM)

@@ -38,10 +38,11 @@ def keyword_pass(ctx: RunContext, tally: Tally) -> None:
             return
         part = todo[i : i + KEYWORD_CHUNK]
         vectors = {pid: v for pid, _, v in store.retrieve([points[fp] for fp in part], with_vectors=True)}
-        fps = [fp for fp in part if vectors.get(points[fp]) is not None]
+        found = {fp: v for fp in part if (v := vectors.get(points[fp])) is not None}
+        fps = list(found)
         if not fps:
             continue
-        rows = keyword_results(ctx, tally, fps, np.stack([vectors[points[fp]] for fp in fps]))
+        rows = keyword_results(ctx, tally, fps, np.stack(list(found.values())))
         set_analysis_payloads(ctx, tally, rows, embedded)
         ctx.ledger.commit_batch(analyses=rows)
         ctx.progress.advance(done=len(rows))

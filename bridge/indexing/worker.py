@@ -31,7 +31,7 @@ class Job:
     image_size: int = 224
     decode_size: int = 448
     max_pixels: int = 250_000_000
-    analyses: tuple[tuple[str, str], ...] = ()  # pixel analyses to compute: (kind, version)
+    analyses: tuple[tuple[Stage, str], ...] = ()  # pixel analyses to compute: (kind, version)
     want_bitmap: bool = False  # send the decoded bitmap back (the caption stage)
     size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
     max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)

@@ -239,9 +239,11 @@ def lens_spec_text(value: Any) -> str | None:
     if text is None:
         return None
     numbers = [parse_number(t) for t in text.replace(",", " ").split()]
-    if len(numbers) != 4 or numbers[0] is None or numbers[0] <= 0:
+    if len(numbers) != 4:
         return None
     focal_min, focal_max, f_min, f_max = numbers
+    if focal_min is None or focal_min <= 0:
+        return None
     focal = _fmt(focal_min)
     if focal_max and focal_max > focal_min:
         focal += f"-{_fmt(focal_max)}"
@@ -322,9 +324,10 @@ def dms_to_degrees(value: Any) -> float | None:
         return None
     # Nikon writes minutes with decimals and seconds as "0/0" (unknown): read as 0.
     parts = [0.0 if i and t == "0/0" else parse_number(t) for i, t in enumerate(tokens)]
-    if any(p is None or p < 0 for p in parts):
+    numbers = [p for p in parts if p is not None and p >= 0]
+    if len(numbers) != len(parts):  # a malformed or negative part
         return None
-    degrees = sum(p / 60**i for i, p in enumerate(parts))  # type: ignore[operator]
+    degrees = sum(p / 60**i for i, p in enumerate(numbers))
     return degrees
 
 

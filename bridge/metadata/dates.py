@@ -38,7 +38,7 @@ class Stamp:
         return text
 
     def timestamp(self) -> float:
-        seconds = calendar.timegm(self.local.timetuple())
+        seconds: float = calendar.timegm(self.local.timetuple())
         if self.frac:
             seconds += float("0." + self.frac)
         if self.offset is not None:

@@ -85,7 +85,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -104,6 +104,7 @@ _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPERATOR_PREFIX = re.compile(r"^([=!<>~]+)\s*(.*)$", re.DOTALL)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2}(?:[T ][\d:.+\-Z]*)?)?$")
 _TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_Ordered = TypeVar("_Ordered", str, float)  # ISO date text or a number
 
 
 class RuleError(ValueError):
@@ -226,11 +227,14 @@ def _compare(value: Any, op: str, operand: Any) -> bool:
     if isinstance(operand, str):  # an ISO date: compare the text form (same format, same order)
         if not isinstance(value, str):
             return False
-        left, right = value[: len(operand)], operand
-    else:
-        left, right = _as_number(value), operand
-        if left is None or isinstance(value, bool):
-            return False
+        return _ordered(value[: len(operand)], op, operand)
+    number = _as_number(value)
+    if number is None or isinstance(value, bool):
+        return False
+    return _ordered(number, op, operand)
+
+
+def _ordered(left: _Ordered, op: str, right: _Ordered) -> bool:
     return {
         ">=": left >= right,
         "<=": left <= right,

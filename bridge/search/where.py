@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bridge.store.filters import Condition, Filter
+from bridge.store.filters import Condition, Filter, Op
 from bridge.store.schema import folder_key
 
-OPS = {"=": "eq", "==": "eq", "!=": "ne", ">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
+OPS: dict[str, Op] = {"=": "eq", "==": "eq", "!=": "ne", ">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
 _TERM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|=|>|<)\s*(.*)$", re.S)
 LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")  # Lightroom's colour labels, as it writes them
 
@@ -298,9 +298,10 @@ def _conditions(term: str) -> list[Condition]:
         start, end = parsed[0]
         if op == "ne":
             raise WhereError(f"date cannot be compared with != (in {term!r}); use date< and date> instead")
-        bounds = {"eq": [("gte", start), ("lt", end)], "gte": [("gte", start)], "gt": [("gte", end)],
-                  "lt": [("lt", start)], "lte": [("lt", end)]}[op]  # fmt: skip
-        return [Condition(target, o, v) for o, v in bounds]
+        bounds: dict[Op, list[tuple[Op, Any]]] = {
+            "eq": [("gte", start), ("lt", end)], "gte": [("gte", start)], "gt": [("gte", end)],
+            "lt": [("lt", start)], "lte": [("lt", end)]}  # fmt: skip
+        return [Condition(target, o, v) for o, v in bounds[op]]
     if spec.style == "text":
         return [Condition(target, "text" if op == "eq" else "ne", parsed[0])]
     if len(parsed) > 1:

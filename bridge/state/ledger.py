@@ -447,7 +447,8 @@ class Ledger:
     ) -> dict[str, dict[str, Any]]:
         """{fingerprint: {kind: data}} of the stored analysis results (any version)."""
         out: dict[str, dict[str, Any]] = {}
-        extra, kargs = "", ()
+        extra = ""
+        kargs: tuple[str, ...] = ()
         if kinds:
             extra = f" AND kind IN ({','.join('?' * len(kinds))})"
             kargs = tuple(kinds)

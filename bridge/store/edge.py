@@ -263,7 +263,8 @@ class EdgeStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._run("delete", self._s.update, qe.UpdateOperation.delete_points(point_ids(ids)))
+            gone: list[qe.PointId] = list(point_ids(ids))
+            self._run("delete", self._s.update, qe.UpdateOperation.delete_points(gone))
 
     def optimize(self) -> bool:
         """Build HNSW graphs and merge segments. Call at the end of every indexing run; True if work was

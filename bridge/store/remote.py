@@ -141,14 +141,16 @@ class RemoteStore:
         if not ids:
             return
         # By filter, as in the Edge store: unknown ids are skipped instead of failing the call.
-        selector = models.Filter(must=[models.HasIdCondition(has_id=point_ids(ids))])
+        wanted: list[models.ExtendedPointId] = list(point_ids(ids))
+        selector = models.Filter(must=[models.HasIdCondition(has_id=wanted)])
         self._run(
             "set_payload", self._c.set_payload, self.name, prepare_payload(payload), selector, wait=True
         )
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            selector = models.PointIdsList(points=point_ids(ids))
+            gone: list[models.ExtendedPointId] = list(point_ids(ids))
+            selector = models.PointIdsList(points=gone)
             self._run("delete", self._c.delete, self.name, selector, wait=True)
 
     def optimize(self) -> bool:

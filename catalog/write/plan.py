@@ -130,7 +130,7 @@ def plan(
         raise CatalogError(
             "catalog has no root keyword (AgLibraryKeyword_rootTagID): refusing to write keywords"
         )
-    if counter in (None, ""):
+    if counter is None or counter == "":
         raise CatalogError("catalog has no Adobe_entityIDCounter: refusing to write")
 
     children: dict[int | None, list[int]] = {}
@@ -161,6 +161,7 @@ def plan(
             for raw in ch.keywords:
                 parts = split_path(raw)
                 match = index.match(parts) if options.reuse_existing else None
+                kid: int | None  # an existing keyword, or None for one this plan creates
                 if match is not None:
                     kid, kpath = match.id, match.full_path
                     if SEPARATOR.join(parts) != kpath:

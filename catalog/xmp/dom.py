@@ -12,8 +12,9 @@ refuse any DOCTYPE, which a real XMP packet never has.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeGuard
 from xml.dom import minidom
-from xml.dom.minidom import Document, Element, Node
+from xml.dom.minidom import Document, Element, Node, Text
 
 from catalog.xmp import ns
 
@@ -62,12 +63,21 @@ def descriptions(doc: Document) -> list[Element]:
     return [n for n in root.childNodes if _is(n, ns.RDF, "Description")]
 
 
-def _is(node: Node, namespace: str, local: str) -> bool:
-    return node.nodeType == Node.ELEMENT_NODE and node.namespaceURI == namespace and node.localName == local
+def is_element(node: Node) -> TypeGuard[Element]:
+    return node.nodeType == Node.ELEMENT_NODE
+
+
+def _is(node: Node, namespace: str, local: str) -> TypeGuard[Element]:
+    return is_element(node) and node.namespaceURI == namespace and node.localName == local
+
+
+def _is_text(node: Node) -> TypeGuard[Text]:
+    """Text or CDATA section (a CDATASection is a Text)."""
+    return node.nodeType in (Node.TEXT_NODE, Node.CDATA_SECTION_NODE)
 
 
 def child_elements(el: Element) -> Iterator[Element]:
-    return (n for n in el.childNodes if n.nodeType == Node.ELEMENT_NODE)
+    return (n for n in el.childNodes if is_element(n))
 
 
 def find_property(doc: Document, namespace: str, local: str) -> list[tuple[Element, Element | None]]:
@@ -81,7 +91,7 @@ def find_property(doc: Document, namespace: str, local: str) -> list[tuple[Eleme
 
 
 def text_of(el: Element) -> str:
-    return "".join(n.data for n in el.childNodes if n.nodeType in (Node.TEXT_NODE, Node.CDATA_SECTION_NODE))
+    return "".join(n.data for n in el.childNodes if _is_text(n))
 
 
 def simple_value(doc: Document, namespace: str, local: str) -> str | None:

@@ -11,7 +11,7 @@ def prefix_for(el: Element, uri: str) -> str:
     """The prefix bound to `uri` at `el`, declaring one on `el` when none is in scope."""
     in_scope: dict[str, str] = {}
     node: Node | None = el
-    while node is not None and node.nodeType == Node.ELEMENT_NODE:
+    while node is not None and dom.is_element(node):
         for attr in node.attributes.values():
             if attr.namespaceURI == ns.XMLNS and attr.prefix == "xmlns":
                 in_scope.setdefault(attr.localName, attr.value)
@@ -34,9 +34,8 @@ def _indent_of(el: Element) -> str:
     return ""
 
 
-def _append(parent: Element, child: Element) -> None:
-    """Append with indentation that matches the surrounding packet."""
-    doc = parent.ownerDocument
+def _append(doc: Document, parent: Element, child: Element) -> None:
+    """Append with indentation that matches the surrounding packet (`doc` is the document `parent` is in)."""
     base = _indent_of(parent)
     last = parent.lastChild
     if last is not None and last.nodeType == Node.TEXT_NODE and not last.data.strip():
@@ -82,12 +81,13 @@ def _target(doc: Document, uri: str, local: str) -> tuple[Element, Element | Non
 
 def set_simple(doc: Document, uri: str, local: str, value: str) -> None:
     desc, el = _target(doc, uri, local)
-    if el is None and desc.hasAttributeNS(uri, local):
-        desc.getAttributeNodeNS(uri, local).value = value
+    attr = desc.getAttributeNodeNS(uri, local) if el is None else None
+    if attr is not None:  # the attribute form: set it in place
+        attr.value = value
         return
     if el is None:
         el = _new(doc, desc, uri, local)
-        _append(desc, el)
+        _append(doc, desc, el)
     for child in list(el.childNodes):
         el.removeChild(child)
     el.appendChild(doc.createTextNode(value))
@@ -100,11 +100,11 @@ def _container(doc: Document, desc: Element, uri: str, local: str, kind: str) ->
         if desc.hasAttributeNS(uri, local):
             desc.removeAttributeNS(uri, local)
         el = _new(doc, desc, uri, local)
-        _append(desc, el)
+        _append(doc, desc, el)
     for child in list(el.childNodes):
         el.removeChild(child)
     box = _new(doc, el, ns.RDF, kind)
-    _append(el, box)
+    _append(doc, el, box)
     return box
 
 
@@ -117,7 +117,7 @@ def set_array(doc: Document, uri: str, local: str, items: list[str], kind: str =
     for item in items:
         li = _new(doc, box, ns.RDF, "li")
         li.appendChild(doc.createTextNode(item))
-        _append(box, li)
+        _append(doc, box, li)
 
 
 def set_alt_default(doc: Document, uri: str, local: str, value: str) -> None:
@@ -136,4 +136,4 @@ def set_alt_default(doc: Document, uri: str, local: str, value: str) -> None:
     li = _new(doc, box, ns.RDF, "li")
     li.setAttributeNS(ns.XML, "xml:lang", "x-default")
     li.appendChild(doc.createTextNode(value))
-    _append(box, li)
+    _append(doc, box, li)

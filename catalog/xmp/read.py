@@ -56,7 +56,9 @@ def read_sidecar(path: Path) -> SidecarData:
 
 
 def _int_or_none(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
     try:
-        return int(float(value)) if value not in (None, "") else None
+        return int(float(value))
     except ValueError:
         return None
