@@ -183,7 +183,7 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.setToolTip("Pixel Detective — stopping after the current batch…")
         self.instance.close()
-        self.backend.close_async(done=lambda: QApplication.instance().quit())
+        self.backend.close_async(done=_quit_event_loop)
 
     # -- state display ---------------------------------------------------------------------------------
     def on_host_event(self, kind: str, data: dict[str, Any]) -> None:
@@ -358,12 +358,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _quit_event_loop() -> None:
+    app = QApplication.instance()
+    if app is not None:
+        app.quit()
+
+
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ns = parse_args(argv)
     if settings is None:
         settings = load_settings(data_dir=ns.data_dir) if ns.data_dir else load_settings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pixel-detective"])
+    existing = QApplication.instance()
+    app = (
+        existing
+        if isinstance(existing, QApplication)
+        else QApplication([sys.argv[0] if sys.argv else "pixel-detective"])
+    )
     app.setApplicationName("Pixel Detective")
     app.setQuitOnLastWindowClosed(False)
     name = server_name(settings.data_dir)

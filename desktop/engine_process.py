@@ -268,9 +268,9 @@ class RemoteHost:
                     self.last_error = data.get("error")
         elif kind == "state" and "state" in data:
             self._state = data["state"]
-            jv = self._jobs.get(data.get("job", ""))
-            if jv is not None and data["state"] == "paused":
-                jv.status = "queued"  # paused mid-run: the host re-queues it for resume
+            held = self._jobs.get(data.get("job", ""))
+            if held is not None and data["state"] == "paused":
+                held.status = "queued"  # paused mid-run: the host re-queues it for resume
         self._emit(kind, data)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:

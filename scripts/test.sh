@@ -22,7 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "note: not found: ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]}); their tests will skip" >&2
   fi
 fi
-# Import rules (pyproject [tool.importlinter]: layers, catalog never imports the engine) and lint, before tests.
+# Import rules (pyproject [tool.importlinter]: layers, catalog never imports the engine), lint and types, before tests.
 .venv/bin/lint-imports --no-cache
 .venv/bin/ruff check --quiet bridge catalog desktop tests bench
+.venv/bin/mypy  # [tool.mypy]: bridge, catalog, desktop; zero errors
 exec .venv/bin/python -m pytest -q "$@"

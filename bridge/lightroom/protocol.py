@@ -167,11 +167,16 @@ class MetadataResult(Body):
     keyword_parent: str | None = None  # the user's setting, for the plugin's Apply
 
 
+DupKind = Literal["exact", "near", "burst"]
+
+
+def _all_dup_kinds() -> list[DupKind]:
+    return ["exact", "near", "burst"]
+
+
 class Duplicates(Body):
     paths: list[Path_] = Field(min_length=1, max_length=100_000)
-    kinds: list[Literal["exact", "near", "burst"]] = Field(
-        default_factory=lambda: ["exact", "near", "burst"], min_length=1, max_length=3
-    )
+    kinds: list[DupKind] = Field(default_factory=_all_dup_kinds, min_length=1, max_length=3)
 
 
 class DupGroupOut(Body):
@@ -365,7 +370,7 @@ def parse_frame(line: bytes, *, accept: tuple[str, ...] | None = None) -> Frame:
     if type_ not in MESSAGES or (accept is not None and type_ not in accept):
         raise ProtocolError("unknown_type", f"unknown message type {type_[:100]!r}", re)
     validate_body(type_, body, re)
-    return Frame(type_, body, rid, reply_to, v)
+    return Frame(type_, body, re, reply_to, v)
 
 
 class TooLarge:

@@ -126,9 +126,11 @@ def _load(directory: Path, *, device: str = "cpu", dtype: Any = None) -> tuple[A
     """The real transformers path: BlipForConditionalGeneration + BlipProcessor from a local folder."""
     from transformers import BlipForConditionalGeneration, BlipProcessor
 
-    model, info = BlipForConditionalGeneration.from_pretrained(
+    # With output_loading_info the call returns (model, info); the stubs only know the plain form.
+    loaded: Any = BlipForConditionalGeneration.from_pretrained(
         str(directory), dtype=dtype, output_loading_info=True, local_files_only=True
     )
+    model, info = loaded
     model = model.to(device).eval()
     processor = BlipProcessor.from_pretrained(str(directory), local_files_only=True)
     return model, processor, info
