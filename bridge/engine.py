@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.files import datadir
 from bridge.files.diskspace import ensure_free
 from bridge.indexing.consistency import check_store, repair
+from bridge.indexing.context import Rules
 from bridge.indexing.pipeline import Indexer, Progress, RunSummary
 from bridge.models.clip import Embedder
 from bridge.models.registry import WeightsMissing, spec_for
@@ -26,6 +27,8 @@ from bridge.store.edge import move_aside
 from bridge.store.schema import STORE_SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from bridge.analyses.keywording import KeywordAssigner
+    from bridge.metadata.rules import RuleSet
     from bridge.models.blip import Captioner
 
 
@@ -152,7 +155,7 @@ class Engine:
             st.close()
         self._stores.clear()
 
-    def keyword_assigner(self) -> Any:
+    def keyword_assigner(self) -> KeywordAssigner | None:
         """The zero-shot keyword stage for the current model and vocabulary, or None (disabled, no
         model, or the vocabulary's catalog cannot be read: then `keywords_problem` says why)."""
         s = self.settings
@@ -199,7 +202,7 @@ class Engine:
         self._cache["assigner"] = assigner
         return assigner
 
-    def captioner(self, captions: bool | None = None) -> Any:
+    def captioner(self, captions: bool | None = None) -> Captioner | None:
         """The caption model when captions are on (the `captions` setting, or this call's override)
         and its weights are here; else None (and `caption_problem` says why: the rest of the pipeline
         keeps working without captions)."""
@@ -221,7 +224,7 @@ class Engine:
         *,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
-        rules: Any = None,
+        rules: Rules | None = None,
         captions: bool | None = None,
     ) -> Indexer:
         """An indexing run's wiring; `captions` overrides the setting for this run only."""
@@ -283,7 +286,7 @@ def _housekeeping(data_dir: Path) -> list[str]:
     return [said] if said else []
 
 
-def load_rules(settings: Settings) -> Any:
+def load_rules(settings: Settings) -> RuleSet | None:
     if settings.rules_file is None:
         return None
     from bridge.metadata.rules import load_rules as _load

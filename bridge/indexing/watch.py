@@ -15,13 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from bridge.files.formats import is_supported
+from bridge.indexing.context import Rules
+from bridge.indexing.pipeline import Indexer, RunSummary
 from bridge.indexing.scan import PathFilter, normalize_root
+from bridge.settings import Settings
 
 HOLD_FACTOR = 5  # deletions wait at most this many quiet periods for pending files (moves) to settle
 
@@ -156,14 +159,23 @@ def _outermost(paths: list[str]) -> list[str]:
     return out
 
 
+class IndexerSource(Protocol):
+    """What the watcher needs of its owner (`bridge.engine.Engine` is one): settings, and a fresh `Indexer`
+    per batch of changes."""
+
+    settings: Settings
+
+    def indexer(self, *, stop: threading.Event | None = None, rules: Rules | None = None) -> Indexer: ...
+
+
 def watch_forever(
-    engine: Any,
+    engine: IndexerSource,
     roots: list[str],
     *,
-    rules: Any = None,
+    rules: Rules | None = None,
     stop: threading.Event | None = None,
     poll: float = 0.5,
-    on_run: Any = None,
+    on_run: Callable[[RunSummary], None] | None = None,
     catch_up: bool = True,
     on_start: Callable[[list[str]], None] | None = None,
 ) -> None:
@@ -174,7 +186,7 @@ def watch_forever(
     s = engine.settings
     stop = stop or threading.Event()
 
-    def indexer() -> Any:
+    def indexer() -> Indexer:
         ensure_space(s, 0, "index the changes")  # a full disk: stop with a message, never SIGBUS (R45)
         return engine.indexer(rules=rules, stop=stop)
 

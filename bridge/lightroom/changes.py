@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.metadata.rules import RuleSet
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 from catalog.write.rules import Rule, evaluate
@@ -126,7 +127,7 @@ def changes_from_index(
     ledger: Ledger,
     paths: Iterable[str],
     *,
-    keyword_rules: Any,
+    keyword_rules: RuleSet | None,
     score_rules: Sequence[Rule],
     keywords: bool = True,
     caption: bool = True,
@@ -139,16 +140,16 @@ def changes_from_index(
     (the rules' keywords come with `keywords` too)."""
     fps = ledger.fingerprints_for(paths)
     analyses = ledger.analyses_for(set(fps.values()))
-    use_rules = keywords and keyword_rules is not None
-    metas = ledger.metadata_for(set(fps.values())) if use_rules else {}
+    rules = keyword_rules if keywords else None
+    metas = ledger.metadata_for(set(fps.values())) if rules is not None else {}
     out: dict[str, LightroomChange] = {}
     for path, fp in fps.items():
         a = analyses.get(fp, {})
         kws: list[str] = []
         if keywords and a.get("keywords"):
             kws += a["keywords"].get("paths", [])
-        if use_rules:
-            kws += [k for k in rules_keywords(keyword_rules.apply(path, metas.get(fp, {}))) if k not in kws]
+        if rules is not None:
+            kws += [k for k in rules_keywords(rules.apply(path, metas.get(fp, {}))) if k not in kws]
         text = ((a.get("caption") or {}).get("text") if caption else None) or None
         quality = a.get("quality") or {}
         scores = {name: float(quality[f]) for f, name in SCORE_NAMES.items() if quality.get(f) is not None}

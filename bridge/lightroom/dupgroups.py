@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from bridge.analyses.duplicates import DupGroup, DupItem, DupKind, DupOptions, find_duplicates
 from bridge.analyses.dupsig import DupSignature
+from bridge.engine import Engine
 from bridge.indexing.payload import point_id
+from bridge.state.ledger import Ledger
 
 RETRIEVE_BATCH = 1000
 ROWS_PER_BLOCK = 256  # cosine matrix rows per block: bounded memory for a few thousand photos
@@ -28,7 +29,7 @@ ROWS_PER_BLOCK = 256  # cosine matrix rows per block: bounded memory for a few t
 Neighbors = Callable[[str], Sequence[tuple[str, float]]]
 
 
-def _items(ledger: Any, paths_by_fp: Mapping[str, Sequence[str]]) -> list[DupItem]:
+def _items(ledger: Ledger, paths_by_fp: Mapping[str, Sequence[str]]) -> list[DupItem]:
     fps = sorted(paths_by_fp)
     analyses = ledger.analyses_for(fps, kinds=["dupsig"])
     metas = ledger.metadata_for(fps)
@@ -40,7 +41,7 @@ def _items(ledger: Any, paths_by_fp: Mapping[str, Sequence[str]]) -> list[DupIte
     return out
 
 
-def _vectors(engine: Any, fps: Sequence[str]) -> dict[str, np.ndarray]:
+def _vectors(engine: Engine, fps: Sequence[str]) -> dict[str, np.ndarray]:
     """The requested photos' vectors for the current model, in batched `retrieve`s (no search)."""
     if engine.embedder is None and engine.weights_problem:
         return {}
@@ -77,8 +78,8 @@ def neighbors_among(vectors: Mapping[str, np.ndarray], options: DupOptions) -> N
 
 
 def groups_among(
-    engine: Any,
-    ledger: Any,
+    engine: Engine,
+    ledger: Ledger,
     paths_by_fp: Mapping[str, Sequence[str]],
     kinds: Sequence[str] = tuple(DupKind),
     *,

@@ -27,6 +27,7 @@ from bridge.lightroom.dupgroups import group_id, groups_among
 from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
 from bridge.records import Stage
+from bridge.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ class Handlers:
         groups = groups_among(self.host.engine, led, _by_fingerprint(fps), kinds=body.kinds)
         return {"groups": [{"kind": g.kind.value, "paths": [norm[x] for x in g.paths]} for g in groups]}
 
-    def _group_ids(self, ledger: Any, fps: dict[str, str]) -> dict[str, str]:
+    def _group_ids(self, ledger: Ledger, fps: dict[str, str]) -> dict[str, str]:
         """path → id of its duplicate group among the requested photos (exact first, then near, burst)."""
         out: dict[str, str] = {}
         # Sorted exact, near, burst. No crop search: it costs milliseconds per similar pair (see groups_among).
@@ -281,7 +282,7 @@ def _where(text: str | None, re: str) -> Any:
         raise ProtocolError("bad_request", f"where: {e}", re) from None
 
 
-def _analyzed_at(ledger: Any, fingerprints: set[str]) -> dict[str, str]:
+def _analyzed_at(ledger: Ledger, fingerprints: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     fps = list(fingerprints)
     for i in range(0, len(fps), 500):

@@ -23,10 +23,10 @@ import ntpath
 import os
 import posixpath
 import stat
-from typing import Any
 
 from bridge.files.formats import is_supported
 from bridge.indexing.scan import normalize_root
+from bridge.state.ledger import Ledger
 
 
 class PathRefused(Exception):
@@ -67,7 +67,7 @@ def _inside(path: str, root: str) -> bool:
 class PathGate:
     """Checks request paths against one (read-only) ledger connection; one per handler call."""
 
-    def __init__(self, ledger: Any) -> None:
+    def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
     def roots_of(self, path: str) -> list[str]:
