@@ -61,6 +61,7 @@ import cv2
 import numpy as np
 
 from bridge.analyses.dupsig import DupSignature
+from bridge.files.paths import open_regular
 
 
 class DupKind(StrEnum):
@@ -112,9 +113,11 @@ _MASK64 = (1 << 64) - 1
 
 
 def blake2b_file(path: str) -> str:
-    """Streaming blake2b of the whole file (1 MiB reads): the exact-duplicate confirmation."""
+    """Streaming blake2b of the whole file (1 MiB reads): the exact-duplicate confirmation. Only a regular
+    file is read: one replaced by a FIFO since the scan raises NotRegularFile (an OSError) at once, never
+    blocks (R48)."""
     h = hashlib.blake2b(digest_size=32)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()

@@ -25,7 +25,7 @@ from bridge.cli import (
 )
 from bridge.cli.catalog_cmd import app as catalog_app
 from bridge.cli.catalog_write_cmd import unwrite as catalog_unwrite
-from bridge.cli.common import EXIT_HELP
+from bridge.cli.exits import EXIT_HELP
 from bridge.cli.tray_cmd import tray as tray_cmd
 from bridge.cli.xmp_cmd import read as xmp_read
 

@@ -14,12 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from bridge.cli.exits import Exit
 from catalog.errors import CatalogError, CatalogLocked
 from catalog.keywords import KeywordTree
 from catalog.reader import Catalog, open_catalog
-
-EXIT_ERROR = 1
-EXIT_LOCKED = 75
 
 app = typer.Typer(
     help="Read Lightroom Classic catalogs (from a verified copy; never writes).", no_args_is_help=True
@@ -36,13 +34,13 @@ def _run(path: Path, body: Callable[[Catalog], None]) -> None:
             body(cat)
     except CatalogLocked as exc:
         err.print(f"[yellow]{escape(str(exc))}[/]")
-        raise typer.Exit(EXIT_LOCKED) from exc
+        raise typer.Exit(Exit.LOCKED) from exc
     except CatalogError as exc:  # UnsupportedCatalog, HostileCatalog, CatalogTooSlow, …
         err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(EXIT_ERROR) from exc
+        raise typer.Exit(Exit.ERROR) from exc
     except OSError as exc:  # e.g. the temp folder for the copy cannot be created
         err.print(f"[red]cannot read {escape(str(path))}: {escape(str(exc.strerror or exc))}[/]")
-        raise typer.Exit(EXIT_ERROR) from exc
+        raise typer.Exit(Exit.ERROR) from exc
 
 
 def _echo_json(data: Any) -> None:

@@ -13,12 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bridge.cli.exits import Exit
 from catalog.errors import CatalogError, CatalogLocked
 from catalog.write import apply, plan, remove_ours
 from catalog.write.model import PhotoChange, WriteOptions
 
-EXIT_ERROR = 1
-EXIT_LOCKED = 75
 LOCKED_MESSAGE = (
     "Lightroom has this catalog open — close Lightroom, or use the Lightroom plugin to write. ({})"
 )
@@ -29,12 +28,12 @@ def _fail(exc: Exception) -> typer.Exit:
     err = Console(stderr=True)
     if isinstance(exc, CatalogLocked):
         err.print(LOCKED_MESSAGE.format(exc), markup=False, highlight=False)
-        return typer.Exit(EXIT_LOCKED)
+        return typer.Exit(Exit.LOCKED)
     if isinstance(exc, OSError):
         err.print(f"error: {exc.strerror or exc}: {exc.filename or ''}", markup=False, highlight=False)
     else:
         err.print(f"error: {exc}", markup=False, highlight=False)
-    return typer.Exit(EXIT_ERROR)
+    return typer.Exit(Exit.ERROR)
 
 
 def run_write(

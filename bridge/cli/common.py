@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from enum import IntEnum
 from typing import Any
 
 import typer
@@ -25,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bridge.cli.exits import Exit
 from bridge.files.paths import ERRORS as ESCAPE_ERRORS
 from bridge.files.paths import shown
 from bridge.indexing.pipeline import Progress as PipelineProgress
@@ -58,23 +58,6 @@ class _Console(Console):
 
 console = _Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
 out = _Console(soft_wrap=True)
-
-
-class Exit(IntEnum):
-    """Exit codes scripts can rely on (documented in `pixel-detective --help` and the README)."""
-
-    OK = 0
-    ERROR = 1  # something went wrong; the message says what
-    USAGE = 2  # bad command line
-    DEGRADED = 4  # finished, but a stage was skipped (e.g. no model weights: metadata only)
-    BUSY = 75  # another process owns this index (EX_TEMPFAIL: try again later)
-    INTERRUPTED = 130  # stopped by Ctrl-C after finishing the current batch
-
-
-EXIT_HELP = (
-    "Exit codes: 0 ok; 1 error; 2 usage; 4 finished without a stage (e.g. weights missing); "
-    "75 index busy (another process owns it); 130 stopped by Ctrl-C (work so far is kept)."
-)
 
 
 def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import (
-    Exit,
     RichProgress,
     console,
     emit_json,
@@ -18,6 +17,7 @@ from bridge.cli.common import (
     settings_from,
     user_errors,
 )
+from bridge.cli.exits import Exit
 from bridge.engine import Engine, load_rules
 from bridge.files import datadir
 from bridge.files.paths import shown

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bridge.cli.common import Exit, emit_json, out, settings_from
+from bridge.cli.common import emit_json, out, settings_from
+from bridge.cli.exits import Exit
 from bridge.files import datadir
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger, LedgerError

@@ -18,11 +18,10 @@ from pathlib import Path
 import platformdirs
 from pydantic import ValidationError
 
+from bridge.cli.exits import Exit
 from bridge.files.diskspace import DiskFullError, is_disk_full
 
 APP_NAME = "pixel-detective"
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 
 def crash_log_dir() -> Path:
@@ -68,26 +67,26 @@ def _short(name: object, keep: int = 120) -> str:
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """A user-facing message and exit code for conditions users can fix themselves, or None."""
     if isinstance(exc, DiskFullError):
-        return str(exc), EXIT_ERROR
+        return str(exc), Exit.ERROR
     if is_disk_full(exc):
         where = getattr(exc, "filename", None)
         place = f" (writing {os.fsdecode(where)!s})" if where else ""
         return (
             f"no space left on the disk{place}; free some space and run the command again "
             "(work already recorded is kept)",
-            EXIT_ERROR,
+            Exit.ERROR,
         )
     if isinstance(exc, PermissionError):
         where = getattr(exc, "filename", None)
         target = _short(where) if where else "a file it needs"
-        return f"permission denied on {target}", EXIT_ERROR
+        return f"permission denied on {target}", Exit.ERROR
     if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _PATH_ERRNOS:
         # A path the user gave (or one derived from it) the system refuses: name it and the reason.
-        return f"{_PATH_ERRNOS[exc.errno]}: {_short(exc.filename)}", EXIT_ERROR
+        return f"{_PATH_ERRNOS[exc.errno]}: {_short(exc.filename)}", Exit.ERROR
     if isinstance(exc, ValidationError):
-        return _settings_message(exc), EXIT_USAGE
+        return _settings_message(exc), Exit.USAGE
     if isinstance(exc, UnicodeError):
-        return "a name or value is not valid text in this locale; see the crash log", EXIT_ERROR
+        return "a name or value is not valid text in this locale; see the crash log", Exit.ERROR
     return None
 
 
@@ -117,4 +116,4 @@ def report(exc: BaseException) -> int:
     log = write_crash_log(exc)
     where = f"; details in {log}" if log else ""
     _say(f"internal error ({type(exc).__name__}){where}. Please report it with that file.")
-    return EXIT_ERROR
+    return Exit.ERROR

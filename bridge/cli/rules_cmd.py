@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.common import Exit, fail, out, settings_from, user_errors
+from bridge.cli.common import fail, out, settings_from, user_errors
+from bridge.cli.exits import Exit
 from bridge.engine import Engine, load_rules
 
 app = typer.Typer(help="Metadata rules (keywords and fields from paths and metadata).", no_args_is_help=True)

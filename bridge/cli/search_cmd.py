@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bridge.cli.common import Exit, console, emit_json, fail, out, settings_from, shown, user_errors
+from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
+from bridge.cli.exits import Exit
 from bridge.engine import Engine
 from bridge.search.query import SearchError, photo_vector, search, text_vector
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.common import Exit, console, graceful_stop, settings_from, user_errors
+from bridge.cli.common import console, graceful_stop, settings_from, user_errors
+from bridge.cli.exits import Exit
 
 
 def serve(

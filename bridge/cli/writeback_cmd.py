@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bridge.cli.common import Exit, console, fail, settings_from
+from bridge.cli.common import console, fail, settings_from
+from bridge.cli.exits import Exit
 from catalog.write import FIELDS
 from catalog.write.model import DEFAULT_PARENT, PhotoChange, WriteOptions
 from catalog.write.rules import Rule

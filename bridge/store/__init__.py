@@ -1,6 +1,6 @@
 """Vector store: embedded Qdrant Edge by default, or a Qdrant server/cluster through qdrant-client.
 
-store = open_store("edge", collection=collection_name(settings.model, SCHEMA_VERSION), dim=512,
+store = open_store("edge", collection=collection_name(settings.model, STORE_SCHEMA_VERSION), dim=512,
                    path=settings.store_dir)
 """
 

@@ -345,3 +345,22 @@ def test_unreadable_candidate_is_left_out() -> None:
 
     items = [DupItem("fp", ("/a", "/b", "/gone"), None, {})]
     assert [g.paths for g in find_duplicates(items, full_hash=failing)] == [("/a", "/b")]
+
+
+def test_exact_confirmation_never_opens_a_fifo(tmp_path):
+    """A copy replaced by a FIFO since the scan: refused at once (an OSError the grouping skips), no hang."""
+    import os
+    import time
+
+    from bridge.analyses.duplicates import blake2b_file
+    from bridge.files.paths import NotRegularFile
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x" * 1000)
+    fifo = tmp_path / "b.jpg"
+    os.mkfifo(fifo)
+    assert blake2b_file(str(photo)) == blake2b_file(str(photo))
+    started = time.monotonic()
+    with pytest.raises(NotRegularFile):
+        blake2b_file(str(fifo))
+    assert time.monotonic() - started < 5

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bridge.cli.catalog_cmd import EXIT_LOCKED, app
+from bridge.cli.catalog_cmd import app
+from bridge.cli.exits import Exit
 from tests.catalog.conftest import holding_lock
 from tests.catalog.fixtures import Built
 
@@ -76,4 +77,4 @@ def test_exit_1_on_unknown_version_and_missing_file(lrc14: Built, tmp_path: Path
 def test_exit_75_when_locked(lrc14: Built) -> None:
     with holding_lock(lrc14.path):
         result = runner.invoke(app, ["keywords", str(lrc14.path)])
-    assert result.exit_code == EXIT_LOCKED and "Lightroom has this catalog open" in result.output
+    assert result.exit_code == Exit.LOCKED and "Lightroom has this catalog open" in result.output
