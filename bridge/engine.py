@@ -289,6 +289,6 @@ def _housekeeping(data_dir: Path) -> list[str]:
 def load_rules(settings: Settings) -> RuleSet | None:
     if settings.rules_file is None:
         return None
-    from bridge.metadata.rules import load_rules as _load
+    from bridge.metadata.rules_file import load_rules as _load
 
     return _load(Path(settings.rules_file))

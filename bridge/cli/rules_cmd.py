@@ -18,7 +18,7 @@ app = typer.Typer(help="Metadata rules (keywords and fields from paths and metad
 def check(file: Annotated[Path, typer.Argument(help="Rules file (.toml or .yaml)")]) -> None:
     """Parse a rules file and report its rules or the first problem."""
     from bridge.metadata.rules import RuleError
-    from bridge.metadata.rules import load_rules as parse
+    from bridge.metadata.rules_file import load_rules as parse
 
     try:
         rules = parse(file)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bridge.metadata.read import read_metadata
-from bridge.metadata.rules import RuleError, load_rules, parse_rules, strip_rules
+from bridge.metadata.rules import RuleError, strip_rules
+from bridge.metadata.rules_file import load_rules, parse_rules
 
 EXAMPLE_TOML = """
 # Clients from the folder name, and a technical tag for noisy Sony files.
