@@ -8,7 +8,6 @@ consistent. Without a system tray, the search window is the main window (closing
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import logging.handlers
@@ -16,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QSystemTrayIcon
 
-from bridge.settings import Settings, load_settings
+from bridge.settings import Settings
 from desktop import settings_file
 from desktop.backend import Backend
 from desktop.icons import state_icon
@@ -350,25 +350,16 @@ class TrayApp(QObject):
         self.window._service_call("sync_to_lightroom")
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="pixel-detective tray", description="Tray app and search window.")
-    p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--no-tray", action="store_true", help="open the search window as the main window")
-    p.add_argument("query", nargs="*", help="search for this at once (also handed to a running instance)")
-    return p.parse_args(argv)
-
-
 def _quit_event_loop() -> None:
     app = QApplication.instance()
     if app is not None:
         app.quit()
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ns = parse_args(argv)
-    if settings is None:
-        settings = load_settings(data_dir=ns.data_dir) if ns.data_dir else load_settings()
+def run(settings: Settings, *, no_tray: bool = False, query: Sequence[str] = ()) -> int:
+    """Start the app (the `pixel-detective tray` command's options are declared in bridge/cli/tray_cmd.py);
+    a second launch hands `query` (or "show yourself") to the running one. Returns the exit code."""
+    query = list(query)
     existing = QApplication.instance()
     app = (
         existing
@@ -378,22 +369,18 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     app.setApplicationName("Pixel Detective")
     app.setQuitOnLastWindowClosed(False)
     name = server_name(settings.data_dir)
-    if hand_over(name, ns.query or ["--show"]):
+    if hand_over(name, query or ["--show"]):
         return 0  # the running instance shows its window
     setup_logging(settings)
-    use_tray = False if ns.no_tray else None
+    use_tray = False if no_tray else None
     tray = TrayApp(settings, use_tray=use_tray, instance_name=name)
     if tray.tray is None:
         # No tray: closing the window is Quit (stop the host first, then leave the event loop).
         app.lastWindowClosed.connect(tray.quit)
     app.aboutToQuit.connect(tray.shutdown)  # idempotent: Ctrl-C or logout still closes the host
     started = time.perf_counter()
-    tray.start(show_window=bool(ns.query) or None)
+    tray.start(show_window=bool(query) or None)
     log.info("window up in %.0f ms", (time.perf_counter() - started) * 1000)
-    if ns.query:
-        QTimer.singleShot(0, lambda: tray.on_second_launch(ns.query))
+    if query:
+        QTimer.singleShot(0, lambda: tray.on_second_launch(query))
     return int(app.exec())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

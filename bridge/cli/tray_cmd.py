@@ -37,8 +37,6 @@ def tray(
     problem = display_problem()
     if problem:
         raise fail(problem)
-    from desktop.app import main
+    from desktop.app import run
 
-    settings = settings_from(ctx)
-    args = (["--no-tray"] if no_tray else []) + list(query or [])
-    raise typer.Exit(main(args, settings=settings))
+    raise typer.Exit(run(settings_from(ctx), no_tray=no_tray, query=query or []))

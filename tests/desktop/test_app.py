@@ -109,7 +109,7 @@ def test_a_second_launch_hands_over_to_the_first(make_app, settings, qtbot):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PIXEL_DETECTIVE_DATA_DIR": str(settings.data_dir)}
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.app", "--data-dir", str(settings.data_dir), "sunset"],
+        [sys.executable, "-m", "bridge", "--data-dir", str(settings.data_dir), "tray", "sunset"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

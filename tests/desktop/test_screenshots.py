@@ -26,7 +26,7 @@ def test_screenshots(settings, shared_data, tmp_path):
     shutil.copytree(shared_data / "jpeg", photos / "jpeg")
     shutil.copytree(shared_data / "broken", photos / "broken")  # failures with reasons in the indexing view
     args = [
-        sys.executable, "-m", "desktop.screenshots", "--data-dir", str(settings.data_dir),
+        sys.executable, "-m", "tests.desktop.screenshots_driver", "--data-dir", str(settings.data_dir),
         "--model", settings.model, "--photos", str(photos), "--out", str(out),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}

@@ -1,6 +1,6 @@
 """Save docs/screenshots/{search,indexing,settings}.png from the real app on a real index.
 
-    python -m desktop.screenshots --data-dir D --model M --photos DIR [--photos DIR2] --out docs/screenshots
+    python -m tests.desktop.screenshots_driver --data-dir D --model M --photos DIR [--photos DIR2] --out docs/screenshots
 
 Run under Xvfb (xvfb-run) or QT_QPA_PLATFORM=offscreen; tests/desktop/test_screenshots.py does this.
 """
