@@ -55,16 +55,21 @@ class LightroomChange:
         out = {"rating": self.rating, "label": self.label, "pick": self.pick}
         return {k: v for k, v in out.items() if v is not None}
 
+    @property
+    def written(self) -> dict[str, Any]:
+        """keywords and caption, where the index has them (an absent field is left alone by every target)."""
+        out: dict[str, Any] = {}
+        if self.keywords:
+            out["keywords"] = list(self.keywords)
+        if self.caption:
+            out["caption"] = self.caption
+        return out
+
     def catalog_change(self, path: str | None = None) -> dict[str, Any]:
         """The catalog changes-file form (catalog/write/model.py, `PhotoChange.from_dict`). The decided
         rating / label / pick are explicit values, so the write needs no rules of its own; `--what` still
         picks the fields (WriteOptions.what). `path`: the photo as the catalog spells it."""
-        d: dict[str, Any] = {"path": path or self.path, "scores": dict(self.scores)}
-        if self.keywords:
-            d["keywords"] = list(self.keywords)
-        if self.caption:
-            d["caption"] = self.caption
-        return {**d, **self.decided}
+        return {"path": path or self.path, "scores": dict(self.scores), **self.written, **self.decided}
 
     def xmp_update(self, *, overwrite_caption: bool = False) -> XmpUpdate:
         """The sidecar form: scores as `pd:` properties (pd:Quality, pd:MotionBlur …). XMP has no pick
@@ -81,11 +86,7 @@ class LightroomChange:
     def apply_photo(self) -> dict[str, Any] | None:
         """The photo of the plugin's `apply` push (protocol.ApplyPhoto); None when there is nothing to
         write (scores alone are not pushed: `apply` has no field for them)."""
-        photo: dict[str, Any] = {"path": self.path, **self.decided}
-        if self.keywords:
-            photo["keywords"] = list(self.keywords)
-        if self.caption:
-            photo["caption"] = self.caption
+        photo = {"path": self.path, **self.decided, **self.written}
         return photo if len(photo) > 1 else None
 
     def metadata_photo(self, path: str | None = None) -> dict[str, Any]:
