@@ -51,7 +51,8 @@ class Settings(BaseSettings):
 
     # Embedding model: "<architecture>/<pretrained tag>", see `pixel-detective models list`.
     model: str = "ViT-B-32/laion2b_s34b_b79k"
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    # auto, cpu, cuda, cuda:N; several GPUs: "cuda:0,cuda:1" or "all" (one model replica per device)
+    device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     # The long-running host (tray app, Lightroom service) frees a model (CLIP, BLIP) unused this long while no
     # job runs; the next search or job loads it again. 0: never free.
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=0, ge=0)  # 0: chosen from the device (free GPU memory) and model
     workers: int = Field(default=0, ge=0)  # decode processes; 0: number of CPU cores
     decode_size: int = Field(default=448, ge=64)  # shortest side of the reusable decoded bitmap
+    # Baseline JPEGs decoded in batches by torchvision on the model's device (nvJPEG on a GPU), the CPU
+    # workers taking every other file. auto: on when the model runs on a GPU; on: also on the CPU (torchvision's
+    # libjpeg; slower than the workers' draft-mode decode, for tests and benchmarks); off: workers only.
+    device_decode: Literal["auto", "on", "off"] = "auto"
     max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
     # Per format family (jpeg, png, webp, tiff, heif, raw): {"tiff": {"max_mb": 2048, "max_megapixels": 400}}
     # over the defaults in bridge/files/formats.py LIMITS. Bigger files are never read (memory per worker, R48).
@@ -108,6 +113,9 @@ class Settings(BaseSettings):
 
     captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in
     caption_model: str = "blip-base"  # blip-base, blip-large, a Hugging Face repo id, or a local directory
+    # Beam search (3, the default) or greedy decoding (1): greedy is about twice as fast, see README "Captions"
+    caption_beams: int = Field(default=3, ge=1, le=8)
+    caption_batch_size: int = Field(default=0, ge=0)  # 0: chosen from free device memory (>= 256 on a big GPU)
 
     # Extra open_clip model config dirs (custom or fine-tuned architectures)
     model_config_dirs: list[Path] = Field(default_factory=list)
