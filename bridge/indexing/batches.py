@@ -7,7 +7,6 @@ nothing is ever recorded that the store does not hold.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from bridge.analyses.kinds import keywords_data
+from bridge.indexing import lanes
+from bridge.indexing.captions import CaptionLane, commit_captions
 from bridge.indexing.context import METADATA_VERSION, RunContext
-from bridge.indexing.decodepool import DecodePool
 from bridge.indexing.payload import build_payload, point_id
 from bridge.indexing.plan import Plan
 from bridge.indexing.summary import Tally
@@ -42,34 +42,69 @@ class Batch:
     embedded: frozenset[str]  # content given a vector in this batch
 
 
-def results(ctx: RunContext, jobs: Sequence[Job]) -> Iterator[FileResult]:
-    """Each job's result, from a pool of decode processes (in this process for one or two files)."""
+def results(
+    ctx: RunContext, jobs: Sequence[Job], counts: lanes.LaneCounts | None = None
+) -> Iterator[FileResult]:
+    """Each job's result: from the decode lanes (CPU workers, and the device for JPEGs when it decodes), or
+    in this process for one or two files."""
     if ctx.inline or len(jobs) <= 2:  # a watcher's one or two files: not worth starting a pool (~1 s)
         for job in jobs:
             if ctx.stop.is_set():
                 return
             yield process(job)
         return
-    # Enough decoded photos in flight to fill the next batch while the model runs on this one; the
-    # bound keeps memory flat (a 224 px model input is 150 KB).
-    n = ctx.settings.workers or os.cpu_count() or 2
-    pool = DecodePool(n, ctx.decoder_log, ctx.stop, depth=max(4 * n, 2 * ctx.batch_size))
-    yield from pool.results(list(jobs))
+    yield from lanes.results(ctx, jobs, counts)
 
 
 def run_batches(ctx: RunContext, tally: Tally, plan: Plan) -> None:
     ctx.progress.phase("indexing", total=len(plan.jobs))
+    counts = lanes.LaneCounts()
+    wants_captions = ctx.captioner is not None and any(j.caption_size for j in plan.jobs)
+    lane = CaptionLane(ctx.captioner) if wants_captions and ctx.captioner is not None else None
+    embedded = set(plan.embedded)  # content with a committed vector: caption payloads can be set
     pending: list[FileResult] = []
     n_pixels = 0
-    for result in results(ctx, plan.jobs):
-        pending.append(result)
-        if result.model_input is not None:
-            n_pixels += 1
-        if n_pixels >= ctx.batch_size or len(pending) >= 4 * ctx.batch_size:
-            commit(ctx, tally, prepare(ctx, tally, plan, pending), plan)
-            pending, n_pixels = [], 0
-    if pending:
-        commit(ctx, tally, prepare(ctx, tally, plan, pending), plan)
+
+    def flush() -> None:
+        batch = prepare(ctx, tally, plan, pending)
+        commit(ctx, tally, batch, plan)
+        embedded.update(batch.embedded)
+        if lane is not None:
+            for r in pending:
+                if r.bitmap is not None:
+                    lane.submit(r.fingerprint, r.bitmap)
+            for fps, texts in lane.ready():
+                commit_captions(ctx, tally, fps, texts, embedded)
+
+    try:
+        for result in results(ctx, plan.jobs, counts):
+            pending.append(result)
+            if result.model_input is not None:
+                n_pixels += 1
+            if n_pixels >= ctx.batch_size or len(pending) >= 4 * ctx.batch_size:
+                flush()
+                pending, n_pixels = [], 0
+        if pending:
+            flush()
+        if lane is not None and not ctx.stop.is_set():
+            with tally.timed("caption_wait"):
+                finished = lane.finish()
+            for fps, texts in finished:
+                commit_captions(ctx, tally, fps, texts, embedded)
+    finally:
+        if lane is not None:
+            lane.abandon()  # stopped or failing: what was not committed is captioned by the next run
+        note_lanes(tally, counts)
+
+
+def note_lanes(tally: Tally, counts: lanes.LaneCounts) -> None:
+    if counts.device is None:
+        return
+    tally.seconds["device_decode"] += counts.device_seconds
+    tally.summary.notes.append(
+        f"{counts.device_decoded} JPEGs decoded on {counts.device}; {counts.stolen} taken by idle CPU workers, "
+        f"{counts.turned_away} handed to them (progressive, CMYK, cut or odd files)"
+    )
 
 
 def prepare(ctx: RunContext, tally: Tally, plan: Plan, results: Sequence[FileResult]) -> Batch:

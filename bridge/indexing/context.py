@@ -42,6 +42,9 @@ class RunContext:
     batch_size: int
     decoder_log: str  # native decoders' own messages
     on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
+    on_caption_committed: Callable[[int], None] | None = (
+        None  # test hook: captions committed in the main pass
+    )
 
     @property
     def model_id(self) -> str | None:

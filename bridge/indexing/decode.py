@@ -212,7 +212,7 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
         width, height = img.size
         _check_size(width, height, max_pixels)
         fmt = img.format
-        orientation = _orientation(img, data)
+        orientation = exif_orientation(img, data)
         if fmt in ("JPEG", "MPO"):
             img.draft("RGB", (target, target))  # DCT-domain downscale by 1/2, 1/4 or 1/8 while decoding
             source = "jpeg-draft"
@@ -237,7 +237,8 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
     return Decoded(pixels=pixels, width=width, height=height, source=source)
 
 
-def _orientation(img: Image.Image, data: bytes) -> int:
+def exif_orientation(img: Image.Image, data: bytes) -> int:
+    """The EXIF orientation (1-8) to apply to the stored pixels; 1 when absent, unknown or unreadable."""
     if img.format == "HEIF":
         # libheif already applied the container's irot/imir and pillow-heif reset EXIF Orientation to 1
         # (keeping it in `original_orientation`). Files with no irot/imir but an EXIF rotation exist (a

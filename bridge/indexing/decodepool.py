@@ -22,10 +22,12 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from bridge.indexing import worker
+from bridge.indexing.jobqueue import JobQueue
 from bridge.records import Failure, FileResult, Reason, RunFailure, Stage
 
 _T = TypeVar("_T")
 
+WAIT_FOR_WORK_S = 0.05  # how often an idle pool looks for work the device lane handed over
 PING_TIMEOUT_S = 120.0  # a cold worker imports numpy/Pillow/pyexiv2: seconds on a slow disk, not minutes
 
 
@@ -37,10 +39,11 @@ class DecodePool:
         self.depth = depth  # jobs in flight: enough to fill the next batch, few enough to bound memory
         self.ctx = mp.get_context("spawn")  # fork after torch/threads is unsafe
 
-    def results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
-        """Results in completion order. Raises RunFailure when the workers cannot work."""
+    def results(self, jobs: list[worker.Job] | JobQueue) -> Iterator[FileResult]:
+        """Results in completion order. Raises RunFailure when the workers cannot work. A `JobQueue` may
+        be shared with the device lane: the pool takes from it until it is finished."""
         self._check_log()
-        yield from self._pool_results(jobs)
+        yield from self._pool_results(jobs if isinstance(jobs, JobQueue) else JobQueue(jobs))
 
     # -- the pool ------------------------------------------------------------------------------------
     def _executor(self, n: int) -> ProcessPoolExecutor:
@@ -51,24 +54,31 @@ class DecodePool:
             initargs=(self.log_path, os.getpid()),  # workers die with us (R46)
         )
 
-    def _pool_results(self, jobs: list[worker.Job]) -> Iterator[FileResult]:
-        queue = list(reversed(jobs))
+    def _pool_results(self, queue: JobQueue) -> Iterator[FileResult]:
         suspects: list[worker.Job] = []
         produced = 0
         broken = False
         with self._executor(self.workers) as pool:
             inflight: dict[Future[FileResult], worker.Job] = {}
-            while ((queue and not self.stop.is_set()) or inflight) and not (suspects or broken):
-                while queue and len(inflight) < self.depth and not self.stop.is_set():
+            while not (suspects or broken):
+                while len(inflight) < self.depth and not self.stop.is_set():
+                    # Device-eligible work only when a worker would otherwise sit idle.
+                    job = queue.take_cpu(steal=len(inflight) < self.workers)
+                    if job is None:
+                        break
                     try:
-                        inflight[self._submit(pool, worker.process, queue[-1])] = queue[-1]
+                        inflight[self._submit(pool, worker.process, job)] = job
                     except BrokenProcessPool:  # broke before we noticed: that job never ran
+                        queue.to_cpu([job], front=True)
                         broken = True
                         break
-                    queue.pop()
                 if not inflight:
-                    break
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    if self.stop.is_set() or queue.finished() or broken:
+                        break
+                    queue.wait(WAIT_FOR_WORK_S)  # the device lane may still hand work over
+                    continue
+                timeout = WAIT_FOR_WORK_S if queue.open else None
+                done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in done:
                     job = inflight.pop(fut)
                     try:
@@ -86,8 +96,8 @@ class DecodePool:
             if not produced:
                 self._ensure_workers_start()  # a pool that never worked: the environment, not the files
             yield from self._isolate(suspects)
-            if queue and not self.stop.is_set():
-                yield from self._pool_results(list(reversed(queue)))
+            if not self.stop.is_set() and not queue.finished():
+                yield from self._pool_results(queue)
 
     def _isolate(self, suspects: list[worker.Job]) -> Iterator[FileResult]:
         """A worker died (a decoder crash): run each suspect alone to find and record the culprit."""

@@ -9,13 +9,13 @@ from collections.abc import Set
 import numpy as np
 
 from bridge.indexing.batches import keyword_results, results
+from bridge.indexing.captions import commit_captions
 from bridge.indexing.context import RunContext
 from bridge.indexing.plan import Plan
 from bridge.indexing.summary import Tally
 from bridge.indexing.upkeep import set_analysis_payloads
 from bridge.indexing.worker import Job
 from bridge.records import FileResult, Stage
-from bridge.state.rows import AnalysisResult
 
 KEYWORD_CHUNK = 512  # stored vectors read back per step
 CAPTION_NICENESS = 10  # on a CPU, captions run at this niceness so the machine stays usable
@@ -70,7 +70,7 @@ def caption_pass(ctx: RunContext, tally: Tally, plan: Plan, scanned: Set[str]) -
             image_size=0,
             decode_size=ctx.settings.decode_size,
             max_pixels=ctx.settings.max_pixels,
-            want_bitmap=True,
+            caption_size=captioner.input_size,  # squashed to the model's square where it was decoded
         )
         for fp, ps in sorted(paths.items())
         if ps[0] not in failed
@@ -101,13 +101,7 @@ def _caption_batch(ctx: RunContext, tally: Tally, batch: list[FileResult], embed
     assert captioner is not None
     with tally.timed("caption"):
         texts = captioner.caption([r.bitmap for r in batch if r.bitmap is not None])
-    rows = [
-        AnalysisResult(r.fingerprint, Stage.CAPTION, captioner.model_id, {"text": text})
-        for r, text in zip(batch, texts, strict=True)
-    ]
-    set_analysis_payloads(ctx, tally, rows, embedded)
-    ctx.ledger.commit_batch(analyses=rows)
-    tally.summary.captioned += len(rows)
-    ctx.progress.advance(done=len(rows))
+    commit_captions(ctx, tally, [r.fingerprint for r in batch], texts, embedded)
+    ctx.progress.advance(done=len(batch))
     if ctx.on_batch_committed:
-        ctx.on_batch_committed(len(rows))
+        ctx.on_batch_committed(len(batch))

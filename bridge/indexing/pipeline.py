@@ -68,6 +68,7 @@ class Indexer:
         self.captioner = captioner
         self.batch_size = settings.batch_size or 32
         self.on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
+        self.on_caption_committed: Callable[[int], None] | None = None  # test hook: in-pass captions
         self.summary = RunSummary(model=embedder.model_id if embedder else None)
 
     @property
@@ -94,6 +95,7 @@ class Indexer:
             batch_size=self.batch_size,
             decoder_log=str(s.data_dir / "logs" / "decoders.log"),
             on_batch_committed=self.on_batch_committed,
+            on_caption_committed=self.on_caption_committed,
         )
 
     def run(

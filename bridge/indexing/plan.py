@@ -90,6 +90,9 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
     embedded = frozenset(led.done_fingerprints(Stage.EMBED, model_id) if model_id else ())
     analysed = {k: led.done_fingerprints(k, v) for k, v in ctx.pixel_kinds}
     image_size = ctx.embedder.weights.spec.image_size if ctx.embedder else 0
+    # Captions in the same pass for photos decoded anyway; the caption pass does those indexed earlier.
+    captioner = ctx.captioner
+    captioned = led.done_fingerprints(Stage.CAPTION, captioner.model_id) if captioner else set()
 
     jobs: dict[str, Job] = {}
     repath: set[str] = set()
@@ -119,6 +122,9 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
                 decode_size=s.decode_size,
                 max_pixels=lim.max_pixels,
                 analyses=want_analyses,
+                caption_size=captioner.input_size
+                if captioner and (want_pixels or want_analyses) and f.fingerprint not in captioned
+                else 0,
                 size=f.size,
                 max_bytes=lim.max_bytes,
             )

@@ -26,6 +26,15 @@ def model_input(decoded: Decoded | np.ndarray, image_size: int) -> np.ndarray:
     return np.asarray(img.crop((left, top, left + image_size, top + image_size)))
 
 
+def caption_input(decoded: Decoded | np.ndarray, size: int) -> np.ndarray:
+    """size x size x 3 uint8: the bitmap squashed to the caption model's square (bicubic), as BLIP's
+    processor does; made in the worker so only 442 KB per photo (at 384 px) travels to the caption model."""
+    img = _image(decoded)
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.BICUBIC)
+    return np.asarray(img)
+
+
 def thumbnail(decoded: Decoded | np.ndarray, max_side: int) -> np.ndarray:
     """Aspect-preserving shrink so the longest side is at most max_side; small images are not enlarged."""
     img = _image(decoded)

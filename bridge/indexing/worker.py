@@ -33,6 +33,7 @@ class Job:
     max_pixels: int = 250_000_000
     analyses: tuple[tuple[Stage, str], ...] = ()  # pixel analyses to compute: (kind, version)
     want_bitmap: bool = False  # send the decoded bitmap back (the caption stage)
+    caption_size: int = 0  # send back the caption model's square input instead (captions in the same pass)
     size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
     max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)
 
@@ -96,7 +97,7 @@ def ping() -> int:
 def process(job: Job) -> FileResult:
     from bridge.analyses.kinds import compute
     from bridge.indexing.decode import decode_image, read_file
-    from bridge.indexing.preprocess import model_input
+    from bridge.indexing.preprocess import caption_input, model_input
     from bridge.metadata.read import read_metadata
 
     if _init_error:
@@ -129,7 +130,7 @@ def process(job: Job) -> FileResult:
         timings["metadata"] = time.process_time() - t
     analyses: dict[str, tuple[str, object]] = {}
     bitmap = None
-    if job.want_pixels or job.analyses or job.want_bitmap:
+    if job.want_pixels or job.analyses or job.want_bitmap or job.caption_size:
         t = time.process_time()
         try:
             decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels, data=data)
@@ -138,7 +139,9 @@ def process(job: Job) -> FileResult:
             if metadata is not None:
                 # The decoder knows the real (oriented) pixel size; EXIF can disagree (HEIF, edited files).
                 metadata["width"], metadata["height"] = decoded.width, decoded.height
-            if job.want_bitmap:
+            if job.caption_size:
+                bitmap = caption_input(decoded, job.caption_size)
+            elif job.want_bitmap:
                 bitmap = decoded.pixels
         except DecodeError as e:
             failures.append(Failure(job.path, Stage.DECODE, e.reason, e.detail))
