@@ -48,3 +48,37 @@ def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
         assert len(engine.ledger.done_fingerprints("caption", version)) == N
         texts = [p.get("ai_caption") for _, p, _ in engine.store().scroll()]
         assert len(texts) == N and all(t and t.strip() for t in texts)
+
+
+def test_kill9_during_captions_in_the_shared_pass_then_resume(cli, settings, tmp_path):
+    """Captions on from the first run: they come in the same pass as the embedding. A kill -9 there loses at
+    most the caption batches in flight; the next run embeds and captions exactly what the ledger lacks."""
+    folder = tmp_path / "c"
+    make_photos(folder, N, size=(64, 48))
+    import_caption_model(make_tiny_blip(tmp_path / "blip"), "tiny-blip", settings.models_dir)
+    args = ("index", str(folder), "--model", settings.model, "--workers", "2", "--batch-size", "8")
+    args = (*args, "--captions", "--caption-model", "tiny-blip")
+    proc = cli(*args, wait=False)
+    deadline = time.monotonic() + 240
+    while stage_count(settings.ledger_path, "caption") < 8:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "captioning made no progress"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    captioned, embedded = (
+        stage_count(settings.ledger_path, "caption"),
+        stage_count(settings.ledger_path, "embed"),
+    )
+    assert captioned < N
+    done = cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    s = settings.with_overrides(captions=True, caption_model="tiny-blip")
+    with Engine.open(s) as engine:
+        last = engine.ledger.runs(1)[0]["summary"]
+        assert last["captioned"] == N - captioned  # only what the ledger had not recorded
+        assert last["embedded"] == N - embedded
+        version = engine.captioner().model_id
+        assert len(engine.ledger.done_fingerprints("caption", version)) == N
+        texts = [p.get("ai_caption") for _, p, _ in engine.store().scroll()]
+        assert len(texts) == N and all(t and t.strip() for t in texts)

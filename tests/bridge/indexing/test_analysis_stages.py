@@ -291,3 +291,41 @@ def test_a_failed_analysis_waits_until_the_file_changes(settings):
     spent = FailureRow("/p/a.jpg", Stage.QUALITY, "corrupt", "x", n, 100, 5, 0.0)
     assert gave_up(spent, f, True, n)
     assert not gave_up(None, f, False, n)
+
+
+@pytest.mark.parametrize("device_decode", ["off", "on"])
+def test_captions_come_in_the_same_pass_as_the_embedding(caption_settings, tmp_path, device_decode):
+    """A first run with captions on decodes each photo once: the caption model gets the caption input made
+    where the photo was decoded (CPU worker or device lane); the separate caption pass finds nothing left."""
+    folder = tmp_path / "c"
+    make_photos(folder, 20, size=(160, 120))
+    s = caption_settings.with_overrides(captions=True, device_decode=device_decode)
+    in_pass: list[int] = []
+    with Engine.open(s) as engine:
+        indexer = engine.indexer()
+        indexer.on_caption_committed = in_pass.append
+        summary = indexer.run([str(folder)])
+        assert summary.status == "completed" and summary.failed == 0
+        assert summary.embedded == 20 and summary.captioned == 20
+        assert sum(in_pass) == 20  # all of them in the shared pass
+        assert "caption" not in summary.phase_seconds  # the separate pass (a second decode) never ran
+        assert len(engine.ledger.done_fingerprints("caption", engine.captioner().model_id)) == 20
+    texts = [p["ai_caption"] for p in payloads(s).values()]
+    assert len(texts) == 20 and all(t.strip() for t in texts)
+    again = index(s, folder)
+    assert (again.embedded, again.captioned) == (0, 0)
+
+
+def test_in_pass_captions_match_the_caption_pass(caption_settings, tmp_path):
+    """The same photos captioned in the shared pass and by the separate pass get the same captions."""
+    folder = tmp_path / "c"
+    make_photos(folder, 6, size=(160, 120))
+    shared = caption_settings.with_overrides(captions=True)
+    index(shared, folder)
+    first = {p["path"]: p["ai_caption"] for p in payloads(shared).values()}
+    later = caption_settings.with_overrides(data_dir=tmp_path / "later", captions=False)
+    shutil.copytree(caption_settings.models_dir, later.models_dir)
+    index(later, folder)
+    index(later.with_overrides(captions=True), folder)  # captions added afterwards: the separate pass
+    second = {p["path"]: p["ai_caption"] for p in payloads(later.with_overrides(captions=True)).values()}
+    assert first == second
