@@ -79,7 +79,17 @@ def index(
         int | None,
         typer.Option("--workers", "--max-workers", min=1, help="Decode processes (default: CPU cores)."),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="auto, cpu, cuda, cuda:N, several (cuda:0,cuda:1) or all: one model per GPU."),
+    ] = None,
+    device_decode: Annotated[
+        str | None,
+        typer.Option(
+            "--device-decode",
+            help="auto (on with a GPU), on or off: decode baseline JPEGs on the model's device in batches.",
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Embedding model id (see `models list`).")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Keep watching the folders afterwards.")] = False,
     summary: Annotated[
@@ -118,7 +128,13 @@ def index(
         bool | None,
         typer.Option(
             "--captions/--no-captions",
-            help="Caption photos with BLIP (its own stage: slow on a CPU, runs after the embeddings).",
+            help="Caption photos with BLIP, in the same pass as the embeddings (slow on a CPU).",
+        ),
+    ] = None,
+    caption_beams: Annotated[
+        int | None,
+        typer.Option(
+            "--caption-beams", min=1, max=8, help="Beam search width (3); 1 = greedy, about twice as fast."
         ),
     ] = None,
     caption_model: Annotated[
@@ -165,8 +181,10 @@ def index(
         batch_size=batch_size,
         workers=workers,
         device=device,
+        device_decode=device_decode,
         model=model,
         captions=captions,
+        caption_beams=caption_beams,
         caption_model=caption_model,
         keywords=keywords,
         vocabulary_catalog=vocabulary_catalog,
