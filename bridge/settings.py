@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     sidecar_naming: Literal["name", "name.ext"] = "name"  # IMG_1.xmp or IMG_1.CR2.xmp
     only_on_ac_power: bool = False  # the tray app pauses indexing while on battery
 
+    # The window's 256 px thumbnails, written while indexing from the bitmap decoded anyway (data_dir/thumbnails)
+    thumbnails: bool = True
     captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in
     caption_model: str = "blip-base"  # blip-base, blip-large, a Hugging Face repo id, or a local directory
     # Beam search (3, the default) or greedy decoding (1): greedy is about twice as fast, see README "Captions"

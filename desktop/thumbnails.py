@@ -12,27 +12,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-THUMB_SIZE = 256  # longest side on disk; the grid scales it down (sharp on high-DPI screens)
-
-
-def thumb_path(cache_dir: Path, fingerprint: str) -> Path:
-    safe = "".join(c for c in fingerprint if c.isalnum() or c in "-_") or "x"
-    return cache_dir / safe[:2] / f"{safe}.jpg"
+from bridge.files.thumbs import THUMB_SIZE, shrink, thumb_path, write_thumbnail
 
 
 def make_thumbnail(path: str, dest: Path, size: int = THUMB_SIZE) -> QImage:
-    """Decode with the indexer's decoder (RAW previews, HEIC, EXIF orientation), write a small JPEG."""
-    from PIL import Image
-
+    """A photo the indexer did not leave a thumbnail for (indexed before thumbnails were made, or thumbnails
+    off): decode with the indexer's decoder (RAW previews, HEIC, EXIF orientation), write a small JPEG."""
     from bridge.indexing.decode import decode_image
 
-    dec = decode_image(path, target=size)
-    img = Image.fromarray(dec.pixels)
-    img.thumbnail((size, size), Image.Resampling.LANCZOS)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
-    img.save(tmp, "JPEG", quality=85)
-    os.replace(tmp, dest)  # atomic: a half-written thumbnail is never read
+    write_thumbnail(shrink(decode_image(path, target=size).pixels, size), dest)
     return QImage(str(dest))
 
 

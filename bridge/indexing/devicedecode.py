@@ -19,17 +19,20 @@ cropped, like `preprocess.model_input`. Caption input: squashed to the caption m
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
+from bridge.files.thumbs import THUMB_SIZE, thumb_path, write_thumbnail
 from bridge.indexing.decode import exif_orientation
 from bridge.indexing.worker import Job
 from bridge.records import FileResult, Stage
@@ -210,6 +213,27 @@ def analyses(bitmaps: Sequence[torch.Tensor], kinds: Sequence[tuple[Stage, str]]
     return out
 
 
+def save_thumbnail(job: Job, bitmap: torch.Tensor) -> None:
+    """The window's thumbnail from the shared bitmap: shrunk on the device, encoded here (small)."""
+    from torchvision.transforms.v2 import functional as tf
+
+    dest = thumb_path(Path(job.thumb_dir), job.fingerprint)
+    if dest.exists():
+        return
+    h, w = bitmap.shape[-2:]
+    scale = min(1.0, THUMB_SIZE / max(h, w))
+    size = [max(1, round(h * scale)), max(1, round(w * scale))]
+    small = (
+        tf.resize(bitmap, size, interpolation=tf.InterpolationMode.BICUBIC, antialias=True)
+        if scale < 1
+        else bitmap
+    )
+    with contextlib.suppress(
+        OSError
+    ):  # a full or read-only disk never fails the photo: the window makes it later
+        write_thumbnail(Image.fromarray(to_host(small), "RGB"), dest)
+
+
 def to_host(t: torch.Tensor) -> np.ndarray:
     """C x H x W device tensor → H x W x C uint8 numpy array."""
     return np.ascontiguousarray(t.permute(1, 2, 0).cpu().numpy())
@@ -286,6 +310,8 @@ class DeviceLane:
                 wanted = {k: v for k, v in found.items() if any(k == kind for kind, _ in job.analyses)}
                 model_in = to_host(model_input(bitmap, job.image_size)) if job.want_pixels else None
                 caption = to_host(caption_input(bitmap, job.caption_size)) if job.caption_size else None
+                if job.thumb_dir:
+                    save_thumbnail(job, bitmap)
                 oriented = (
                     (item.height, item.width)
                     if item.orientation in (5, 6, 7, 8)

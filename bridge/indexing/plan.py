@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.files.formats import limits_for
+from bridge.files.thumbs import thumbs_dir
 from bridge.indexing.context import METADATA_VERSION, RunContext
 from bridge.indexing.scan import PathFilter, scan_root
 from bridge.indexing.summary import Tally
@@ -93,6 +94,7 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
     # Captions in the same pass for photos decoded anyway; the caption pass does those indexed earlier.
     captioner = ctx.captioner
     captioned = led.done_fingerprints(Stage.CAPTION, captioner.model_id) if captioner else set()
+    thumbs = str(thumbs_dir(s.data_dir)) if s.thumbnails else ""
 
     jobs: dict[str, Job] = {}
     repath: set[str] = set()
@@ -125,6 +127,7 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
                 caption_size=captioner.input_size
                 if captioner and (want_pixels or want_analyses) and f.fingerprint not in captioned
                 else 0,
+                thumb_dir=thumbs if want_pixels or want_analyses else "",
                 size=f.size,
                 max_bytes=lim.max_bytes,
             )

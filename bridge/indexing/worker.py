@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason, Stage
 
@@ -34,6 +35,7 @@ class Job:
     analyses: tuple[tuple[Stage, str], ...] = ()  # pixel analyses to compute: (kind, version)
     want_bitmap: bool = False  # send the decoded bitmap back (the caption stage)
     caption_size: int = 0  # send back the caption model's square input instead (captions in the same pass)
+    thumb_dir: str = ""  # write the photo's thumbnail into this cache from the decoded bitmap ("" = don't)
     size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
     max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)
 
@@ -96,6 +98,7 @@ def ping() -> int:
 
 def process(job: Job) -> FileResult:
     from bridge.analyses.kinds import compute
+    from bridge.files.thumbs import save_thumbnail
     from bridge.indexing.decode import decode_image, read_file
     from bridge.indexing.preprocess import caption_input, model_input
     from bridge.metadata.read import read_metadata
@@ -147,6 +150,10 @@ def process(job: Job) -> FileResult:
             failures.append(Failure(job.path, Stage.DECODE, e.reason, e.detail))
             decoded = None
         timings["decode"] = time.process_time() - t
+        if decoded is not None and job.thumb_dir:
+            t = time.process_time()
+            save_thumbnail(decoded.pixels, Path(job.thumb_dir), job.fingerprint)
+            timings["thumbnail"] = time.process_time() - t
         if decoded is not None:
             # Decode once, reuse the bitmap: quality scores and duplicate signatures need no second read.
             for kind, version in job.analyses:

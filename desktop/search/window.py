@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bridge.files.thumbs import thumbs_dir
 from desktop.backend import Backend
 from desktop.results_model import CELL, ResultRole, ResultsModel, make_delegate
 from desktop.reveal import reveal
@@ -54,7 +55,7 @@ class SearchWindow(QMainWindow):
         self.setWindowTitle("Pixel Detective")
         self.resize(1200, 760)
         self.setAcceptDrops(True)
-        cache = backend.settings.data_dir / "thumbnails"
+        cache = thumbs_dir(backend.settings.data_dir)
         self.thumbs = ThumbnailCache(cache, parent=self)
         self.model = ResultsModel(self.thumbs, self)
         self._pending_gen = 0

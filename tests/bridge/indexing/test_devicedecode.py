@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from bridge.engine import Engine
+from bridge.files.thumbs import thumb_path, thumbs_dir
 from bridge.indexing import devicedecode as dd
 from bridge.indexing.decode import decode_image
 from bridge.indexing.preprocess import caption_input, model_input
@@ -187,7 +188,13 @@ def test_index_with_the_device_lane_matches_the_cpu_workers(
             summary = engine.index([str(folder)])
             points = {pid: (payload, vec) for pid, payload, vec in engine.store().scroll(with_vectors=True)}
             failures = {Path(f.path).name: f.reason for f in engine.ledger.failures()}
+        thumbs[mode] = {
+            payload["path"]: np.asarray(Image.open(thumb_path(thumbs_dir(s.data_dir), payload["fingerprint"])))
+            for payload, _ in points.values()
+        }
         return summary.as_dict(), points, failures
+
+    thumbs: dict[str, dict[str, np.ndarray]] = {}
 
     cpu_summary, cpu_points, cpu_failures = index("off")
     dev_summary, dev_points, dev_failures = index("on")
@@ -199,6 +206,9 @@ def test_index_with_the_device_lane_matches_the_cpu_workers(
         assert float(np.dot(vec, dvec)) >= 0.98, payload["path"]
         for key in ("path", "width", "height", "camera", "date", "rating", "folder"):
             assert dpayload.get(key) == payload.get(key), (key, payload["path"])
+        # the window's thumbnails came from the shared bitmap of whichever decoder took the photo
+        assert max(thumbs["on"][payload["path"]].shape[:2]) == 256
+        assert mean_abs(thumbs["on"][payload["path"]], thumbs["off"][payload["path"]]) <= 3.0
         for key in ("sharpness", "exposure", "brightness", "noise"):
             if key in payload:
                 assert dpayload[key] == pytest.approx(payload[key], abs=0.08), (key, payload["path"])
