@@ -8,6 +8,11 @@ hand to `score()`), and the same photos resized to exactly 448 px on the shortes
 textured images when ../shared is absent. Pinned to one core: OMP/BLAS/OpenCV threads = 1 before numpy
 and cv2 load, so images/s per core = 1 / CPU seconds per image. Prints the rate per bitmap set, a
 per-stage breakdown, and the ratio to the target of 50 images/s per core. Never asserts on time.
+
+Then the batched torch path (`bridge.analyses.quality_batch.scores`, for bitmaps already on a GPU) side by
+side with `quality.score` on the same bitmap sets plus one set of a single shape (so batches fill): wall and
+CPU ms per image for the numpy path and for torch on the CPU at batch sizes 2 and 16 (one thread), and on
+CUDA when a GPU is present; the largest score difference seen, against the documented tolerances.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
 TARGET = 50.0  # images/s per core
 
-from bridge.analyses.kinds import quality  # noqa: E402
+from bridge.analyses import quality  # noqa: E402
 
 
 def real_bitmaps() -> list[np.ndarray]:
@@ -125,6 +130,70 @@ def stages(images: list[np.ndarray], repeat: int) -> dict[str, float]:
     return out
 
 
+def batched_report(sets: dict[str, list[np.ndarray]], repeat: int) -> dict[str, dict[str, object]]:
+    """Per bitmap set: ms per image of quality.score and of quality_batch.scores (CPU batch 2 and 16, CUDA
+    when present), and the largest difference per score between the two paths."""
+    import torch
+
+    torch.set_num_threads(1)
+    first = sets[next(iter(sets))]
+    one_shape = {"one shape, 672 x 448 (batches fill)": [resized(img, 672, 448) for img in first]}
+    return {name: batched_row(imgs, repeat) for name, imgs in {**sets, **one_shape}.items()}
+
+
+def batched_row(imgs: list[np.ndarray], repeat: int) -> dict[str, object]:
+    import torch
+
+    from bridge.analyses import quality_batch
+
+    tensors = [torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous() for img in imgs]
+    runs: dict[str, Callable[[], object]] = {
+        "numpy quality.score": lambda: [quality.score(img) for img in imgs],
+        "torch CPU, batch 2": lambda: quality_batch.scores(tensors, batch_size=2),
+        "torch CPU, batch 16": lambda: quality_batch.scores(tensors, batch_size=16),
+    }
+    if torch.cuda.is_available():
+        on_gpu = [t.cuda() for t in tensors]
+        runs["torch CUDA, batch 16"] = lambda: quality_batch.scores(on_gpu, batch_size=16)
+    row: dict[str, object] = {name: timed(fn, len(imgs), repeat) for name, fn in runs.items()}
+    ref, got = [quality.score(img) for img in imgs], quality_batch.scores(tensors)
+    row["max_abs_difference"] = {
+        f: max(abs(getattr(a, f) - getattr(b, f)) for a, b in zip(ref, got, strict=True))
+        for f in ("sharpness", "noise", "motion_blur", "overall", "exposure", "brightness")
+    }
+    return row
+
+
+def resized(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def timed(fn: Callable[[], object], n: int, repeat: int) -> dict[str, float]:
+    """Wall and CPU ms per image over `repeat` calls of fn (each scoring n bitmaps), after one warm-up call."""
+    fn()
+    t, c = time.perf_counter(), time.process_time()
+    for _ in range(repeat):
+        fn()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"ms_per_image": 1000 * wall / (repeat * n), "cpu_ms_per_image": 1000 * cpu / (repeat * n)}
+
+
+def print_batched(report: dict[str, dict[str, object]]) -> None:
+    from bridge.analyses.quality_batch import DETAIL_TOLERANCE, TONE_TOLERANCE
+
+    print("\nquality_batch.scores (torch) vs quality.score (numpy/OpenCV), one CPU thread")
+    print(f"{'bitmaps / path':56s} {'ms/img':>8s} {'CPU ms':>8s}")
+    for name, row in report.items():
+        print(name)
+        for path, r in row.items():
+            if path != "max_abs_difference" and isinstance(r, dict):
+                print(f"  {path:54s} {r['ms_per_image']:8.2f} {r['cpu_ms_per_image']:8.2f}")
+        diff = row["max_abs_difference"]
+        assert isinstance(diff, dict)
+        print("  max |difference|: " + ", ".join(f"{k} {v:.1e}" for k, v in diff.items()))
+    print(f"(documented tolerances: tones {TONE_TOLERANCE:.0e}, detail scores {DETAIL_TOLERANCE:.0e})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=10, help="passes over the bitmaps per measurement")
@@ -151,6 +220,7 @@ def main() -> None:
         },
         "stage_cpu_ms_per_image": breakdown,
     }
+    report["torch_batched"] = batched = batched_report(sets, args.repeat)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -168,6 +238,7 @@ def main() -> None:
     for name, ms in breakdown.items():
         print(f"  {name:32s} {ms:8.2f}")
     print(f"  {'sum':32s} {sum(breakdown.values()):8.2f}")
+    print_batched(batched)
 
 
 if __name__ == "__main__":

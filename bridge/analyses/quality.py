@@ -4,6 +4,9 @@ Pure numpy/OpenCV (no torch): this runs inside the decode worker processes on th
 (shortest side ~448 px). `score(pixels)` takes an H x W x 3 uint8 RGB array and returns `QualityScores`.
 Every score is a float in [0, 1] (``motion_angle`` is degrees or None). `QUALITY_VERSION` changes
 whenever a score's meaning changes, so stored scores from an older version can be recomputed.
+`score` is two halves: the per-pixel work reduces the luma to its histogram and `DetailStats` (block and
+tile means, a structure tensor: a few hundred numbers), then `from_statistics` applies every formula below.
+`quality_batch` does the per-pixel half with torch on a GPU and shares `from_statistics`.
 
 Analysis frame
     Inputs whose shortest side exceeds ``ANALYSIS_SIDE`` (448 px) are downscaled with area averaging
@@ -107,9 +110,11 @@ import numpy as np
 QUALITY_VERSION = "q1"
 ANALYSIS_SIDE = 448
 
-_TILE = 75  # sharpness tile edge (px at analysis scale)
-_NOISE_BLOCK = 28  # noise block edge (px)
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+MIN_DETAIL_SIDE = 8  # below this shortest side (after downscaling) only the tone scores are computed
+TILE = 75  # sharpness tile edge (px at analysis scale)
+NOISE_BLOCK = 28  # noise block edge (px)
+IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+BAND_SIGMA = 1.0  # Gaussian sigma (px at half scale) of the low-pass the motion band-pass subtracts
 _IMMERKAER_SCALE = math.sqrt(math.pi / 2.0) / 6.0
 _HI_CLIP, _LO_CLIP = 250, 5
 _ANGLE_MIN_BLUR = 0.2
@@ -160,23 +165,39 @@ def score(pixels: np.ndarray) -> QualityScores:
         raise ValueError(f"score() needs a non-empty image, got {pixels.shape}")
     gray8 = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
     if min(h, w) > ANALYSIS_SIDE:
-        f = ANALYSIS_SIDE / min(h, w)
-        size = (max(1, round(w * f)), max(1, round(h * f)))
-        gray8 = cv2.resize(gray8, size, interpolation=cv2.INTER_AREA)  # area: averages, no aliasing
-
+        gray8 = cv2.resize(gray8, analysis_size(h, w), interpolation=cv2.INTER_AREA)  # averages, no aliasing
     hist = cv2.calcHist([gray8], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    exposure, hi, lo, brightness = _exposure(hist)
+    detail = None if min(gray8.shape) < MIN_DETAIL_SIDE else _detail_stats(gray8.astype(np.float32))
+    return from_statistics(hist, detail)
 
-    if min(gray8.shape) < 8:  # too small to see detail or noise: score only the tones
+
+@dataclass(frozen=True, slots=True)
+class DetailStats:
+    """What noise, sharpness and motion_blur read from the analysis-scale luma, reduced to a few hundred
+    numbers. `score()` computes them with OpenCV, `quality_batch` on a torch device; `from_statistics` turns
+    either into scores, so both paths share every formula past the per-pixel work."""
+
+    noise_blocks: np.ndarray  # float32: mean |Immerkaer response| per NOISE_BLOCK cell, 1-px border left out
+    block_luma: np.ndarray  # float32: mean luma per noise cell (the same cropped frame and grid)
+    fine_energy: np.ndarray  # float32: mean squared Laplacian per TILE cell at the analysis scale
+    half_energy: np.ndarray  # float32: mean squared Laplacian at half scale, on the same grid of cells
+    jxx: float  # frame-wide structure tensor of the band-passed half-scale Sobel gradients
+    jyy: float
+    jxy: float
+
+
+def from_statistics(hist: np.ndarray, detail: DetailStats | None) -> QualityScores:
+    """Scores from the 256-bin luma histogram (float64 counts) and the detail statistics (None: the image is
+    below MIN_DETAIL_SIDE, so sharpness, noise and motion_blur are 0)."""
+    exposure, hi, lo, brightness = _exposure(hist)
+    if detail is None:  # too small to see detail or noise: score only the tones
         sharp = noise = motion = 0.0
         angle = None
     else:
-        gray = gray8.astype(np.float32)
-        sigma = _noise_sigma(gray)
+        sigma = _sigma(detail.noise_blocks, detail.block_luma)
         noise = sigma / (sigma + 4.0)
-        half = cv2.pyrDown(gray)
-        sharp = _sharpness(gray, half, sigma)
-        motion, angle = _motion(half)
+        sharp = _sharpness_from_tiles(detail.fine_energy, detail.half_energy, sigma)
+        motion, angle = _motion_from_tensor(detail.jxx, detail.jyy, detail.jxy)
 
     e = 1.0 - 2.0 * abs(exposure - 0.5)
     overall = sharp**0.5 * max(e, 0.0) ** 0.25 * (1.0 - noise) ** 0.1 * (1.0 - motion) ** 0.15
@@ -193,38 +214,66 @@ def score(pixels: np.ndarray) -> QualityScores:
     )
 
 
+def analysis_size(h: int, w: int) -> tuple[int, int]:
+    """(width, height) an h x w input is area-downscaled to when its shortest side exceeds ANALYSIS_SIDE."""
+    f = ANALYSIS_SIDE / min(h, w)
+    return max(1, round(w * f)), max(1, round(h * f))
+
+
+def grid(shape: tuple[int, ...], edge: int) -> tuple[int, int]:
+    """(columns, rows) of a grid of about `edge`-px cells covering an image of `shape` (rows, columns)."""
+    return max(1, round(shape[1] / edge)), max(1, round(shape[0] / edge))
+
+
 def _unit(x: float) -> float:
     return float(min(1.0, max(0.0, x)))
 
 
-def _grid(shape: tuple[int, ...], edge: int) -> tuple[int, int]:
-    """(columns, rows) of a grid of about `edge`-px cells covering an image of `shape`."""
-    return max(1, round(shape[1] / edge)), max(1, round(shape[0] / edge))
-
-
-def _block_means(a: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+def _block_means(a: np.ndarray, cells: tuple[int, int]) -> np.ndarray:
     # INTER_AREA to a small size is an exact block average when sizes divide, close otherwise; C speed.
-    return cv2.resize(a, grid, interpolation=cv2.INTER_AREA).ravel()
+    return cv2.resize(a, cells, interpolation=cv2.INTER_AREA).ravel()
 
 
-def _noise_sigma(gray: np.ndarray) -> float:
-    resp = np.abs(cv2.filter2D(gray, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
+def _detail_stats(gray: np.ndarray) -> DetailStats:
+    noise_blocks, block_luma = _noise_blocks(gray)
+    half = cv2.pyrDown(gray)
+    fine, coarse = _tile_energy(gray, half)
+    return DetailStats(noise_blocks, block_luma, fine, coarse, *_structure_tensor(half))
+
+
+# The per-stage helpers below come in pairs, per-pixel statistics then the scalar formula, so that
+# bench/bench_quality.py can time each stage (`_noise_sigma`, `_sharpness`, `_motion`) on its own.
+
+
+def _noise_blocks(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    resp = np.abs(cv2.filter2D(gray, cv2.CV_32F, IMMERKAER, borderType=cv2.BORDER_REFLECT))
     # Drop the 1-px border the kernel cannot see honestly (reflected borders read as zero response).
     resp = resp[1:-1, 1:-1]
-    grid = _grid(resp.shape, _NOISE_BLOCK)
-    sig = _block_means(resp, grid) * _IMMERKAER_SCALE
-    mean = _block_means(gray[1:-1, 1:-1], grid)
-    usable = sig[(mean > 16) & (mean < 239)]
+    cells = grid(resp.shape, NOISE_BLOCK)
+    return _block_means(resp, cells), _block_means(gray[1:-1, 1:-1], cells)
+
+
+def _sigma(noise_blocks: np.ndarray, block_luma: np.ndarray) -> float:
+    sig = noise_blocks * _IMMERKAER_SCALE
+    usable = sig[(block_luma > 16) & (block_luma < 239)]
     if usable.size >= 4:  # else the frame is mostly clipped: use every block rather than none
         sig = usable
     k = int(0.2 * (sig.size - 1))
     return float(np.partition(sig, k)[k])
 
 
-def _sharpness(gray: np.ndarray, half: np.ndarray, sigma: float) -> float:
-    grid = _grid(gray.shape, _TILE)
-    fine = _block_means(np.square(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)), grid)
-    coarse = _block_means(np.square(cv2.Laplacian(half, cv2.CV_32F, ksize=1)), grid)
+def _noise_sigma(gray: np.ndarray) -> float:
+    return _sigma(*_noise_blocks(gray))
+
+
+def _tile_energy(gray: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cells = grid(gray.shape, TILE)
+    fine = _block_means(np.square(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)), cells)
+    coarse = _block_means(np.square(cv2.Laplacian(half, cv2.CV_32F, ksize=1)), cells)
+    return fine, coarse
+
+
+def _sharpness_from_tiles(fine: np.ndarray, coarse: np.ndarray, sigma: float) -> float:
     # White noise of std s adds 20 s^2 to the mean squared 3x3 Laplacian; pyrDown leaves ~0.075 s^2 of
     # its variance, so 1.5 s^2 at half scale. Subtracting keeps grain from reading as detail.
     fine = np.sqrt(np.maximum(fine - 20.0 * sigma * sigma, 0.0))
@@ -234,16 +283,24 @@ def _sharpness(gray: np.ndarray, half: np.ndarray, sigma: float) -> float:
     return float(np.mean(np.partition(tiles, tiles.size - k)[-k:]))
 
 
-def _motion(half: np.ndarray) -> tuple[float, float | None]:
+def _sharpness(gray: np.ndarray, half: np.ndarray, sigma: float) -> float:
+    return _sharpness_from_tiles(*_tile_energy(gray, half), sigma)
+
+
+def _structure_tensor(half: np.ndarray) -> tuple[float, float, float]:
     # Band-pass first: low frequencies survive any blur shorter than their wavelength and keep the scene's
     # own (mostly horizontal/vertical) edge statistics, which hide diagonal shake; the band a blur of a
     # few px kills everywhere except across its direction carries the signal.
-    band = half - cv2.GaussianBlur(half, (0, 0), 1.0)
+    band = half - cv2.GaussianBlur(half, (0, 0), BAND_SIGMA)
     gx = cv2.Sobel(band, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(band, cv2.CV_32F, 0, 1, ksize=3)
     jxx = float(np.dot(gx.ravel(), gx.ravel()))
     jyy = float(np.dot(gy.ravel(), gy.ravel()))
     jxy = float(np.dot(gx.ravel(), gy.ravel()))
+    return jxx, jyy, jxy
+
+
+def _motion_from_tensor(jxx: float, jyy: float, jxy: float) -> tuple[float, float | None]:
     total = jxx + jyy
     if total <= 1e-6:
         return 0.0, None
@@ -256,6 +313,10 @@ def _motion(half: np.ndarray) -> tuple[float, float | None]:
     blur_down = grad + 90.0
     angle = (-blur_down) % 180.0  # y up, counter-clockwise from +x
     return motion, round(angle, 2) % 180.0
+
+
+def _motion(half: np.ndarray) -> tuple[float, float | None]:
+    return _motion_from_tensor(*_structure_tensor(half))
 
 
 def _srgb_to_linear(v: float) -> float:
