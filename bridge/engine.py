@@ -17,6 +17,7 @@ from bridge.indexing.context import Rules
 from bridge.indexing.pipeline import Indexer, Progress, RunSummary
 from bridge.models.clip import Embedder
 from bridge.models.registry import WeightsMissing, spec_for
+from bridge.models.replicas import make_embedder
 from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger, LedgerError
@@ -59,8 +60,14 @@ class Engine:
                     n["text"] for n in datadir.prune_notices(settings.data_dir, ledger.runs(50))
                 )
             try:
-                engine.embedder = Embedder(
-                    settings.model, settings.models_dir, device=settings.device, precision=settings.precision
+                # one device: an Embedder; several (`cuda:0,cuda:1`, `all`): a ReplicaEmbedder, same interface
+                engine.embedder = make_embedder(
+                    settings.model,
+                    settings.models_dir,
+                    device=settings.device,
+                    precision=settings.precision,
+                    batch_size=settings.batch_size,
+                    notes=engine.notices,
                 )
             except WeightsMissing as e:
                 engine.weights_problem = str(e)
@@ -210,10 +217,18 @@ class Engine:
         if not (s.captions if captions is None else captions):
             return None
         if "captioner" not in self._cache:
-            from bridge.models.blip import Captioner, CaptionWeightsMissing
+            from bridge.models.blip import CaptionWeightsMissing
+            from bridge.models.replicas import make_captioner
 
             try:
-                self._cache["captioner"] = Captioner(s.caption_model, s.models_dir, device=s.device)
+                self._cache["captioner"] = make_captioner(
+                    s.caption_model,
+                    s.models_dir,
+                    device=s.device,
+                    notes=self.notices,
+                    num_beams=s.caption_beams,  # beams other than 3 are part of the caption model id
+                    batch_size=s.caption_batch_size,  # 0: from free device memory
+                )
             except CaptionWeightsMissing as e:
                 self.caption_problem = str(e)
                 self._cache["captioner"] = None
@@ -241,9 +256,8 @@ class Engine:
             captioner=self.captioner(captions),
         )
         if self.embedder is not None and not self.settings.batch_size:
-            from bridge.models.clip import auto_batch_size
-
-            idx.batch_size = auto_batch_size(self.embedder.device, self.embedder.weights.spec.image_size)
+            # sized from free device memory; with several devices, enough for all of them at once
+            idx.batch_size = self.embedder.preferred_batch_size()
         return idx
 
     def index(self, roots: list[str], **kw: Any) -> RunSummary:

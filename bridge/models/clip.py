@@ -9,14 +9,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bridge.models.batching import Backoff
 from bridge.models.lifecycle import LazyModel
 from bridge.models.registry import ModelError, ResolvedWeights, import_weights, resolve, sha256_file
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +46,19 @@ class LoadedModel:
     dtype: Any  # torch dtype of the weights
 
 
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N, several as cuda:0,cuda:1, or all"
+
+
 def pick_device(requested: str = "auto") -> str:
+    """One device: auto, cpu, cuda or cuda:N, checked against this machine (several: `replicas.parse_devices`)."""
     import torch
 
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cpu":
         return requested
-    if not requested.startswith("cuda"):
-        raise ModelError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N")
+    if not re.fullmatch(r"cuda(:\d+)?", requested):
+        raise ModelError(f"unknown device {requested!r}: use {DEVICE_CHOICES}")
     if not torch.cuda.is_available():
         raise ModelError(f"device {requested!r} requested but CUDA is not available here; use --device cpu")
     index = int(requested.split(":", 1)[1]) if ":" in requested else 0
@@ -82,7 +92,17 @@ def load_or_explain(rw: ResolvedWeights, device: str = "cpu", precision: str = "
         ) from None
 
 
+# open_clip keeps its model configs in a process-wide registry that `add_model_config` rescans; replicas
+# loading side by side (`replicas.ReplicaEmbedder`) load one at a time. Loading is disk-bound anyway.
+_LOAD_LOCK = threading.Lock()
+
+
 def load_model(rw: ResolvedWeights, *, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
+    with _LOAD_LOCK:
+        return _load_model(rw, device=device, precision=precision)
+
+
+def _load_model(rw: ResolvedWeights, *, device: str, precision: str) -> LoadedModel:
     import open_clip
     import torch
 
@@ -157,13 +177,16 @@ def measure_agreement(
 
 
 def auto_batch_size(device: str, image_size: int) -> int:
-    """CPU: 32 (measured sweet spot for ViT-B-32). CUDA: sized from free memory, capped at 512."""
+    """CPU: 32 (measured sweet spot for ViT-B-32). CUDA: sized from free memory, 8 to 512.
+
+    An estimate, on the safe side: ~12 MB per image (the activations of a ViT-B at 224 px in fp16, with
+    generous headroom), scaled by pixel count, against half the free memory. Where it is still too much (a
+    larger model, another program on the GPU), the encoder's out-of-memory back-off finds the size that fits."""
     if not device.startswith("cuda"):
         return 32
     import torch
 
     free, _total = torch.cuda.mem_get_info(torch.device(device))
-    # ~ activations of a ViT-B at 224 px in fp16, with generous headroom; scaled by pixel count
     per_image = 12 * 1024 * 1024 * (image_size / 224) ** 2
     return int(max(8, min(512, (free * 0.5) // per_image)))
 
@@ -173,15 +196,24 @@ class Embedder:
     `LazyModel`) loads on first use; `release()` frees it (the host does after an idle timeout)."""
 
     def __init__(
-        self, model_id: str, models_dir: Path, *, device: str = "auto", precision: str = "auto"
+        self,
+        model_id: str,
+        models_dir: Path,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        batch_size: int = 0,
     ) -> None:
         self.model_id = model_id
         self.models_dir = models_dir
         self.requested_device = device
         self.requested_precision = precision
+        self.requested_batch_size = batch_size  # 0: from the device's free memory (`auto_batch_size`)
         self.weights = resolve(model_id, models_dir)  # raises WeightsMissing early, before any work starts
         self.device = pick_device(device)  # a wrong --device is refused before any work starts, too
         self.model: LazyModel[LoadedModel] = LazyModel(self._load)
+        self._backoff: Backoff | None = None
+        self._backoff_lock = threading.Lock()
 
     def _load(self) -> LoadedModel:
         precision = choose_precision(self.requested_precision, self.device, self.model_id, self.models_dir)
@@ -191,21 +223,46 @@ class Embedder:
         """Free the model unless it is in use; the next encode loads it again."""
         return self.model.release()
 
-    def encode_images(self, batch: np.ndarray) -> np.ndarray:
-        """N x S x S x 3 uint8 → N x dim float32, L2-normalised."""
+    def preferred_batch_size(self) -> int:
+        """How many images one forward pass takes here: the `batch_size` asked for, else sized from the
+        device's free memory (measured once, on first ask). The indexer hands batches of this size."""
+        return self.backoff.limit
+
+    @property
+    def backoff(self) -> Backoff:
+        """The sub-batch size this device takes, learned at run time (kept across calls and releases)."""
+        with self._backoff_lock:
+            if self._backoff is None:
+                limit = self.requested_batch_size or auto_batch_size(
+                    self.device, self.weights.spec.image_size
+                )
+                self._backoff = Backoff(limit, device=self.device, what="image")
+            return self._backoff
+
+    def encode_images(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
+        """N x S x S x 3 uint8 → N x dim float32, L2-normalised. A torch tensor (on any device) is taken as
+        it is, without a copy through the CPU. Out of memory: the batch goes through in smaller parts."""
         import torch
 
+        backoff = self.backoff
         with self.model.use() as m, torch.inference_mode():
-            x = (
-                torch.from_numpy(np.require(batch, requirements=["C", "W"]))
-                .to(m.device)
-                .permute(0, 3, 1, 2)
-                .float()
-                .div_(255)
-            )
-            x = ((x - m.mean) / m.std).to(m.dtype)
-            feats = m.model.encode_image(x).float()
-            feats = torch.nn.functional.normalize(feats, dim=-1)
+            parts = backoff.run(len(batch), lambda start, stop: self._encode(m, batch[start:stop]))
+            if not parts:
+                return np.zeros((0, m.dim), np.float32)
+        return np.concatenate(parts)
+
+    @staticmethod
+    def _encode(m: LoadedModel, batch: np.ndarray | torch.Tensor) -> np.ndarray:
+        import torch
+
+        if isinstance(batch, torch.Tensor):
+            x = batch.to(m.device)
+        else:
+            x = torch.from_numpy(np.require(batch, requirements=["C", "W"])).to(m.device)
+        # a copy, always: the in-place division must never touch a caller's float tensor
+        x = x.permute(0, 3, 1, 2).to(torch.float32, copy=True).div_(255)
+        x = ((x - m.mean) / m.std).to(m.dtype)
+        feats = torch.nn.functional.normalize(m.model.encode_image(x).float(), dim=-1)
         return feats.cpu().numpy().astype(np.float32)
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
