@@ -9,6 +9,11 @@ textured images when ../shared is absent. Pinned to one core: OMP/BLAS/OpenCV th
 and cv2 load, so images/s per core = 1 / CPU seconds per image. Prints the rate per bitmap set, a
 per-stage breakdown, and the ratio to the target of 50 images/s per core. Never asserts on time.
 
+Then the duplicate signature (`bridge.analyses.dupsig.signature`, also computed in the decode worker) on the
+same two bitmap sets, side by side with the imagehash computation it replaced (signature d1: imagehash
+phash + dhash, PIL LANCZOS resizes of the whole bitmap, plus the OpenCV thumbnail): median wall ms per call,
+CPU ms per image, and the speed-up as a ratio.
+
 Then the batched torch path (`bridge.analyses.quality_batch.scores`, for bitmaps already on a GPU) side by
 side with `quality.score` on the same bitmap sets plus one set of a single shape (so batches fill): wall and
 CPU ms per image for the numpy path and for torch on the CPU at batch sizes 2 and 16 (one thread), and on
@@ -29,6 +34,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -38,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
 TARGET = 50.0  # images/s per core
 
-from bridge.analyses import quality  # noqa: E402
+from bridge.analyses import dupsig, quality  # noqa: E402
 
 
 def real_bitmaps() -> list[np.ndarray]:
@@ -130,6 +136,55 @@ def stages(images: list[np.ndarray], repeat: int) -> dict[str, float]:
     return out
 
 
+def dupsig_imagehash(pixels: np.ndarray) -> tuple[int, int, bytes]:
+    """The d1 signature's computation, the reference: imagehash phash and dhash of the grayscale (each a
+    PIL LANCZOS resize of the whole bitmap; phash through scipy's DCT), and the INTER_AREA thumbnail."""
+    import imagehash
+    from PIL import Image
+
+    gray = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+    img = Image.fromarray(gray, "L")
+    th, tw = dupsig.thumb_size(*gray.shape)
+    thumb = cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA) if (th, tw) != gray.shape else gray
+    return (
+        dupsig.pack_bits(imagehash.phash(img).hash),
+        dupsig.pack_bits(imagehash.dhash(img).hash),
+        thumb.tobytes(),
+    )
+
+
+def per_call(fn: Callable[[np.ndarray], object], images: list[np.ndarray], repeat: int) -> dict[str, float]:
+    """Median wall ms of one call (robust to a busy machine) and CPU ms per image over all calls."""
+    for img in images[:3]:
+        fn(img)
+    times = []
+    c = time.process_time()
+    for _ in range(repeat):
+        for img in images:
+            t = time.perf_counter()
+            fn(img)
+            times.append(time.perf_counter() - t)
+    return {
+        "median_ms": 1000 * float(np.median(times)),
+        "cpu_ms_per_image": 1000 * (time.process_time() - c) / len(times),
+    }
+
+
+def dupsig_report(sets: dict[str, list[np.ndarray]], repeat: int) -> dict[str, dict[str, Any]]:
+    """Per bitmap set: the current signature and the imagehash reference, and the speed-up."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, imgs in sets.items():
+        new = per_call(dupsig.signature, imgs, repeat)
+        ref = per_call(dupsig_imagehash, imgs, repeat)
+        out[name] = {
+            f"signature {dupsig.DUPSIG_VERSION}": new,
+            "imagehash reference (d1)": ref,
+            "speedup_cpu": ref["cpu_ms_per_image"] / new["cpu_ms_per_image"],
+            "speedup_median": ref["median_ms"] / new["median_ms"],
+        }
+    return out
+
+
 def batched_report(sets: dict[str, list[np.ndarray]], repeat: int) -> dict[str, dict[str, object]]:
     """Per bitmap set: ms per image of quality.score and of quality_batch.scores (CPU batch 2 and 16, CUDA
     when present), and the largest difference per score between the two paths."""
@@ -209,16 +264,17 @@ def main() -> None:
 
     results = {name: rate(quality.score, imgs, args.repeat) for name, imgs in sets.items()}
     breakdown = stages(decoded, args.repeat)
+    table = {k: {**v, "ratio_to_target": v["images_per_s_per_core"] / TARGET} for k, v in results.items()}
+    dup = dupsig_report(sets, args.repeat)
     report = {
         "source": source,
         "bitmaps": len(decoded),
         "sizes": sorted({f"{img.shape[1]}x{img.shape[0]}" for img in decoded}),
         "threads": {"cv2": cv2.getNumThreads(), "OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"]},
         "target_images_per_s_per_core": TARGET,
-        "results": {
-            k: {**v, "ratio_to_target": v["images_per_s_per_core"] / TARGET} for k, v in results.items()
-        },
+        "results": table,
         "stage_cpu_ms_per_image": breakdown,
+        "dupsig": dup,
     }
     report["torch_batched"] = batched = batched_report(sets, args.repeat)
     if args.json:
@@ -229,7 +285,7 @@ def main() -> None:
         f"cv2 threads = {cv2.getNumThreads()}, OMP_NUM_THREADS = 1; target {TARGET:.0f} images/s per core\n"
     )
     print(f"{'bitmaps':40s} {'images':>7s} {'ms/img':>8s} {'img/s/core':>11s} {'vs target':>10s}")
-    for name, r in report["results"].items():
+    for name, r in table.items():
         print(
             f"{name:40s} {r['images']:7d} {r['ms_per_image']:8.2f} {r['images_per_s_per_core']:11.1f} "
             f"{r['ratio_to_target']:9.2f}x"
@@ -238,6 +294,15 @@ def main() -> None:
     for name, ms in breakdown.items():
         print(f"  {name:32s} {ms:8.2f}")
     print(f"  {'sum':32s} {sum(breakdown.values()):8.2f}")
+    print(f"\nduplicate signature {dupsig.DUPSIG_VERSION} vs the imagehash reference (d1), one core")
+    print(f"{'bitmaps':40s} {'new ms':>7s} {'CPU ms':>7s} {'ref ms':>7s} {'CPU ms':>7s} {'speed-up':>9s}")
+    for name, sig in dup.items():
+        new, ref = sig[f"signature {dupsig.DUPSIG_VERSION}"], sig["imagehash reference (d1)"]
+        print(
+            f"{name:40s} {new['median_ms']:7.2f} {new['cpu_ms_per_image']:7.2f} {ref['median_ms']:7.2f} "
+            f"{ref['cpu_ms_per_image']:7.2f} {sig['speedup_cpu']:8.1f}x"
+        )
+    print("(ms: median wall time of one call; CPU ms: process CPU time per image; speed-up on CPU time)")
     print_batched(batched)
 
 
