@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,8 @@ from bridge.records import FileResult, Stage
 
 if TYPE_CHECKING:
     import torch
+
+log = logging.getLogger(__name__)
 
 _MIN_BYTES = 128
 READ_THREADS = 4  # file reads overlap the device's work on the previous batch
@@ -239,6 +242,10 @@ def to_host(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.permute(1, 2, 0).cpu().numpy())
 
 
+# what the device made for one file: job, model input, analyses, caption input, oriented (width, height)
+_Made = tuple[Job, np.ndarray | None, dict[str, Any], np.ndarray | None, tuple[int, int]]
+
+
 class DeviceLane:
     """Takes baseline JPEGs from the shared `JobQueue` in batches and turns them into `FileResult`s (without
     metadata: `wants_metadata` says which still need a CPU worker's metadata half). Runs in its own thread."""
@@ -270,10 +277,8 @@ class DeviceLane:
                 if turned:
                     self.turned_away += len(turned)
                     reject(turned)
-            for (
-                _,
-                fut,
-            ) in ahead:  # stopped: files not decoded yet are simply not done (the next run does them)
+            # Stopped: files not decoded yet are simply not done (the next run does them).
+            for _, fut in ahead:
                 fut.cancel()
 
     @staticmethod
@@ -285,11 +290,27 @@ class DeviceLane:
     def _process(
         self, items: list[Eligible], turned: list[Job]
     ) -> Iterator[tuple[Job, FileResult, tuple[int, int]]]:
-        import torch
-
         if not items:
             return
         t0 = time.perf_counter()
+        try:
+            out = self._on_device(items, turned)
+        except Exception:
+            # A bug or an odd file in the device code must not cost the photos: the CPU workers take the batch
+            # (their decoder records a named reason for any file that really is bad).
+            log.warning("device lane: batch of %d handed to the CPU workers", len(items), exc_info=True)
+            turned.extend(item.job for item in items if item.job not in turned)
+            out = []
+        seconds = time.perf_counter() - t0
+        self.seconds += seconds
+        self.decoded += len(out)
+        for job, model_in, wanted, caption, oriented in out:
+            result = FileResult(job.path, job.fingerprint, None, model_in, (), {}, wanted, caption)
+            yield job, result, oriented
+
+    def _on_device(self, items: list[Eligible], turned: list[Job]) -> list[_Made]:
+        import torch
+
         with torch.inference_mode():
             decoded = decode(items, self.device)
             kept: list[tuple[Eligible, torch.Tensor]] = []
@@ -304,7 +325,7 @@ class DeviceLane:
             del kept  # the full-size decodes: only the shared bitmaps are needed from here
             kinds = sorted({kv for item in eligible for kv in item.job.analyses})
             results = analyses(bitmaps, kinds) if kinds else [{} for _ in eligible]
-            out = []
+            out: list[_Made] = []
             for item, bitmap, found in zip(eligible, bitmaps, results, strict=True):
                 job = item.job
                 wanted = {k: v for k, v in found.items() if any(k == kind for kind, _ in job.analyses)}
@@ -318,12 +339,7 @@ class DeviceLane:
                     else (item.width, item.height)
                 )
                 out.append((job, model_in, wanted, caption, oriented))
-        seconds = time.perf_counter() - t0
-        self.seconds += seconds
-        self.decoded += len(out)
-        for job, model_in, wanted, caption, oriented in out:
-            result = FileResult(job.path, job.fingerprint, None, model_in, (), {}, wanted, caption)
-            yield job, result, oriented
+        return out
 
 
 def _free(device: str) -> None:

@@ -90,6 +90,7 @@ def _two_lanes(ctx: RunContext, device: str, jobs: JobQueue, counts: LaneCounts)
     oriented: dict[str, tuple[int, int]] = {}
 
     def put(item: tuple[str, Any]) -> None:
+        """A result: dropped once halted (nobody will commit it; the next run redoes that file)."""
         while not halt.is_set():
             try:
                 out.put(item, timeout=POLL_S)
@@ -97,14 +98,18 @@ def _two_lanes(ctx: RunContext, device: str, jobs: JobQueue, counts: LaneCounts)
             except queue.Full:
                 continue
 
+    def tell(item: tuple[str, Any]) -> None:
+        """"done" or an error: always delivered (the consumer reads until both lanes said done)."""
+        out.put(item)
+
     def cpu_side() -> None:
         try:
             for r in pool.results(jobs):
                 put(("cpu", r))
         except BaseException as e:  # handed to the consumer, which raises it
-            put(("error", e))
+            tell(("error", e))
         finally:
-            put(("done", "cpu"))
+            tell(("done", "cpu"))
 
     def device_side() -> None:
         lane = DeviceLane(device, stop=halt.is_set)
@@ -116,12 +121,12 @@ def _two_lanes(ctx: RunContext, device: str, jobs: JobQueue, counts: LaneCounts)
                     jobs.to_metadata([metadata_job(job)])
                 put(("device", (job, r)))
         except BaseException as e:
-            put(("error", e))
+            tell(("error", e))
         finally:
             jobs.close()
             counts.device_decoded, counts.turned_away = lane.decoded, lane.turned_away
             counts.device_seconds = lane.seconds
-            put(("done", "device"))
+            tell(("done", "device"))
 
     threads = [
         threading.Thread(target=cpu_side, name="decode-cpu", daemon=True),
@@ -133,11 +138,11 @@ def _two_lanes(ctx: RunContext, device: str, jobs: JobQueue, counts: LaneCounts)
     finished = 0
     try:
         while finished < len(threads):
+            if ctx.stop.is_set():
+                halt.set()  # both lanes end after their current step; what arrives meanwhile is still used
             try:
                 kind, item = out.get(timeout=POLL_S)
             except queue.Empty:
-                if ctx.stop.is_set():
-                    halt.set()
                 continue
             if kind == "done":
                 finished += 1
