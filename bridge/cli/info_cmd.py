@@ -169,9 +169,9 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
             return f"in use: {e}"
 
     check("index owner", owner)
-    from bridge.models.clip import pick_device
+    from bridge.models.replicas import parse_devices
 
-    check("torch device", lambda: pick_device(s.device))
+    check("torch device", lambda: ", ".join(parse_devices(s.device)))
     ok = all(c["ok"] for c in checks)
     if as_json:
         emit_json({"ok": ok, "checks": checks})
