@@ -189,7 +189,9 @@ def test_index_with_the_device_lane_matches_the_cpu_workers(
             points = {pid: (payload, vec) for pid, payload, vec in engine.store().scroll(with_vectors=True)}
             failures = {Path(f.path).name: f.reason for f in engine.ledger.failures()}
         thumbs[mode] = {
-            payload["path"]: np.asarray(Image.open(thumb_path(thumbs_dir(s.data_dir), payload["fingerprint"])))
+            payload["path"]: np.asarray(
+                Image.open(thumb_path(thumbs_dir(s.data_dir), payload["fingerprint"]))
+            )
             for payload, _ in points.values()
         }
         return summary.as_dict(), points, failures
@@ -212,3 +214,26 @@ def test_index_with_the_device_lane_matches_the_cpu_workers(
         for key in ("sharpness", "exposure", "brightness", "noise"):
             if key in payload:
                 assert dpayload[key] == pytest.approx(payload[key], abs=0.08), (key, payload["path"])
+
+
+def test_index_with_two_replicas_matches_one_device(settings: Settings, tmp_path: Path) -> None:
+    """`--device cpu,cpu`: one model replica per device sharing each batch; same ids, payloads and vectors."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    for i in range(21):  # not a multiple of the batch: uneven chunks
+        write_jpeg(folder / f"r_{i}.jpg", 400, 300, seed=100 + i)
+
+    def index(device: str) -> dict:
+        data = tmp_path / f"data-{device.replace(',', '-')}"
+        s = settings.with_overrides(data_dir=data, device=device, batch_size=8)
+        shutil.copytree(settings.models_dir, s.models_dir)
+        with Engine.open(s) as engine:
+            assert engine.index([str(folder)]).embedded == 21
+            return {pid: (payload, vec) for pid, payload, vec in engine.store().scroll(with_vectors=True)}
+
+    one, two = index("cpu"), index("cpu,cpu")
+    assert set(one) == set(two)
+    for pid, (payload, vec) in one.items():
+        assert {**two[pid][0], "indexed_at": 0} == {**payload, "indexed_at": 0}  # all but the time it was written
+        np.testing.assert_allclose(two[pid][1], vec, atol=1e-5)
