@@ -302,7 +302,9 @@ def _structure_tensor(half: np.ndarray) -> tuple[float, float, float]:
 
 def _motion_from_tensor(jxx: float, jyy: float, jxy: float) -> tuple[float, float | None]:
     total = jxx + jyy
-    if total <= 1e-6:
+    # No detail to blur: below one squared grey level over the whole frame is rounding residue (a flat image's
+    # band-pass is 0 up to float error, and float error has a direction), not structure.
+    if total <= 1.0:
         return 0.0, None
     aniso = math.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy) / total
     motion = min(1.0, max(0.0, (aniso - _ANISO_SHARP) / 0.45))
