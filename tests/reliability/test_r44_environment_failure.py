@@ -11,6 +11,7 @@ import pytest
 
 from bridge.indexing import worker
 from bridge.indexing.decodepool import DecodePool
+from bridge.indexing.jobqueue import JobQueue
 from bridge.records import RunFailure
 from bridge.state.ledger import Ledger
 from tests.bridge.conftest import make_photos
@@ -63,7 +64,7 @@ def test_workers_that_cannot_initialise_are_a_run_failure(tmp_path):
     bad_log.mkdir()
     pool = DecodePool(2, str(bad_log), threading.Event(), depth=4)
     with pytest.raises(RunFailure, match="cannot write the decoder log"):
-        list(pool._pool_results(jobs))  # past the parent's own log check, straight to the workers
+        list(pool._pool_results(JobQueue(jobs)))  # past the parent's own log check, straight to the workers
     with pytest.raises(RunFailure, match="decode workers' log"):
         list(pool.results(jobs))  # the parent's check says it first, in words
 
