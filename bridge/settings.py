@@ -117,7 +117,9 @@ class Settings(BaseSettings):
     caption_model: str = "blip-base"  # blip-base, blip-large, a Hugging Face repo id, or a local directory
     # Beam search (3, the default) or greedy decoding (1): greedy is about twice as fast, see README "Captions"
     caption_beams: int = Field(default=3, ge=1, le=8)
-    caption_batch_size: int = Field(default=0, ge=0)  # 0: chosen from free device memory (>= 256 on a big GPU)
+    caption_batch_size: int = Field(
+        default=0, ge=0
+    )  # 0: chosen from free device memory (>= 256 on a big GPU)
 
     # Extra open_clip model config dirs (custom or fine-tuned architectures)
     model_config_dirs: list[Path] = Field(default_factory=list)

@@ -99,7 +99,7 @@ def _two_lanes(ctx: RunContext, device: str, jobs: JobQueue, counts: LaneCounts)
                 continue
 
     def tell(item: tuple[str, Any]) -> None:
-        """"done" or an error: always delivered (the consumer reads until both lanes said done)."""
+        """A "done" or an error: always delivered (the consumer reads until both lanes said done)."""
         out.put(item)
 
     def cpu_side() -> None:

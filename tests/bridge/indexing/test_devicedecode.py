@@ -235,5 +235,8 @@ def test_index_with_two_replicas_matches_one_device(settings: Settings, tmp_path
     one, two = index("cpu"), index("cpu,cpu")
     assert set(one) == set(two)
     for pid, (payload, vec) in one.items():
-        assert {**two[pid][0], "indexed_at": 0} == {**payload, "indexed_at": 0}  # all but the time it was written
+        assert {**two[pid][0], "indexed_at": 0} == {
+            **payload,
+            "indexed_at": 0,
+        }  # all but the time it was written
         np.testing.assert_allclose(two[pid][1], vec, atol=1e-5)
