@@ -27,7 +27,7 @@ from bridge.records import Stage
 from bridge.state.rows import AnalysisResult
 
 _DONE = None
-CAPTION_NICENESS = 10
+CAPTION_NICENESS = 10  # on a CPU, captions run at this niceness so the machine stays usable
 
 
 class CaptionLane:

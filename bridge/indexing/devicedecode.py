@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from bridge.files.formats import limits_for
 from bridge.files.thumbs import THUMB_SIZE, thumb_path, write_thumbnail
 from bridge.indexing.decode import exif_orientation
 from bridge.indexing.worker import Job
@@ -65,7 +66,7 @@ def batch_size(device: str) -> int:
 
 def read(job: Job) -> bytearray | None:
     """The file's bytes, or None when it cannot be read here (the CPU worker will say why)."""
-    limit = job.max_bytes or 200 * 1024 * 1024
+    limit = job.max_bytes or limits_for(job.path).max_bytes
     if job.size > limit:
         return None
     try:
@@ -272,7 +273,10 @@ class DeviceLane:
                 turned: list[Job] = []
                 for job, fut in batch:
                     item = inspect(job, fut.result())
-                    (items.append(item) if item is not None else turned.append(job))
+                    if item is None:
+                        turned.append(job)
+                    else:
+                        items.append(item)
                 yield from self._process(items, turned)
                 if turned:
                     self.turned_away += len(turned)

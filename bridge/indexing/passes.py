@@ -9,7 +9,7 @@ from collections.abc import Set
 import numpy as np
 
 from bridge.indexing.batches import keyword_results, results
-from bridge.indexing.captions import commit_captions
+from bridge.indexing.captions import CAPTION_NICENESS, commit_captions
 from bridge.indexing.context import RunContext
 from bridge.indexing.plan import Plan
 from bridge.indexing.summary import Tally
@@ -18,7 +18,6 @@ from bridge.indexing.worker import Job
 from bridge.records import FileResult, Stage
 
 KEYWORD_CHUNK = 512  # stored vectors read back per step
-CAPTION_NICENESS = 10  # on a CPU, captions run at this niceness so the machine stays usable
 
 
 def keyword_pass(ctx: RunContext, tally: Tally) -> None:

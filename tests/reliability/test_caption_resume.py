@@ -19,6 +19,17 @@ pytestmark = pytest.mark.reliability
 N = 96
 
 
+def kill9_after_captions(proc, ledger_path, n: int) -> None:
+    """kill -9 the indexing process group once the ledger has recorded `n` captions."""
+    deadline = time.monotonic() + 240
+    while stage_count(ledger_path, "caption") < n:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "captioning made no progress"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
     folder = tmp_path / "c"
     make_photos(folder, N, size=(64, 48))
@@ -27,14 +38,7 @@ def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
     first = cli(*base, "--json")  # embeddings, scores, keywords: done before captions are asked for
     assert first.returncode == 0, first.stderr
     args = (*base, "--captions", "--caption-model", "tiny-blip")
-    proc = cli(*args, wait=False)
-    deadline = time.monotonic() + 240
-    while stage_count(settings.ledger_path, "caption") < 16:
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "captioning made no progress"
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill9_after_captions(cli(*args, wait=False), settings.ledger_path, 16)
     at_kill = stage_count(settings.ledger_path, "caption")
     assert at_kill < N
     done = cli(*args, "--json")
@@ -58,14 +62,7 @@ def test_kill9_during_captions_in_the_shared_pass_then_resume(cli, settings, tmp
     import_caption_model(make_tiny_blip(tmp_path / "blip"), "tiny-blip", settings.models_dir)
     args = ("index", str(folder), "--model", settings.model, "--workers", "2", "--batch-size", "8")
     args = (*args, "--captions", "--caption-model", "tiny-blip")
-    proc = cli(*args, wait=False)
-    deadline = time.monotonic() + 240
-    while stage_count(settings.ledger_path, "caption") < 8:
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "captioning made no progress"
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill9_after_captions(cli(*args, wait=False), settings.ledger_path, 8)
     captioned, embedded = (
         stage_count(settings.ledger_path, "caption"),
         stage_count(settings.ledger_path, "embed"),
