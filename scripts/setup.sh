@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install Pixel Detective with every dependency pinned by constraints.txt.
 #   scripts/setup.sh          the app
-#   scripts/setup.sh --dev    the app + test tools
+#   scripts/setup.sh --cluster  the app + the cluster extra (Ray, s3fs, gcsfs: docs/cluster.md)
+#   scripts/setup.sh --dev    the app + the cluster extra + test tools
 # Idempotent: re-running only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,5 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
+[ "${1:-}" = "--cluster" ] && extras="[cluster]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
