@@ -113,6 +113,7 @@ class FileResult:
     timings: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase in the worker
     analyses: dict[str, tuple[str, Any]] = field(default_factory=dict)  # kind → (version, data)
     bitmap: np.ndarray | None = None  # the decoded bitmap itself, when asked for (captions)
+    vector: np.ndarray | None = None  # the embedding, when a cluster's model actor made it (no model_input then)
 
     @property
     def failed(self) -> bool:

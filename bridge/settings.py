@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     # workers taking every other file. auto: on when the model runs on a GPU; on: also on the CPU (torchvision's
     # libjpeg; slower than the workers' draft-mode decode, for tests and benchmarks); off: workers only.
     device_decode: Literal["auto", "on", "off"] = "auto"
+    # Scale-out (docs/cluster.md): "" runs on this machine; "auto" joins the Ray cluster this machine belongs to
+    # (RAY_ADDRESS or a local `ray start`); "ray://HOST:PORT" a remote one through Ray Client; "local" starts a
+    # private one-machine Ray. This process stays the head: the one writer to the ledger and the vector store.
+    cluster: str = ""
+    # Where the cluster embeds: "actors" (one model actor per GPU, or per `cluster_embed_actors` CPU actors),
+    # "head" (this process, as on a laptop), "auto" (actors when the cluster has GPUs, else the head).
+    cluster_embed: Literal["auto", "actors", "head"] = "auto"
+    cluster_embed_actors: int = Field(default=0, ge=0)  # 0: one per GPU; >0 on a CPU cluster: CPU actors
+    cluster_chunk_mb: float = Field(default=32.0, gt=0)  # a decode task's share of the work, by file bytes
     max_pixels: int = Field(default=250_000_000, ge=1_000_000)  # decompression-bomb limit
     # Per format family (jpeg, png, webp, tiff, heif, raw): {"tiff": {"max_mb": 2048, "max_megapixels": 400}}
     # over the defaults in bridge/files/formats.py LIMITS. Bigger files are never read (memory per worker, R48).

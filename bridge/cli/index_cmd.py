@@ -90,6 +90,14 @@ def index(
             help="auto (on with a GPU), on or off: decode baseline JPEGs on the model's device in batches.",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Spread decode and embed work over a Ray cluster: auto (the cluster this machine is in), "
+            "ray://HOST:PORT, or local. This machine keeps the index. See docs/cluster.md.",
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Embedding model id (see `models list`).")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Keep watching the folders afterwards.")] = False,
     summary: Annotated[
@@ -182,6 +190,7 @@ def index(
         workers=workers,
         device=device,
         device_decode=device_decode,
+        cluster=cluster,
         model=model,
         captions=captions,
         caption_beams=caption_beams,

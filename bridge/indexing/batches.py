@@ -22,6 +22,7 @@ from bridge.indexing.plan import Plan
 from bridge.indexing.summary import Tally
 from bridge.indexing.upkeep import ensure_space, set_analysis_payloads
 from bridge.indexing.worker import Job, process
+from bridge.models.clip import Embedder
 from bridge.records import FileResult, Stage
 from bridge.state.rows import AnalysisResult, FailedFile, StageDone
 from bridge.store.base import Point
@@ -43,15 +44,23 @@ class Batch:
 
 
 def results(
-    ctx: RunContext, jobs: Sequence[Job], counts: lanes.LaneCounts | None = None
+    ctx: RunContext,
+    jobs: Sequence[Job],
+    counts: lanes.LaneCounts | None = None,
+    notes: list[str] | None = None,
 ) -> Iterator[FileResult]:
-    """Each job's result: from the decode lanes (CPU workers, and the device for JPEGs when it decodes), or
-    in this process for one or two files."""
+    """Each job's result: from the decode lanes (CPU workers, and the device for JPEGs when it decodes), from
+    a Ray cluster when the run names one, or in this process for one or two files."""
     if ctx.inline or len(jobs) <= 2:  # a watcher's one or two files: not worth starting a pool (~1 s)
         for job in jobs:
             if ctx.stop.is_set():
                 return
             yield process(job)
+        return
+    if ctx.settings.cluster:
+        from bridge.indexing import raylane  # Ray is imported only by a run that names a cluster
+
+        yield from raylane.results(ctx, jobs, notes)
         return
     yield from lanes.results(ctx, jobs, counts)
 
@@ -77,7 +86,7 @@ def run_batches(ctx: RunContext, tally: Tally, plan: Plan) -> None:
                 commit_captions(ctx, tally, fps, texts, embedded)
 
     try:
-        for result in results(ctx, plan.jobs, counts):
+        for result in results(ctx, plan.jobs, counts, tally.summary.notes):
             pending.append(result)
             if result.model_input is not None:
                 n_pixels += 1
@@ -116,14 +125,12 @@ def prepare(ctx: RunContext, tally: Tally, plan: Plan, results: Sequence[FileRes
     analyses = [
         AnalysisResult(r.fingerprint, Stage(k), v, d) for r in results for k, (v, d) in r.analyses.items()
     ]
-    with_pixels = [r for r in results if r.model_input is not None]
+    with_pixels = [r for r in results if r.model_input is not None or r.vector is not None]
     points: list[Point] = []
     stages: list[StageDone] = []
     if with_pixels and (vec := ctx.vectors) is not None:
         embedder, _, model_id = vec
-        with tally.timed("embed"):
-            inputs = [r.model_input for r in with_pixels if r.model_input is not None]  # all of them
-            vectors = embedder.encode_images(np.stack(inputs))
+        vectors = embed(tally, embedder, with_pixels)
         analyses += keyword_results(ctx, tally, [r.fingerprint for r in with_pixels], vectors)
         fps = [r.fingerprint for r in with_pixels]
         metas = {r.fingerprint: r.metadata for r in with_pixels if r.metadata is not None}
@@ -184,6 +191,16 @@ def commit(ctx: RunContext, tally: Tally, batch: Batch, plan: Plan) -> None:
     ctx.progress.advance(done=len(batch.results) - len(failed_files), failed=len(failed_files))
     if ctx.on_batch_committed:
         ctx.on_batch_committed(len(batch.results))
+
+
+def embed(tally: Tally, embedder: Embedder, results: Sequence[FileResult]) -> np.ndarray:
+    """The batch's vectors, in order: those a cluster's model actors made, the rest encoded here."""
+    todo = [r.model_input for r in results if r.vector is None and r.model_input is not None]
+    encoded: Iterator[np.ndarray] = iter(())
+    if todo:
+        with tally.timed("embed"):
+            encoded = iter(embedder.encode_images(np.stack(todo)))
+    return np.stack([r.vector if r.vector is not None else next(encoded) for r in results])
 
 
 def keyword_results(
