@@ -71,7 +71,7 @@ class ClusterCounts:
         where = f"{self.actors} model actor(s)" if self.actors else "the head"
         line = (
             f"cluster {self.address}: {self.nodes} node(s), {self.cpus:g} CPUs, {self.gpus:g} GPUs; "
-            f"{self.chunks} chunks, embedded on {where}; joined in {self.connect_s:.1f} s"
+            f"{self.chunks} chunks, embedded on {where}; joined in {self.connect_s:.2f} s"
         )
         if self.redispatched:
             line += f"; {self.redispatched} chunk(s) re-dispatched from a slow node"
@@ -94,15 +94,22 @@ class Attempt:
     decode: Any  # the decode task's ref
 
 
-def chunks(jobs: Sequence[Job], target_bytes: int, max_files: int = CHUNK_FILES) -> list[list[Job]]:
-    """Consecutive jobs in chunks of about `target_bytes` (file sizes from the scan), at most `max_files`."""
+def chunks(
+    jobs: Sequence[Job], target_bytes: int, max_files: int = CHUNK_FILES, lanes: int = 0
+) -> list[list[Job]]:
+    """Consecutive jobs in chunks of about `target_bytes` (file sizes from the scan), at most `max_files`.
+
+    With `lanes` (the cluster's CPUs): the first `lanes` chunks hold one file each, so every CPU starts at once
+    and the first batch is committed early; and no chunk holds more than its share of what is left
+    (remaining / 2 lanes), so the end of the run is spread over every CPU instead of waiting for a big chunk."""
     out: list[list[Job]] = []
     cur: list[Job] = []
     size = 0
-    for job in jobs:
+    for i, job in enumerate(jobs):
         cur.append(job)
         size += max(job.size, 1)
-        if size >= target_bytes or len(cur) >= max_files:
+        share = max(1, (len(jobs) - i + len(cur)) // (2 * lanes)) if lanes else max_files
+        if size >= target_bytes or len(cur) >= min(max_files, share) or len(out) < lanes:
             out.append(cur)
             cur, size = [], 0
     if cur:
@@ -237,7 +244,9 @@ class ClusterRun:
 
     def results(self, jobs: Sequence[Job]) -> Iterator[FileResult]:
         ray, stop = self.ray, self.ctx.stop
-        pending: deque[tuple[int, list[Job]]] = deque(enumerate(chunks(jobs, self.target_bytes)))
+        pending: deque[tuple[int, list[Job]]] = deque(
+            enumerate(chunks(jobs, self.target_bytes, lanes=int(self.counts.cpus)))
+        )
         self.counts.chunks = len(pending)
         work = dict(pending)
         inflight: dict[Any, Attempt] = {}  # the ref whose answer is used → its attempt

@@ -119,6 +119,13 @@ def test_chunks_are_balanced_by_bytes() -> None:
     out = raylane.chunks(jobs, target_bytes=30, max_files=3)
     assert [[j.size for j in c] for c in out] == [[10, 10, 10], [30], [5, 5, 5], [5, 40]]
     assert [j for c in out for j in c] == jobs  # every job once, in order
+    # with 2 CPUs: one file each in the first two chunks (both start at once); the end is spread too
+    many = [
+        Job(path=f"/p/{i}", fingerprint=str(i), want_metadata=True, want_pixels=True, size=1)
+        for i in range(40)
+    ]
+    sized = [len(c) for c in raylane.chunks(many, target_bytes=10**9, max_files=32, lanes=2)]
+    assert sized[:2] == [1, 1] and max(sized) <= 10 and sized[-1] == 1 and sum(sized) == 40
 
 
 def test_cluster_index_equals_a_laptop_run(settings: Settings, photos: Path, cluster: Cluster) -> None:
