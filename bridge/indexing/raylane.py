@@ -134,7 +134,7 @@ def connect(address: str, workers: int) -> tuple[Any, bool]:
     ray = _ray()
     if ray.is_initialized():
         return ray, False
-    kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+    kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
     _check_reachable(address)
     try:
         if address == "local":
