@@ -25,6 +25,7 @@ from bridge.state.owner import Ownership
 from bridge.store import collection_name, open_store
 from bridge.store.base import StoreDamagedError, VectorStore
 from bridge.store.edge import move_aside
+from bridge.store.options import server_options
 from bridge.store.schema import STORE_SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ class Engine:
 
     @classmethod
     def open(cls, settings: Settings, *, purpose: str = "", own: bool = True) -> Engine:
-        """Take ownership of the data dir (raises OwnerBusy), open the ledger, resolve the model's weights."""
+        """Take ownership of the data dir (raises OwnerBusy), open the ledger, resolve the model's weights.
+        The data dir's store.json (written by `store migrate`) decides which vector store is used."""
+        settings = settings.with_data_dir_store()
         owner = Ownership(settings.data_dir, purpose).acquire() if own else None
         try:
             notices = _housekeeping(settings.data_dir) if own else []
@@ -143,6 +146,7 @@ class Engine:
             path=s.store_dir,
             url=s.qdrant_url,
             api_key=s.qdrant_api_key,
+            options=server_options(s),
         )
 
     def drop_store(self, model_id: str) -> None:

@@ -7,7 +7,9 @@ platformdirs and overridable with `PIXEL_DETECTIVE_DATA_DIR` or `--data-dir` (te
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +24,7 @@ from pydantic_settings import (
 
 APP_NAME = "pixel-detective"
 ENV_PREFIX = "PIXEL_DETECTIVE_"
+DATA_DIR_STORE_FILE = "store.json"  # where this data dir's vectors live, written by `store migrate`
 
 # Names that are never photos (gitignore syntax, matched against the path relative to the scanned
 # folder): editors' temp files, partial downloads, OS metadata, catalog previews.
@@ -91,10 +94,49 @@ class Settings(BaseSettings):
     # Metadata rules file (TOML or YAML), applied at index time
     rules_file: Path | None = None
 
-    # Vector store: embedded Qdrant Edge by default, or a Qdrant server/cluster
+    # --- Vector store (bridge/store/README.md) --------------------------------------------------------------
+    # Embedded Qdrant Edge by default, or a Qdrant server/cluster at qdrant_url (http(s)://HOST:6333).
+    # `pixel-detective store migrate` moves an index between them and records the result in the data dir's
+    # store.json, which overrides `store` and `qdrant_url` from the settings file (not from the environment):
+    # see `with_data_dir_store`.
     store: Literal["edge", "qdrant"] = "edge"
     qdrant_url: str | None = None
-    qdrant_api_key: str | None = None
+    qdrant_api_key: str | None = None  # also PIXEL_DETECTIVE_QDRANT_API_KEY; never written to store.json
+    qdrant_timeout_s: int = Field(default=30, ge=1)  # one request; errors name the server when it runs out
+    qdrant_parallel: int = Field(default=4, ge=1)  # upsert requests in flight at once (256 points each)
+    qdrant_retries: int = Field(default=4, ge=0)  # extra tries: refused/reset, timeout, HTTP 5xx or 429
+    qdrant_backoff_s: float = Field(default=0.5, ge=0)  # first wait before a retry; doubles each time
+    # A new collection's layout on a cluster; an existing collection keeps the one it was created with.
+    # None: the server's defaults (1 shard, 1 replica, write consistency 1).
+    qdrant_shard_number: int | None = Field(default=None, ge=1)
+    qdrant_replication_factor: int | None = Field(default=None, ge=1)
+    qdrant_write_consistency_factor: int | None = Field(default=None, ge=1)
+
+    def with_data_dir_store(self, keep: Collection[str] = ()) -> Settings:
+        """A copy where the data dir's store.json (written by `store migrate`) says where this index's vectors
+        live: it wins over the settings file and the defaults, because the ledger in this data dir describes
+        exactly those vectors. An environment variable (PIXEL_DETECTIVE_STORE, …_QDRANT_URL) or a field named in
+        `keep` (given explicitly by the caller) still wins."""
+        path = self.data_dir / DATA_DIR_STORE_FILE
+        try:
+            recorded = json.loads(path.read_text())
+        except FileNotFoundError:
+            return self
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path} cannot be read ({e}); run `pixel-detective store migrate` again") from e
+        env = {k.upper() for k in os.environ}
+        update = {
+            k: recorded.get(k)
+            for k in ("store", "qdrant_url")
+            if k in recorded and k not in keep and (ENV_PREFIX + k).upper() not in env
+        }
+        if update.get("store") not in (None, "edge", "qdrant"):
+            raise ValueError(f"{path} names an unknown store {update['store']!r}")
+        if all(getattr(self, k) == v for k, v in update.items()):
+            return self
+        return self.model_copy(update=update)
+
+    # --- end of the vector store block ----------------------------------------------------------------------
 
     # Watching
     watch_stable_seconds: float = Field(default=2.0, ge=0)
@@ -178,4 +220,5 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    return Settings().with_overrides(**overrides)
+    given = {k for k, v in overrides.items() if v is not None}
+    return Settings().with_overrides(**overrides).with_data_dir_store(keep=given)

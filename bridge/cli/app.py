@@ -21,6 +21,7 @@ from bridge.cli import (
     rules_cmd,
     search_cmd,
     serve_cmd,
+    store_cmd,
     writeback_cmd,
 )
 from bridge.cli.catalog_cmd import app as catalog_app
@@ -73,6 +74,7 @@ app.command("export-db")(db_cmd.export_db)
 app.command("import-db")(db_cmd.import_db)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(rules_cmd.app, name="rules")
+app.add_typer(store_cmd.app, name="store")
 catalog_app.command("write")(writeback_cmd.catalog_write)
 catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(

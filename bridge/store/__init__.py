@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bridge.store.base import (
     Hit,
@@ -21,6 +21,9 @@ from bridge.store.base import (
 )
 from bridge.store.filters import Condition, Filter
 from bridge.store.schema import PAYLOAD_FIELDS
+
+if TYPE_CHECKING:
+    from bridge.store.options import ServerOptions
 
 __all__ = [
     "PAYLOAD_FIELDS",
@@ -67,9 +70,11 @@ def open_store(
     path: Path | None = None,
     url: str | None = None,
     api_key: str | None = None,
+    options: ServerOptions | None = None,
 ) -> VectorStore:
     """Open one collection. "edge": a shard dir `path/collection` (path required). "qdrant": the server at
-    `url` (with `api_key`), or qdrant-client's local mode at `path` / ":memory:" (tests)."""
+    `url` (with `api_key`; timeouts, retries, parallel writes and a new collection's shards and replicas
+    from `options`), or qdrant-client's local mode at `path` / ":memory:" (tests)."""
     if dim < 1:
         raise ValueError(f"vector size must be positive, not {dim}")
     if kind == "edge":
@@ -83,5 +88,7 @@ def open_store(
             raise StoreError("store = 'qdrant' needs qdrant_url in the settings (e.g. http://localhost:6333)")
         from bridge.store.remote import RemoteStore  # imported lazily: qdrant-client is slow to import
 
-        return RemoteStore.open(collection=collection, dim=dim, url=url, api_key=api_key, path=path)
+        return RemoteStore.open(
+            collection=collection, dim=dim, url=url, api_key=api_key, path=path, options=options
+        )
     raise ValueError(f"unknown store kind {kind!r}; expected 'edge' or 'qdrant'")

@@ -1,18 +1,31 @@
 """The same VectorStore over qdrant-client: a Qdrant server or cluster (URL + API key), for users who
-outgrow one machine. `path=` or ":memory:" selects qdrant-client's local mode, which tests use.
+outgrow one machine. `path=` or ":memory:" selects qdrant-client's local mode, which tests use (no Qdrant
+server binary can be installed on the machines these tests run on; the HTTP behaviour — retries, back-off,
+timeouts, refused keys — is tested against small real HTTP servers on 127.0.0.1 instead).
 
 Writes wait for the server to apply them (wait=True), so "upsert returned" means the same as for Edge.
+Upserts go out in batches of UPSERT_BATCH points, `ServerOptions.parallel` requests at once; a transient
+failure (connection refused or reset, timeout, HTTP 5xx or 429) is retried with exponential back-off, which
+is safe because every write is an idempotent upsert or delete by point id. Errors are StoreErrors that name
+the server and say what to do; the library's own exception text goes to the log, not to the user.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from bridge.store.base import (
     Hit,
@@ -25,10 +38,13 @@ from bridge.store.base import (
     point_ids,
 )
 from bridge.store.filters import Filter, to_client
+from bridge.store.options import ServerOptions
 from bridge.store.schema import PAYLOAD_FIELDS, Kind, prepare_payload
 
+log = logging.getLogger(__name__)
+
 UPSERT_BATCH = 256  # keeps each HTTP request a few MB at 512-d
-TIMEOUT_S = 30
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})  # the server is busy or restarting: worth another try
 
 
 def _index_schema(kind: Kind) -> Any:
@@ -43,14 +59,66 @@ def _index_schema(kind: Kind) -> Any:
     }[kind]
 
 
+def _connect(
+    url: str | None, api_key: str | None, path: Path | None, opts: ServerOptions
+) -> tuple[QdrantClient, str, bool]:
+    """(client, where for messages, local mode?). No request is sent yet."""
+    if url == ":memory:" or (url is None and path is None):
+        return QdrantClient(location=":memory:"), ":memory:", True
+    if url is None:
+        return QdrantClient(path=str(path)), str(path), True
+    try:
+        # check_compatibility would send a request from a background thread and warn; the first call
+        # (collection_exists) finds an unreachable or refusing server anyway, with a message of ours.
+        client = QdrantClient(url=url, api_key=api_key, timeout=opts.timeout_s, check_compatibility=False)
+    except ValueError as e:  # an unknown scheme or a malformed address
+        raise StoreError(
+            f"qdrant_url {url!r} is not a Qdrant server address; use e.g. http://localhost:6333"
+        ) from e
+    return client, url, False
+
+
+def _transient(e: BaseException) -> bool:
+    """Worth retrying: the request may not have reached the server, or the server could not take it now."""
+    if isinstance(e, ResourceExhaustedResponse):
+        return True
+    if isinstance(e, UnexpectedResponse):
+        return e.status_code in RETRY_STATUS
+    if isinstance(e, ResponseHandlingException):
+        return isinstance(e.source, httpx.TransportError)  # connect, read, write, timeouts, protocol
+    return False
+
+
+def _server_reason(e: UnexpectedResponse) -> str:
+    """The server's own one-line reason (Qdrant answers {"status": {"error": "..."}}), if it gave one."""
+    try:
+        reason = str(e.structured()["status"]["error"])
+    except Exception:
+        return ""
+    return reason if len(reason) <= 200 else reason[:197] + "..."
+
+
 class RemoteStore:
     """A VectorStore over one Qdrant collection. Use `RemoteStore.open`."""
 
-    def __init__(self, client: QdrantClient, where: str, name: str, dim: int) -> None:
+    def __init__(
+        self,
+        client: QdrantClient,
+        where: str,
+        name: str,
+        dim: int,
+        options: ServerOptions | None = None,
+        *,
+        local: bool = False,
+    ) -> None:
         self._client: QdrantClient | None = client
         self.where = where  # URL or local path, for messages
         self.name = name
         self.dim = dim
+        self.options = options or ServerOptions()
+        self.local = local
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -61,27 +129,52 @@ class RemoteStore:
         url: str | None = None,
         api_key: str | None = None,
         path: Path | None = None,
+        options: ServerOptions | None = None,
     ) -> RemoteStore:
-        """Connect and create the collection (cosine, payload indexes) if missing; refuse another dim."""
-        if url == ":memory:" or (url is None and path is None):
-            client, where, local = QdrantClient(location=":memory:"), ":memory:", True
-        elif url is None:
-            client, where, local = QdrantClient(path=str(path)), str(path), True
-        else:
-            client, where, local = QdrantClient(url=url, api_key=api_key, timeout=TIMEOUT_S), url, False
-        store = cls(client, where, collection, dim)
+        """Connect and create the collection (cosine, the layout in `options`, payload indexes) if missing;
+        refuse another dim."""
+        opts = options or ServerOptions()
+        client, where, local = _connect(url, api_key, path, opts)
+        store = cls(client, where, collection, dim, opts, local=local)
         try:
-            store._prepare(local)
+            store._prepare()
         except BaseException:
             store.close()
             raise
         return store
 
-    def _prepare(self, local: bool) -> None:
+    @classmethod
+    def peek(
+        cls,
+        *,
+        collection: str,
+        url: str | None = None,
+        api_key: str | None = None,
+        path: Path | None = None,
+        options: ServerOptions | None = None,
+    ) -> int | None:
+        """The number of points in `collection`, or None where it does not exist; creates nothing (a
+        migration's dry run). Unreachable servers and refused keys raise the same StoreErrors as `open`."""
+        opts = options or ServerOptions()
+        client, where, local = _connect(url, api_key, path, opts)
+        with cls(client, where, collection, 0, opts, local=local) as probe:
+            if not probe._run("open", client.collection_exists, collection):
+                return None
+            return int(probe._run("count", client.count, collection, exact=True).count)
+
+    def _prepare(self) -> None:
         c = self._c
         if not self._run("open", c.collection_exists, self.name):
             vectors = models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
-            self._run("create collection", c.create_collection, self.name, vectors_config=vectors)
+            layout: dict[str, Any] = {}
+            if not self.local:  # local mode has no shards or replicas (it warns if given them)
+                o = self.options
+                layout = {
+                    "shard_number": o.shard_number,
+                    "replication_factor": o.replication_factor,
+                    "write_consistency_factor": o.write_consistency_factor,
+                }
+            self._run("create collection", c.create_collection, self.name, vectors_config=vectors, **layout)
         info = self._run("open", c.get_collection, self.name)
         params = info.config.params.vectors
         size = getattr(params, "size", None)
@@ -91,7 +184,7 @@ class RemoteStore:
                 f"collection {self.name} at {self.where} holds {size}-dimensional {distance} vectors, "
                 f"not {self.dim}-dimensional cosine ones; use the collection named for this model"
             )
-        if local:
+        if self.local:
             return  # local mode builds no payload indexes (it warns if asked); it filters by scanning
         have = set(info.payload_schema or {})
         for field, kind in PAYLOAD_FIELDS.items():
@@ -100,6 +193,16 @@ class RemoteStore:
                     "create index", c.create_payload_index, self.name, field, _index_schema(kind), wait=True
                 )
 
+    def layout(self) -> dict[str, Any]:
+        """The collection's shards, replicas and write consistency as the server reports them (an existing
+        collection keeps the layout it was created with, whatever the settings say now)."""
+        params = self._run("describe", self._c.get_collection, self.name).config.params
+        return {
+            "shard_number": getattr(params, "shard_number", None),
+            "replication_factor": getattr(params, "replication_factor", None),
+            "write_consistency_factor": getattr(params, "write_consistency_factor", None),
+        }
+
     @property
     def _c(self) -> QdrantClient:
         if self._client is None:
@@ -107,35 +210,118 @@ class RemoteStore:
         return self._client
 
     def _run(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except StoreError:
-            raise
-        except UnexpectedResponse as e:
-            if e.status_code in (401, 403):
-                raise StoreError(
-                    f"the Qdrant server at {self.where} refused the API key (HTTP {e.status_code}); "
+        """Call the client; retry transient failures with exponential back-off and jitter (the writes are
+        idempotent upserts and deletes by id, and the reads have no side effects), then explain."""
+        o = self.options
+        attempts = 1 if self.local else 1 + o.retries
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as e:
+                if attempt == attempts or not _transient(e):
+                    raise self._explain(what, e, attempt) from e
+                pause = min(o.backoff_max_s, o.backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+                if isinstance(e, ResourceExhaustedResponse):  # the server said how long to wait
+                    pause = min(o.backoff_max_s, max(pause, float(e.retry_after_s)))
+                log.warning(
+                    "Qdrant server %s: %s failed (attempt %d of %d), retrying in %.1f s: %r",
+                    self.where,
+                    what,
+                    attempt,
+                    attempts,
+                    pause,
+                    e,
+                )
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _explain(self, what: str, e: Exception, attempts: int) -> StoreError:
+        """One sentence for the user: which server, what failed, what to do. Details go to the log."""
+        log.info("Qdrant %s at %s failed after %d attempt(s)", what, self.where, attempts, exc_info=e)
+        tries = f"after {attempts} attempts" if attempts > 1 else "at the first attempt"
+        if isinstance(e, ResourceExhaustedResponse):
+            return StoreError(
+                f"the Qdrant server at {self.where} kept asking to slow down (HTTP 429) during {what}, "
+                f"{tries}; lower qdrant_parallel or try again later"
+            )
+        if isinstance(e, UnexpectedResponse):
+            code = e.status_code
+            if code in (401, 403):
+                return StoreError(
+                    f"the Qdrant server at {self.where} refused the API key (HTTP {code}); "
                     "check qdrant_api_key in the settings"
-                ) from e
-            raise StoreError(f"the Qdrant server at {self.where}: {what} failed: {e}") from e
-        except ApiException as e:  # connection refused, DNS, timeout: qdrant-client wraps them here
-            raise StoreError(f"cannot reach the Qdrant server at {self.where} ({what}): {e}") from e
-        except ValueError as e:
-            raise StoreError(f"{what} at {self.where}: {e}") from e
-        except Exception as e:  # grpc and local-mode errors have no common base
-            raise StoreError(f"vector store {self.name} at {self.where}: {what} failed: {e}") from e
+                )
+            if code in RETRY_STATUS:
+                return StoreError(
+                    f"the Qdrant server at {self.where} could not take the {what} (HTTP {code}, {tries}); "
+                    "it may be overloaded or restarting: check its logs, then run the command again"
+                )
+            reason = _server_reason(e)
+            return StoreError(
+                f"the Qdrant server at {self.where} rejected the {what} of collection {self.name} "
+                f"(HTTP {code}{': ' + reason if reason else ''})"
+            )
+        if isinstance(e, ResponseHandlingException):
+            src = e.source
+            if isinstance(src, httpx.TimeoutException) and not isinstance(src, httpx.ConnectTimeout):
+                return StoreError(
+                    f"the Qdrant server at {self.where} did not answer the {what} within "
+                    f"{self.options.timeout_s} s ({tries}); check that it is up and not overloaded, "
+                    "or raise qdrant_timeout_s"
+                )
+            if isinstance(src, httpx.TransportError):
+                return StoreError(
+                    f"cannot reach the Qdrant server at {self.where} ({what}, {tries}); check qdrant_url "
+                    "and that the server is running and reachable from this machine"
+                )
+            return StoreError(
+                f"the Qdrant server at {self.where} sent an answer to the {what} that this qdrant-client "
+                "cannot read; check that the server's and the client's versions match"
+            )
+        if isinstance(e, ValueError):  # our filter translation, or local mode refusing a request
+            return StoreError(f"{what} at {self.where}: {e}")
+        return StoreError(
+            f"vector store {self.name} at {self.where}: {what} failed ({type(e).__name__}); "
+            "the details are in the log"
+        )
 
     # --- writes -----------------------------------------------------------------------------------------
 
     def upsert(self, points: Sequence[Point]) -> None:
+        """All batches are checked (shape, finiteness, ids) before the first is sent; then up to
+        `options.parallel` batches are in flight at once. On a failure the other batches still finish
+        (so nothing is left in flight), and the first error is raised: a redo is a harmless upsert."""
+        batches = []
         for start in range(0, len(points), UPSERT_BATCH):
             chunk = points[start : start + UPSERT_BATCH]
             vectors = as_vectors(chunk, self.dim)
-            batch = [
-                models.PointStruct(id=point_id(p.id), vector=v, payload=prepare_payload(p.payload))
-                for p, v in zip(chunk, vectors, strict=True)
-            ]
-            self._run("upsert", self._c.upsert, self.name, batch, wait=True)
+            batches.append(
+                [
+                    models.PointStruct(id=point_id(p.id), vector=v, payload=prepare_payload(p.payload))
+                    for p, v in zip(chunk, vectors, strict=True)
+                ]
+            )
+        pool = self._writers() if len(batches) > 1 else None
+        if pool is None:
+            for batch in batches:
+                self._run("upsert", self._c.upsert, self.name, batch, wait=True)
+            return
+        futures = [pool.submit(self._run, "upsert", self._c.upsert, self.name, b, wait=True) for b in batches]
+        wait(futures)
+        for f in futures:
+            f.result()  # the first failure, as a StoreError
+
+    def _writers(self) -> ThreadPoolExecutor | None:
+        """The upsert pool, made on first use; None where writes stay sequential (local mode is not
+        thread-safe; parallel = 1)."""
+        if self.local or self.options.parallel <= 1:
+            return None
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.options.parallel, thread_name_prefix="qdrant-upsert")
+            return self._pool
 
     def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
         if not ids:
@@ -160,6 +346,9 @@ class RemoteStore:
         pass  # wait=True already means applied; the server's WAL handles durability
 
     def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True)
         if self._client is not None:
             client, self._client = self._client, None
             client.close()

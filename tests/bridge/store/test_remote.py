@@ -14,6 +14,7 @@ import pytest
 from qdrant_client import models
 
 from bridge.store import PAYLOAD_FIELDS, Point, StoreError, open_store
+from bridge.store.options import ServerOptions
 from bridge.store.remote import RemoteStore
 
 DIM = 8
@@ -21,7 +22,9 @@ DIM = 8
 
 def test_unreachable_server_names_the_url():
     with pytest.raises(StoreError, match=r"cannot reach the Qdrant server at http://127\.0\.0\.1:1"):
-        open_store("qdrant", collection="c", dim=DIM, url="http://127.0.0.1:1")
+        open_store(
+            "qdrant", collection="c", dim=DIM, url="http://127.0.0.1:1", options=ServerOptions(retries=0)
+        )
 
 
 class _Refuse(BaseHTTPRequestHandler):
@@ -84,8 +87,9 @@ class FakeClient:
     def collection_exists(self, name: str) -> bool:
         return self.schema is not None
 
-    def create_collection(self, name: str, vectors_config: models.VectorParams) -> None:
+    def create_collection(self, name: str, vectors_config: models.VectorParams, **layout: object) -> None:
         self.created.append((name, vectors_config))
+        self.layout = layout
         self.schema = {}
 
     def get_collection(self, name: str) -> SimpleNamespace:
@@ -104,7 +108,7 @@ class FakeClient:
 
 def test_server_collection_gets_cosine_and_payload_indexes():
     fake = FakeClient()
-    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM)._prepare(local=False)  # type: ignore[arg-type]
+    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM)._prepare()  # type: ignore[arg-type]
     ((name, params),) = fake.created
     assert name == "pd_v1_x" and params.size == DIM and params.distance == models.Distance.COSINE
     assert set(fake.indexed) == set(PAYLOAD_FIELDS)
@@ -118,6 +122,27 @@ def test_server_collection_gets_cosine_and_payload_indexes():
 
 def test_existing_indexes_are_not_recreated():
     fake = FakeClient(existing_schema={"rating": object(), "camera": object()})
-    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM)._prepare(local=False)  # type: ignore[arg-type]
+    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM)._prepare()  # type: ignore[arg-type]
     assert not fake.created
     assert set(fake.indexed) == set(PAYLOAD_FIELDS) - {"rating", "camera"}
+
+
+def test_a_new_server_collection_gets_the_layout_from_the_options():
+    fake = FakeClient()
+    opts = ServerOptions(shard_number=6, replication_factor=2, write_consistency_factor=1)
+    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM, opts)._prepare()  # type: ignore[arg-type]
+    assert fake.layout == {"shard_number": 6, "replication_factor": 2, "write_consistency_factor": 1}
+
+
+def test_an_existing_collection_keeps_its_layout():
+    fake = FakeClient(existing_schema={})
+    RemoteStore(fake, "http://server:6333", "pd_v1_x", DIM, ServerOptions(shard_number=6))._prepare()  # type: ignore[arg-type]
+    assert not fake.created  # nothing re-created: Qdrant cannot reshard a collection in place
+
+
+def test_local_mode_ignores_the_layout(tmp_path: Path):
+    """qdrant-client's local mode has no shards or replicas; the options must not make it fail."""
+    opts = ServerOptions(shard_number=3, replication_factor=2, parallel=4)
+    with RemoteStore.open(collection="c", dim=DIM, path=tmp_path, options=opts) as s:
+        s.upsert([Point(str(uuid.uuid4()), np.ones(DIM), {}) for _ in range(600)])  # 3 batches, sequential
+        assert s.count() == 600
