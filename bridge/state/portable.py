@@ -112,7 +112,7 @@ def export_index(engine: Engine, dest: Path, *, check_space: bool = True) -> dic
 
 def _ensure_export_space(engine: Engine, models: list[str], tmp: Path, dest: Path) -> None:
     """The staged copy and the archive: each about the ledger plus vectors plus payloads."""
-    need = _ledger_bytes(engine.ledger.path) + sum(_collection_bytes(engine.store(m)) for m in models)
+    need = _ledger_bytes(engine.ledger.path) + sum(collection_bytes(engine.store(m)) for m in models)
     if same_disk(tmp, dest):
         ensure_free(dest.parent, 2 * need, f"export the index to {dest}")
     else:
@@ -124,7 +124,7 @@ def _ledger_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def _collection_bytes(store: VectorStore) -> int:
+def collection_bytes(store: VectorStore) -> int:
     """vectors.npy exactly, points.jsonl from the mean of a sample of payloads (generous by half)."""
     n = store.count()
     sample = [

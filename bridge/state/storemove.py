@@ -30,7 +30,7 @@ from bridge.files import datadir
 from bridge.files.diskspace import ensure_free
 from bridge.records import Stage
 from bridge.settings import DATA_DIR_STORE_FILE, Settings
-from bridge.state.portable import SHARD_OVERHEAD, Engine, _collection_bytes
+from bridge.state.portable import SHARD_OVERHEAD, Engine, collection_bytes
 from bridge.store import open_store
 from bridge.store.base import Point, VectorStore
 from bridge.store.options import server_options
@@ -150,7 +150,11 @@ def migrate_index(
             if dry_run:
                 continue
             if target.kind == "edge":
-                ensure_free(s.store_dir, 2 * _collection_bytes(src) + SHARD_OVERHEAD, "copy the index here")
+                ensure_free(
+                    s.store_dir,
+                    2 * collection_bytes(src) + SHARD_OVERHEAD,
+                    f"copy collection {src.name} into the embedded store",
+                )
             datadir.write_json_atomic(
                 s.data_dir / JOURNAL, {"to": target.record(), "started_at": time.time()}
             )
