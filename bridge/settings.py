@@ -47,6 +47,10 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"
 
 
+class StoreSwitchError(ValueError):
+    """The data dir's store.json (where `store migrate` moved the vectors) cannot be used; the message says why."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
@@ -122,8 +126,16 @@ class Settings(BaseSettings):
             recorded = json.loads(path.read_text())
         except FileNotFoundError:
             return self
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{path} cannot be read ({e}); run `pixel-detective store migrate` again") from e
+        except OSError as e:
+            raise StoreSwitchError(
+                f"{path} cannot be read ({e.strerror or type(e).__name__}); fix its permissions, or run "
+                "`pixel-detective store migrate` again"
+            ) from e
+        except ValueError as e:
+            raise StoreSwitchError(
+                f"{path} is damaged (not valid JSON); run `pixel-detective store migrate --to …` again to "
+                "rewrite it"
+            ) from e
         env = {k.upper() for k in os.environ}
         update = {
             k: recorded.get(k)
@@ -131,7 +143,7 @@ class Settings(BaseSettings):
             if k in recorded and k not in keep and (ENV_PREFIX + k).upper() not in env
         }
         if update.get("store") not in (None, "edge", "qdrant"):
-            raise ValueError(f"{path} names an unknown store {update['store']!r}")
+            raise StoreSwitchError(f"{path} names an unknown store {update['store']!r}")
         if all(getattr(self, k) == v for k, v in update.items()):
             return self
         return self.model_copy(update=update)

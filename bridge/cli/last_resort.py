@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bridge.cli.exits import Exit
 from bridge.files.diskspace import DiskFullError, is_disk_full
+from bridge.settings import StoreSwitchError
 
 APP_NAME = "pixel-detective"
 
@@ -85,6 +86,8 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
         return f"{_PATH_ERRNOS[exc.errno]}: {_short(exc.filename)}", Exit.ERROR
     if isinstance(exc, ValidationError):
         return _settings_message(exc), Exit.USAGE
+    if isinstance(exc, StoreSwitchError):
+        return str(exc), Exit.ERROR
     if isinstance(exc, UnicodeError):
         return "a name or value is not valid text in this locale; see the crash log", Exit.ERROR
     return None

@@ -68,5 +68,19 @@ def test_no_store_json_changes_nothing(data_dir: Path):
 def test_a_damaged_store_json_is_an_error_naming_it(data_dir: Path):
     data_dir.mkdir(parents=True)
     (data_dir / DATA_DIR_STORE_FILE).write_text("{not json")
-    with pytest.raises(ValueError, match="store.json cannot be read"):
+    with pytest.raises(ValueError, match="store.json is damaged"):
         Settings(data_dir=data_dir).with_data_dir_store()
+
+
+def test_a_damaged_store_json_is_one_line_from_the_cli(data_dir: Path):
+    import subprocess
+    import sys
+
+    data_dir.mkdir(parents=True)
+    (data_dir / DATA_DIR_STORE_FILE).write_text("{not json")
+    out = subprocess.run(
+        [sys.executable, "-m", "bridge", "status"], capture_output=True, text=True, timeout=120
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 1 and "store.json is damaged" in text
+    assert "Traceback" not in text and "crash log" not in text
