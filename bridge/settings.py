@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     watch_stable_seconds: float = Field(default=2.0, ge=0)
     watch_rescan_minutes: float = Field(default=30.0, ge=0)
 
+    # Object storage (s3://, gs://, any fsspec URL as a source; bridge/files/objects.py). Credentials come from
+    # the usual environment and profiles; these are extra filesystem arguments per protocol, e.g.
+    # {"s3": {"endpoint_url": "http://minio:9000"}} (AWS_ENDPOINT_URL works too). `watch` polls URL sources
+    # every `object_poll_seconds` (a listing each time: object stores send no events).
+    object_storage_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    object_poll_seconds: float = Field(default=60.0, gt=0)
+
     # Analysis stages (bridge/analyses/kinds.py). Quality scores and duplicate signatures come from the bitmap the
     # indexer decodes anyway; keywords from the CLIP vector; captions need their own (BLIP) model.
     quality: bool = True

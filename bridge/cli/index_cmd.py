@@ -20,6 +20,7 @@ from bridge.cli.common import (
 from bridge.cli.exits import Exit
 from bridge.engine import Engine, load_rules
 from bridge.files import datadir
+from bridge.files.objects import is_url
 from bridge.files.paths import shown
 from bridge.indexing.pipeline import RunSummary
 from bridge.indexing.upkeep import ensure_space
@@ -68,9 +69,13 @@ def print_summary(s: RunSummary) -> None:
 
 def index(
     ctx: typer.Context,
-    folders: Annotated[list[Path] | None, typer.Argument(help="Folders (or single photos) to index.")] = None,
+    # str, not Path: `s3://bucket/prefix` must keep its double slash
+    folders: Annotated[
+        list[str] | None,
+        typer.Argument(help="Folders (or single photos) to index, or s3://, gs://… prefixes."),
+    ] = None,
     folder: Annotated[
-        list[Path] | None, typer.Option("--folder", help="Same as FOLDERS (earlier CLI).")
+        list[str] | None, typer.Option("--folder", help="Same as FOLDERS (earlier CLI).")
     ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Images per model batch.")
@@ -167,7 +172,7 @@ def index(
 ) -> None:
     """Index folders: metadata, embeddings, quality scores, keywords (and captions if asked) into the
     local index. Each stage resumes on its own: enabling captions later runs only captions."""
-    roots = [str(p) for p in (folders or []) + (folder or [])]
+    roots = [*(folders or []), *(folder or [])]
     notes: list[str] = []
     for cat in catalog or []:
         found, missing = catalog_files(cat)
@@ -179,7 +184,7 @@ def index(
             )
     if not roots:
         raise fail("name at least one folder (or --catalog) to index", Exit.USAGE)
-    missing = [r for r in roots if not os.path.exists(r)]
+    missing = [r for r in roots if not is_url(r) and not os.path.exists(r)]  # a URL is listed by the run
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
     if watch:
@@ -252,12 +257,14 @@ def index(
 
 def watch_cmd(
     ctx: typer.Context,
-    folders: Annotated[list[Path], typer.Argument(help="Folders to watch.")],
+    folders: Annotated[
+        list[str], typer.Argument(help="Folders (or s3://, gs://… prefixes, polled) to watch.")
+    ],
     model: Annotated[str | None, typer.Option(help="Embedding model id.")] = None,
 ) -> None:
     """Index new, changed and deleted files as they happen (waits until a copy is complete)."""
-    roots = [str(p) for p in folders]
-    missing = [r for r in roots if not os.path.exists(r)]
+    roots = list(folders)
+    missing = [r for r in roots if not is_url(r) and not os.path.exists(r)]
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing is being watched)")
     _folders_only(roots)
@@ -284,7 +291,7 @@ def watch_cmd(
 
 def _folders_only(roots: list[str]) -> None:
     """Watching takes folders: refuse files (and FIFOs, devices) before anything is opened."""
-    not_folders = [r for r in roots if not os.path.isdir(r)]
+    not_folders = [r for r in roots if not is_url(r) and not os.path.isdir(r)]
     if not_folders:
         raise fail(
             f"not a folder: {', '.join(not_folders)} (watching takes folders; index single files with `index`)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,7 +18,10 @@ def search_cmd(
     query: Annotated[
         str | None, typer.Argument(help='Describe the photo, e.g. "dog on a beach at sunset".')
     ] = None,
-    like: Annotated[Path | None, typer.Option("--like", help="Find photos similar to this photo.")] = None,
+    like: Annotated[
+        str | None,  # a str, not a Path: `s3://bucket/photo.jpg` must keep its double slash
+        typer.Option("--like", help="Find photos similar to this photo (a path or an s3://, gs://… URL)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000)] = 20,
     min_score: Annotated[
         float | None, typer.Option("--min-score", help="Drop results below this cosine score.")

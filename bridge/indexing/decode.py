@@ -22,7 +22,7 @@ import pillow_heif
 import rawpy
 from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, features
 
-from bridge.files import formats
+from bridge.files import formats, objects
 from bridge.files.paths import FileTooLarge, NotRegularFile, read_regular
 from bridge.records import Decoded, DecodeError, Failure, Reason, Stage
 
@@ -114,12 +114,17 @@ def _non_empty(data: bytes) -> bytes:
     return data
 
 
-def read_file(path: str | Path, max_bytes: int | None = None) -> bytes:
+def read_file(path: str | Path, max_bytes: int | None = None, *, storage: str = "") -> bytes:
     """The file's bytes, or DecodeError with the reason it cannot be read: not a regular file (never
-    opened for long, never waited on), above its format's size limit (never read), gone, unreadable."""
+    opened for long, never waited on), above its format's size limit (never read), gone, unreadable.
+    A URL (`s3://…`) is read through fsspec; `storage`: its options (`objects.encode_options`)."""
     limit = max_bytes if max_bytes is not None else formats.limits_for(path).max_bytes
     try:
+        if objects.is_url(path):
+            return objects.read_bytes(str(path), limit, objects.decode_options(storage))
         return read_regular(path, limit)
+    except objects.ObjectStoreError as e:
+        raise DecodeError(_OBJECT_REASONS[e.kind], str(e)) from None
     except NotRegularFile:
         raise DecodeError(
             Reason.NOT_A_REGULAR_FILE, "not a regular file (a FIFO, device or socket): never read"
@@ -138,6 +143,15 @@ def read_file(path: str | Path, max_bytes: int | None = None) -> bytes:
         ) from None
     except OSError as e:
         raise DecodeError(Reason.IO_ERROR, f"the OS failed to read the file: {e.strerror or e}") from None
+
+
+_OBJECT_REASONS = {
+    "missing": Reason.MISSING,
+    "denied": Reason.PERMISSION_DENIED,
+    "credentials": Reason.PERMISSION_DENIED,
+    "unreachable": Reason.IO_ERROR,
+    "error": Reason.IO_ERROR,
+}
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge.files.formats import extension
+from bridge.files.objects import is_url
 from bridge.indexing.context import RunContext
 from bridge.indexing.decodepool import DecodePool
 from bridge.indexing.devicedecode import DeviceLane
@@ -64,9 +65,13 @@ def pool_for(ctx: RunContext, stop: threading.Event) -> DecodePool:
 
 
 def wants_device(job: Job) -> bool:
-    return (job.want_pixels or bool(job.analyses) or job.caption_size > 0) and extension(
-        job.path
-    ) in JPEG_EXTENSIONS
+    # An object in a bucket (s3://…) is read by the CPU workers, many requests in flight across processes;
+    # the device lane reads local files only.
+    return (
+        (job.want_pixels or bool(job.analyses) or job.caption_size > 0)
+        and extension(job.path) in JPEG_EXTENSIONS
+        and not is_url(job.path)
+    )
 
 
 def results(ctx: RunContext, jobs: Sequence[Job], counts: LaneCounts | None = None) -> Iterator[FileResult]:

@@ -8,6 +8,7 @@ from collections.abc import Set
 
 import numpy as np
 
+from bridge.files.objects import encode_options, is_url
 from bridge.indexing.batches import keyword_results, results
 from bridge.indexing.captions import CAPTION_NICENESS, commit_captions
 from bridge.indexing.context import RunContext
@@ -70,6 +71,7 @@ def caption_pass(ctx: RunContext, tally: Tally, plan: Plan, scanned: Set[str]) -
             decode_size=ctx.settings.decode_size,
             max_pixels=ctx.settings.max_pixels,
             caption_size=captioner.input_size,  # squashed to the model's square where it was decoded
+            storage=encode_options(ctx.settings.object_storage_options) if is_url(ps[0]) else "",
         )
         for fp, ps in sorted(paths.items())
         if ps[0] not in failed

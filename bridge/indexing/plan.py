@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.files.formats import limits_for
+from bridge.files.objects import ObjectStoreError, encode_options, is_url
 from bridge.files.thumbs import thumbs_dir
 from bridge.indexing.context import METADATA_VERSION, RunContext
 from bridge.indexing.scan import PathFilter, scan_root
 from bridge.indexing.summary import Tally
 from bridge.indexing.worker import Job
-from bridge.records import Failure, ScannedFile, Stage
+from bridge.records import Failure, RunFailure, ScannedFile, Stage
 from bridge.state.rows import FailedFile, FailureRow
 
 SCAN_CHUNK = 2000  # scanned files recorded per ledger transaction
@@ -45,17 +46,30 @@ def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Sc
     ctx.progress.phase("scanning")
     with tally.timed("scan"):
         for root in roots:
-            if not os.path.exists(root):
+            url = is_url(root)
+            if not url and not os.path.exists(root):
                 summary.notes.append(f"not found: {root}")
                 complete = False  # never sweep a root that is missing (an unmounted disk is not a deletion)
                 continue
-            res = scan_root(
-                root,
-                ctx.ledger.files_under(root),
-                flt,
-                follow_symlinks=ctx.settings.follow_symlinks,
-                should_stop=ctx.stop.is_set,
-            )
+            try:
+                res = scan_root(
+                    root,
+                    ctx.ledger.files_under(root),
+                    flt,
+                    follow_symlinks=ctx.settings.follow_symlinks,
+                    should_stop=ctx.stop.is_set,
+                    options=ctx.settings.object_storage_options,
+                )
+            except ObjectStoreError as e:  # no such bucket, no credentials, access denied: the user's to fix
+                raise RunFailure(str(e)) from None
+            if url and not (res.seen or res.errors or res.unreadable_dirs):
+                # A prefix holds no objects: like a missing folder, never taken as "everything deleted"
+                # (a typo, or credentials that see another account's bucket of the same name).
+                summary.notes.append(
+                    f"nothing found under {root}: nothing under it was removed from the index"
+                )
+                complete = False
+                continue
             for i in range(0, len(res.seen), SCAN_CHUNK):
                 ctx.ledger.record_scanned(res.seen[i : i + SCAN_CHUNK], run_id)
             if res.errors:
@@ -95,6 +109,7 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
     captioner = ctx.captioner
     captioned = led.done_fingerprints(Stage.CAPTION, captioner.model_id) if captioner else set()
     thumbs = str(thumbs_dir(s.data_dir)) if s.thumbnails else ""
+    storage = encode_options(s.object_storage_options)  # for the workers that read URLs
 
     jobs: dict[str, Job] = {}
     repath: set[str] = set()
@@ -130,6 +145,7 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
                 thumb_dir=thumbs if want_pixels or want_analyses else "",
                 size=f.size,
                 max_bytes=lim.max_bytes,
+                storage=storage if is_url(f.path) else "",
             )
         if model_id and not want_pixels and f.fingerprint in embedded:
             repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed

@@ -2,6 +2,11 @@
 
 Change detection is by size + mtime (no reading). New or changed files get a cheap content fingerprint
 (size + first and last 64 KiB), which finds moves and renames without hashing whole RAW files.
+
+A root may be an object-storage URL (`s3://bucket/prefix`, `bridge.files.objects`): it is listed in one flat
+listing instead of walked, its objects' mtime is their change stamp (last-modified + ETag), and their
+fingerprints come from two ranged reads, the same bytes hashed the same way, so a photo has one fingerprint
+on a disk and in a bucket.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pathlib import Path
 
 import pathspec
 
+from bridge.files import objects
 from bridge.files.formats import is_supported
+from bridge.files.objects import ObjectStoreError, StorageOptions, is_url
 from bridge.files.paths import NotRegularFile, open_regular
 from bridge.records import Failure, Reason, ScannedFile, Stage
 from bridge.state.ledger import FileRow
@@ -25,9 +32,19 @@ FINGERPRINT_VERSION = "fp1"
 CHUNK = 64 * 1024
 
 
-def fingerprint(path: str | os.PathLike[str], size: int | None = None) -> str:
+def fingerprint(
+    path: str | os.PathLike[str], size: int | None = None, *, options: StorageOptions | None = None
+) -> str:
     """Hash of size + first and last 64 KiB (the whole file when small). Stable across renames and moves.
-    Reads at most 128 KiB whatever the size; a FIFO or device is refused (NotRegularFile), never waited on."""
+    Reads at most 128 KiB whatever the size; a FIFO or device is refused (NotRegularFile), never waited on.
+    A URL is read with ranged requests (`options`: object_storage_options); raises ObjectStoreError."""
+    if is_url(path):
+        size, head, tail = objects.read_ends(str(path), size, CHUNK, options)
+        h = hashlib.blake2b(digest_size=16)
+        h.update(size.to_bytes(8, "little"))
+        h.update(head)  # whole when small: hashing is streamed, so head + rest hashes as the local reads do
+        h.update(tail)
+        return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
     with open_regular(path) as f:
         if size is None:
             size = os.fstat(f.fileno()).st_size
@@ -43,7 +60,13 @@ def fingerprint(path: str | os.PathLike[str], size: int | None = None) -> str:
 
 
 def normalize_root(path: str | os.PathLike[str]) -> str:
-    """Absolute, normalized, without resolving symlinks: paths stay as the user named them."""
+    """Absolute, normalized, without resolving symlinks: paths stay as the user named them. A URL stays as
+    it is but for a trailing slash (`s3://b/p/` is `s3://b/p`); `file://` URLs become local paths."""
+    if isinstance(path, str) and path.startswith("file://"):
+        path = path[len("file://") :]
+    elif is_url(path):
+        url = os.fspath(path)
+        return url.rstrip("/") if not url.endswith("://") else url
     return os.path.normpath(os.path.abspath(os.fspath(Path(path).expanduser())))
 
 
@@ -72,7 +95,7 @@ class ScanResult:
     unchanged: int = 0
     errors: list[Failure] = field(default_factory=list)
     complete: bool = True  # False when stopped early or a folder was unreadable: then nothing may be swept
-    unreadable_dirs: list[str] = field(default_factory=list)
+    unreadable_dirs: list[str] = field(default_factory=list)  # or a URL whose listing failed
 
 
 def walk(
@@ -124,6 +147,46 @@ def walk(
         stack.extend(reversed(subdirs))
 
 
+def walk_objects(
+    root: str, flt: PathFilter, options: StorageOptions | None = None, *, unreadable: list[str] | None = None
+) -> Iterator[tuple[str, int, int]]:
+    """Yield (url, size, change stamp) of wanted supported objects under the URL `root` (or `root` itself
+    when it names an object). A listing that fails for a reason the user must fix (no bucket, no
+    credentials, access denied) raises ObjectStoreError; any other failure appends `root` to `unreadable`."""
+    try:
+        listed = list(objects.list_objects(root, options))
+    except ObjectStoreError as e:
+        if e.fatal or unreadable is None:
+            raise
+        unreadable.append(root)
+        return
+    for obj in listed:
+        if obj.url == root:
+            if is_supported(root):
+                yield obj.url, obj.size, obj.mtime_ns
+            continue
+        rel = obj.url[len(root) + 1 :]
+        parts = rel.split("/")
+        if any(flt.dir_excluded("/".join(parts[: i + 1])) for i in range(len(parts) - 1)):
+            continue
+        if is_supported(rel) and flt.file_wanted(rel):
+            yield obj.url, obj.size, obj.mtime_ns
+
+
+def _entries(
+    root: str,
+    flt: PathFilter,
+    follow_symlinks: bool,
+    options: StorageOptions | None,
+    unreadable: list[str],
+) -> Iterator[tuple[str, int, int]]:
+    if is_url(root):
+        yield from walk_objects(root, flt, options, unreadable=unreadable)
+        return
+    for path, st in walk(root, flt, follow_symlinks=follow_symlinks, unreadable=unreadable):
+        yield path, st.st_size, st.st_mtime_ns
+
+
 def scan_root(
     root: str,
     known: dict[str, FileRow],
@@ -132,25 +195,30 @@ def scan_root(
     follow_symlinks: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     threads: int = 8,
+    options: StorageOptions | None = None,
 ) -> ScanResult:
-    """Walk one root and classify its files against what the ledger knows (`known`: path → row)."""
+    """Walk one root (a folder, a file or an object-storage URL) and classify its files against what the
+    ledger knows (`known`: path → row). `options`: object_storage_options, for URLs. Raises
+    ObjectStoreError when a URL cannot be listed at all (no such bucket, no credentials)."""
     result = ScanResult(root=root)
     to_hash: list[tuple[str, int, int]] = []
-    for path, st in walk(root, flt, follow_symlinks=follow_symlinks, unreadable=result.unreadable_dirs):
+    for path, size, mtime in _entries(root, flt, follow_symlinks, options, result.unreadable_dirs):
         if should_stop():
             result.complete = False
             break
         row = known.get(path)
-        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns and row.fingerprint:
-            result.seen.append(ScannedFile(path, st.st_size, st.st_mtime_ns, root, row.fingerprint))
+        if row is not None and row.size == size and row.mtime_ns == mtime and row.fingerprint:
+            result.seen.append(ScannedFile(path, size, mtime, root, row.fingerprint))
             result.unchanged += 1
         else:
-            to_hash.append((path, st.st_size, st.st_mtime_ns))
+            to_hash.append((path, size, mtime))
 
     def _hash(item: tuple[str, int, int]) -> ScannedFile | Failure:
         path, size, mtime = item
         try:
-            return ScannedFile(path, size, mtime, root, fingerprint(path, size))
+            return ScannedFile(path, size, mtime, root, fingerprint(path, size, options=options))
+        except ObjectStoreError as e:
+            return _object_failure(path, e)
         except FileNotFoundError:
             return Failure(path, Stage.SCAN, Reason.MISSING, "file disappeared during the scan")
         except NotRegularFile:
@@ -164,8 +232,9 @@ def scan_root(
 
     if result.unreadable_dirs:
         result.complete = False
-    # Fingerprinting is I/O bound and hashlib releases the GIL: threads keep disks busy.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    # Fingerprinting is I/O bound and hashlib releases the GIL: threads keep disks busy (and, for object
+    # storage, many small ranged requests in flight: each waits a round trip).
+    with ThreadPoolExecutor(max_workers=max(threads, 32) if is_url(root) else threads) as pool:
         for out in pool.map(_hash, to_hash):
             if isinstance(out, Failure):
                 result.errors.append(out)
@@ -173,3 +242,11 @@ def scan_root(
                 result.seen.append(out)
                 result.changed.append(out)
     return result
+
+
+def _object_failure(url: str, e: ObjectStoreError) -> Failure:
+    if e.kind == "missing":
+        return Failure(url, Stage.SCAN, Reason.MISSING, "the object disappeared during the scan")
+    if e.kind in ("denied", "credentials"):
+        return Failure(url, Stage.SCAN, Reason.PERMISSION_DENIED, str(e))
+    return Failure(url, Stage.SCAN, Reason.IO_ERROR, str(e))

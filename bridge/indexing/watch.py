@@ -6,10 +6,15 @@ paths are scanned first, so content that only moved is found by its fingerprint 
 paths are dropped after that. Deletions are therefore held back while files are still settling (a move's
 destination waits `stable_seconds`), up to `max_hold` seconds. A folder deleted or moved out of the tree
 drops every file under it at once (the OS reports the folder, not its files).
+
+Object-storage roots (`s3://bucket/prefix`) send no events: `ListingPoller` lists them every
+`object_poll_seconds` and diffs the listing with the last one (new or changed stamp → changed, absent →
+gone). A listing that fails, or comes back empty, is never taken as "everything deleted": it is skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -21,12 +26,15 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from bridge.files.formats import is_supported
+from bridge.files.objects import ObjectStoreError, StorageOptions, is_url
 from bridge.indexing.context import Rules
 from bridge.indexing.pipeline import Indexer, RunSummary
-from bridge.indexing.scan import PathFilter, normalize_root
+from bridge.indexing.scan import PathFilter, normalize_root, walk_objects
 from bridge.settings import Settings
 
+log = logging.getLogger(__name__)
 HOLD_FACTOR = 5  # deletions wait at most this many quiet periods for pending files (moves) to settle
+MANY_CHANGED = 200  # more new or changed objects than this under a root: rescan the root (one listing)
 
 
 @dataclass
@@ -159,6 +167,58 @@ def _outermost(paths: list[str]) -> list[str]:
     return out
 
 
+@dataclass
+class ListingPoller:
+    """Object-storage roots, polled: `poll()` lists each root when `interval` seconds have passed and returns
+    (changed objects, gone objects) against the previous listing. Objects appear whole (an upload is
+    atomic), so nothing waits to settle."""
+
+    roots: list[str]
+    flt: PathFilter
+    options: StorageOptions
+    interval: float
+    listings: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    due: float = 0.0
+
+    def baseline(self) -> None:
+        """The listing the first poll is compared with (taken before the catch-up run, so nothing that
+        changes during it is missed)."""
+        for root in self.roots:
+            listing = self._list(root)
+            if listing is not None:
+                self.listings[root] = listing
+        self.due = time.monotonic() + self.interval
+
+    def poll(self) -> tuple[list[str], list[str]]:
+        now = time.monotonic()
+        if now < self.due:
+            return [], []
+        self.due = now + self.interval
+        changed: list[str] = []
+        gone: list[str] = []
+        for root in self.roots:
+            new = self._list(root)
+            if new is None:
+                continue  # failed or empty: not a deletion; the next poll looks again
+            old = self.listings.get(root)
+            self.listings[root] = new
+            if old is None:  # no listing to compare with (the baseline failed): scan the whole root
+                changed.append(root)
+                continue
+            fresh = [u for u, sig in new.items() if old.get(u) != sig]
+            changed.extend([root] if len(fresh) > MANY_CHANGED else fresh)
+            gone.extend(u for u in old if u not in new)
+        return changed, gone
+
+    def _list(self, root: str) -> dict[str, tuple[int, int]] | None:
+        try:
+            listing = {u: (size, stamp) for u, size, stamp in walk_objects(root, self.flt, self.options)}
+        except ObjectStoreError as e:
+            log.warning("watch: %s", e)
+            return None
+        return listing or None
+
+
 class IndexerSource(Protocol):
     """What the watcher needs of its owner (`bridge.engine.Engine` is one): settings, and a fresh `Indexer`
     per batch of changes."""
@@ -191,11 +251,17 @@ def watch_forever(
         return engine.indexer(rules=rules, stop=stop)
 
     roots = [normalize_root(r) for r in roots]
-    collector = ChangeCollector(roots, PathFilter(s.include, s.exclude), s.watch_stable_seconds)
+    folders = [r for r in roots if not is_url(r)]
+    flt = PathFilter(s.include, s.exclude)
+    collector = ChangeCollector(folders, flt, s.watch_stable_seconds)
     observer = Observer()
-    for root in roots:
+    for root in folders:
         observer.schedule(collector, root, recursive=True)
     observer.start()
+    urls = [r for r in roots if is_url(r)]
+    poller = ListingPoller(urls, flt, s.object_storage_options, s.object_poll_seconds) if urls else None
+    if poller is not None:
+        poller.baseline()
     # Catch up with what changed while nobody watched, then follow events.
     if catch_up:
         summary = indexer().run(roots)
@@ -208,6 +274,9 @@ def watch_forever(
         while not stop.is_set():
             stop.wait(poll)
             changed, gone = collector.ready()
+            if poller is not None:
+                polled_changed, polled_gone = poller.poll()
+                changed, gone = changed + polled_changed, gone + polled_gone
             if changed or gone:
                 # One run for both, new paths first: moved content is re-pathed, not re-embedded.
                 summary = indexer().run(changed, gone=gone)

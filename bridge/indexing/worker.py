@@ -38,6 +38,7 @@ class Job:
     thumb_dir: str = ""  # write the photo's thumbnail into this cache from the decoded bitmap ("" = don't)
     size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
     max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)
+    storage: str = ""  # object_storage_options (bridge.files.objects.encode_options) when `path` is a URL
 
 
 def init_worker(log_path: str | None = None, parent_pid: int | None = None) -> None:
@@ -98,6 +99,7 @@ def ping() -> int:
 
 def process(job: Job) -> FileResult:
     from bridge.analyses.kinds import compute
+    from bridge.files.objects import is_url
     from bridge.files.thumbs import save_thumbnail
     from bridge.indexing.decode import decode_image, read_file
     from bridge.indexing.preprocess import caption_input, model_input
@@ -118,7 +120,7 @@ def process(job: Job) -> FileResult:
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
     t = time.process_time()
     try:
-        data = read_file(job.path, max_bytes)  # once, for metadata and pixels both
+        data = read_file(job.path, max_bytes, storage=job.storage)  # once, for metadata and pixels both
     except DecodeError as e:
         fail = Failure(job.path, Stage.DECODE, e.reason, e.detail)
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
@@ -126,7 +128,8 @@ def process(job: Job) -> FileResult:
     if job.want_metadata:
         t = time.process_time()
         try:
-            metadata = read_metadata(job.path, data=data)
+            # No sidecar lookup next to an object: a bucket is not a folder to probe (one request per name).
+            metadata = read_metadata(job.path, data=data, sidecar=None if is_url(job.path) else "auto")
         except MetadataError as e:
             failures.append(Failure(job.path, Stage.METADATA, e.reason, e.detail))
             metadata = {}

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bridge.engine import Engine
+from bridge.files.objects import ObjectStoreError, encode_options, is_url, object_info
 from bridge.indexing.payload import point_id
 from bridge.indexing.scan import fingerprint, normalize_root
 from bridge.state.ledger import Ledger
@@ -136,10 +137,18 @@ def photo_vector(
     _require_model(engine)
     assert engine.embedder is not None
     path = normalize_root(photo)
-    if not os.path.isfile(path):
-        raise SearchError(f"photo not found: {photo}", "not_found")
-    row = (ledger or engine.ledger).file_by_path(path)
-    fp = row.fingerprint if row and row.fingerprint else fingerprint(path)
+    options = engine.settings.object_storage_options
+    if is_url(path):  # an object in a bucket: `--like s3://bucket/photo.jpg`
+        try:
+            info = object_info(path, options)
+            fp = fingerprint(path, info.size, options=options)
+        except ObjectStoreError as e:
+            raise SearchError(str(e), "not_found" if e.kind == "missing" else "unreadable") from None
+    else:
+        if not os.path.isfile(path):
+            raise SearchError(f"photo not found: {photo}", "not_found")
+        row = (ledger or engine.ledger).file_by_path(path)
+        fp = row.fingerprint if row and row.fingerprint else fingerprint(path)
     got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
     if got and got[0][2] is not None:
         return np.asarray(got[0][2], dtype=np.float32), fp
@@ -155,6 +164,7 @@ def photo_vector(
             image_size=engine.embedder.weights.spec.image_size,
             decode_size=s.decode_size,
             max_pixels=s.max_pixels,
+            storage=encode_options(options) if is_url(path) else "",
         )
     )
     if result.model_input is None:
