@@ -311,8 +311,11 @@ def test_changed_objects_are_read_again_and_deleted_ones_swept(
     assert after[bucket.url(f"gen/{photos[3].name}")] == before[bucket.url(f"gen/{photos[3].name}")]
     assert len(points(settings)) == 3  # the old contents' vectors went with them
 
+    bucket.counter.reset()
     quiet = index(settings, root)  # nothing changed: listed, nothing read
     assert (quiet.new_or_changed, quiet.embedded, quiet.deleted) == (0, 0, 0)
+    reads = {k: n for k, n in bucket.counter.gets.items() if k.startswith(f"/{bucket.name}/gen/")}
+    assert reads == {} and bucket.counter.gets[f"/{bucket.name}"] >= 1  # one listing, no object GET
 
 
 def test_a_stopped_run_resumes(settings: Settings, bucket: Bucket, tmp_path: Path) -> None:
@@ -329,6 +332,22 @@ def test_a_stopped_run_resumes(settings: Settings, bucket: Bucket, tmp_path: Pat
     assert second.status == "completed"
     assert first.embedded + second.embedded == 10  # nothing redone, nothing lost
     assert len(points(s)) == 10 and len(ledger_files(s)) == 10
+
+
+@pytest.mark.slow
+def test_a_ray_run_reads_the_bucket_on_its_nodes(settings: Settings, bucket: Bucket, tmp_path: Path) -> None:
+    """The Ray runner's decode tasks read objects with the same worker code; nodes take credentials and
+    the endpoint from their environment (here inherited from this process by the private local cluster)."""
+    pytest.importorskip("ray")
+    for p in make_photos(tmp_path / "gen", 6):
+        bucket.put(f"gen/{p.name}", p.read_bytes())
+    laptop = with_data_dir(settings, "laptop")
+    on_ray = with_data_dir(settings, "ray", cluster="local", cluster_embed="head")
+    assert index(laptop, bucket.url("gen")).embedded == 6
+    summary = index(on_ray, bucket.url("gen"))
+    assert (summary.embedded, summary.failed) == (6, 0), summary.failures_by_reason
+    assert points(laptop).keys() == points(on_ray).keys()
+    assert any(n.startswith("cluster local:") for n in summary.notes), summary.notes  # ran on Ray
 
 
 # --- run-level errors and listings that fail --------------------------------------------------------------
@@ -448,6 +467,35 @@ def test_watch_polls_a_bucket_and_search_like_takes_a_url(
     out = CliRunner().invoke(app, ["search", "--like", url, "--model", s.model, "--json", "-n", "1"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["results"][0]["path"] == url
+
+
+def test_the_poller_diffs_listings_and_never_takes_a_failed_one_for_deletions(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge.indexing import watch
+    from bridge.indexing.watch import ListingPoller
+
+    for i in range(3):
+        bucket.put(f"p/{i}.jpg", b"x" * (i + 1))
+    poller = ListingPoller([bucket.url("p")], PathFilter(), {}, interval=0.0)
+    poller.baseline()
+    assert poller.poll() == ([], [])
+    bucket.put("p/0.jpg", b"changed")
+    bucket.put("p/new.jpg", b"n")
+    bucket.put("p/notes.txt", b"not a photo")
+    bucket.delete("p/2.jpg")
+    assert poller.poll() == ([bucket.url("p/0.jpg"), bucket.url("p/new.jpg")], [bucket.url("p/2.jpg")])
+    for key in ("p/0.jpg", "p/1.jpg", "p/new.jpg"):
+        bucket.delete(key)
+    assert poller.poll() == ([], [])  # an empty listing: not "everything deleted"
+    monkeypatch.setattr(watch, "MANY_CHANGED", 1)
+    for i in range(3):
+        bucket.put(f"p/{i}.jpg", b"y")
+    poller.listings[bucket.url("p")] = {bucket.url("p/1.jpg"): (9, 9)}
+    assert poller.poll() == ([bucket.url("p")], [])  # many changes: the root is scanned whole
+    broken = ListingPoller([f"s3://{bucket.name}-gone/p"], PathFilter(), {}, interval=0.0)
+    broken.baseline()
+    assert broken.poll() == ([], [])  # a listing that fails is skipped, never a deletion
 
 
 def test_objects_go_to_the_cpu_workers_never_the_device_lane() -> None:
