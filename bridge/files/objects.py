@@ -20,6 +20,7 @@ text (request ids, XML bodies) goes to the log, never into the ledger or a messa
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -224,7 +225,20 @@ _CREDENTIAL_ERRORS = (
     "RefreshError",
 )
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken")
-_UNREACHABLE_WORDS = ("connect", "timeout", "timed out", "unreachable", "name resolution", "endpoint")
+# A store that is down or shedding load, after its client's own retries (s3fs turns a 503 into EBUSY).
+_UNREACHABLE_WORDS = (
+    "connect",
+    "timeout",
+    "timed out",
+    "unreachable",
+    "name resolution",
+    "endpoint",
+    "service unavailable",
+    "slow down",
+    "slowdown",
+    "throttl",
+    "internal error",
+)
 
 
 def _error(url: str, e: BaseException, doing: Literal["list", "read"]) -> ObjectStoreError:
@@ -248,6 +262,9 @@ def _error(url: str, e: BaseException, doing: Literal["list", "read"]) -> Object
     if isinstance(e, PermissionError):
         return ObjectStoreError(url, "denied", f"cannot {what} {url}: access denied by the object store")
     low = f"{type(e).__name__} {text}".lower()
-    if isinstance(e, (ConnectionError, TimeoutError)) or any(w in low for w in _UNREACHABLE_WORDS):
-        return ObjectStoreError(url, "unreachable", f"cannot {what} {url}: the object store did not answer")
+    busy = isinstance(e, OSError) and e.errno == errno.EBUSY
+    if isinstance(e, (ConnectionError, TimeoutError)) or busy or any(w in low for w in _UNREACHABLE_WORDS):
+        return ObjectStoreError(
+            url, "unreachable", f"cannot {what} {url}: the object store did not answer or is unavailable"
+        )
     return ObjectStoreError(url, "error", f"cannot {what} {url}: the object store reported an error")

@@ -114,6 +114,12 @@ def _non_empty(data: bytes) -> bytes:
     return data
 
 
+class SourceUnavailable(DecodeError):
+    """The object store itself failed (did not answer after its client's retries, or the credentials stopped
+    working), not this object: the caller stops the run and blames no file, so the next run reads it again
+    instead of leaving it failed until it changes."""
+
+
 def read_file(path: str | Path, max_bytes: int | None = None, *, storage: str = "") -> bytes:
     """The file's bytes, or DecodeError with the reason it cannot be read: not a regular file (never
     opened for long, never waited on), above its format's size limit (never read), gone, unreadable.
@@ -124,6 +130,8 @@ def read_file(path: str | Path, max_bytes: int | None = None, *, storage: str = 
             return objects.read_bytes(str(path), limit, objects.decode_options(storage))
         return read_regular(path, limit)
     except objects.ObjectStoreError as e:
+        if e.kind in ("unreachable", "credentials"):
+            raise SourceUnavailable(_OBJECT_REASONS[e.kind], str(e)) from None
         raise DecodeError(_OBJECT_REASONS[e.kind], str(e)) from None
     except NotRegularFile:
         raise DecodeError(

@@ -199,7 +199,8 @@ def scan_root(
 ) -> ScanResult:
     """Walk one root (a folder, a file or an object-storage URL) and classify its files against what the
     ledger knows (`known`: path → row). `options`: object_storage_options, for URLs. Raises
-    ObjectStoreError when a URL cannot be listed at all (no such bucket, no credentials)."""
+    ObjectStoreError when a URL cannot be listed at all (no such bucket, no credentials), or its store
+    stops answering while objects are fingerprinted."""
     result = ScanResult(root=root)
     to_hash: list[tuple[str, int, int]] = []
     for path, size, mtime in _entries(root, flt, follow_symlinks, options, result.unreadable_dirs):
@@ -218,6 +219,8 @@ def scan_root(
         try:
             return ScannedFile(path, size, mtime, root, fingerprint(path, size, options=options))
         except ObjectStoreError as e:
+            if e.kind in ("unreachable", "credentials"):
+                raise  # the store is down, not this object: the run stops, no file waits as failed
             return _object_failure(path, e)
         except FileNotFoundError:
             return Failure(path, Stage.SCAN, Reason.MISSING, "file disappeared during the scan")
@@ -247,6 +250,6 @@ def scan_root(
 def _object_failure(url: str, e: ObjectStoreError) -> Failure:
     if e.kind == "missing":
         return Failure(url, Stage.SCAN, Reason.MISSING, "the object disappeared during the scan")
-    if e.kind in ("denied", "credentials"):
+    if e.kind == "denied":
         return Failure(url, Stage.SCAN, Reason.PERMISSION_DENIED, str(e))
     return Failure(url, Stage.SCAN, Reason.IO_ERROR, str(e))

@@ -101,7 +101,7 @@ def process(job: Job) -> FileResult:
     from bridge.analyses.kinds import compute
     from bridge.files.objects import is_url
     from bridge.files.thumbs import save_thumbnail
-    from bridge.indexing.decode import decode_image, read_file
+    from bridge.indexing.decode import SourceUnavailable, decode_image, read_file
     from bridge.indexing.preprocess import caption_input, model_input
     from bridge.metadata.read import read_metadata
 
@@ -121,6 +121,8 @@ def process(job: Job) -> FileResult:
     t = time.process_time()
     try:
         data = read_file(job.path, max_bytes, storage=job.storage)  # once, for metadata and pixels both
+    except SourceUnavailable as e:  # the bucket's store is down, not this file: the run stops (R44)
+        raise WorkerEnvironmentError(str(e)) from None
     except DecodeError as e:
         fail = Failure(job.path, Stage.DECODE, e.reason, e.detail)
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)

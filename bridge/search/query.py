@@ -152,21 +152,23 @@ def photo_vector(
     got = engine.store().retrieve([point_id(fp, engine.model_id)], with_vectors=True)
     if got and got[0][2] is not None:
         return np.asarray(got[0][2], dtype=np.float32), fp
-    from bridge.indexing.worker import Job, process  # the indexer's own decode → model-input step
+    from bridge.indexing.worker import Job, WorkerEnvironmentError, process  # the indexer's own step
 
     s = engine.settings
-    result = process(
-        Job(
-            path=path,
-            fingerprint=fp,
-            want_metadata=False,
-            want_pixels=True,
-            image_size=engine.embedder.weights.spec.image_size,
-            decode_size=s.decode_size,
-            max_pixels=s.max_pixels,
-            storage=encode_options(options) if is_url(path) else "",
-        )
+    job = Job(
+        path=path,
+        fingerprint=fp,
+        want_metadata=False,
+        want_pixels=True,
+        image_size=engine.embedder.weights.spec.image_size,
+        decode_size=s.decode_size,
+        max_pixels=s.max_pixels,
+        storage=encode_options(options) if is_url(path) else "",
     )
+    try:
+        result = process(job)
+    except WorkerEnvironmentError as e:  # the bucket's store stopped answering between the two reads
+        raise SearchError(str(e), "unreadable") from None
     if result.model_input is None:
         f = result.failures[0]
         # The reason only: a decoder's detail can quote the file's first bytes ("starts with b'root:$6$…'"),

@@ -53,9 +53,13 @@ class ByteCounter:
         self.sent: collections.Counter[str] = collections.Counter()
         self.gets: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
+        self.unavailable: str | None = None  # "GET" or "HEAD": objects (not listings) answer 503 Slow Down
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         get, path = environ["REQUEST_METHOD"] == "GET", environ.get("PATH_INFO", "")
+        if environ["REQUEST_METHOD"] == self.unavailable and path.count("/") > 1:
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return
         if get:
             with self.lock:
                 self.gets[path] += 1
@@ -404,6 +408,32 @@ def test_a_failed_or_empty_listing_is_not_everything_deleted(
     empty = index(settings, bucket.url("gen"))
     assert empty.deleted == 0 and any("nothing found under" in n for n in empty.notes), empty.notes
     assert len(ledger_files(settings)) == 3
+
+
+def test_a_store_that_stops_answering_stops_the_run_and_blames_no_file(
+    settings: Settings, bucket: Bucket, tmp_path: Path
+) -> None:
+    photos = make_photos(tmp_path / "gen", 4)
+    for p in photos[:3]:
+        bucket.put(f"gen/{p.name}", p.read_bytes())
+    once = {"s3": {"config_kwargs": {"retries": {"max_attempts": 1}}}}  # s3fs still retries 503s itself
+    s = settings.model_copy(update={"object_storage_options": once})
+
+    bucket.counter.unavailable = "HEAD"  # listed and fingerprinted, then the workers' reads get 503s
+    with pytest.raises(RunFailure, match="did not answer or is unavailable") as e:
+        index(s, bucket.url("gen"))
+    assert bucket.url("gen/") in str(e.value)
+    bucket.put(f"gen/{photos[3].name}", photos[3].read_bytes())
+    bucket.counter.unavailable = "GET"  # now the fingerprint's ranged reads of the new object fail
+    with pytest.raises(RunFailure, match="did not answer or is unavailable"):
+        index(s, bucket.url("gen"))
+    db = sqlite3.connect(s.data_dir / "ledger.sqlite")
+    assert list(db.execute("SELECT path, reason FROM failures")) == []  # nothing waits as failed
+    db.close()
+
+    bucket.counter.unavailable = None  # back: the next run does everything
+    done = index(s, bucket.url("gen"))
+    assert (done.embedded, done.failed) == (4, 0)
 
 
 # --- watch and search --like ------------------------------------------------------------------------------
