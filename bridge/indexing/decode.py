@@ -120,14 +120,15 @@ class SourceUnavailable(DecodeError):
     instead of leaving it failed until it changes."""
 
 
-def read_file(path: str | Path, max_bytes: int | None = None, *, storage: str = "") -> bytes:
+def read_file(path: str | Path, max_bytes: int | None = None, *, storage: str = "", size: int = 0) -> bytes:
     """The file's bytes, or DecodeError with the reason it cannot be read: not a regular file (never
     opened for long, never waited on), above its format's size limit (never read), gone, unreadable.
-    A URL (`s3://…`) is read through fsspec; `storage`: its options (`objects.encode_options`)."""
+    A URL (`s3://…`) is read through fsspec; `storage`: its options (`objects.encode_options`); `size`: its
+    size from the listing, which saves a request (`objects.read_bytes`)."""
     limit = max_bytes if max_bytes is not None else formats.limits_for(path).max_bytes
     try:
         if objects.is_url(path):
-            return objects.read_bytes(str(path), limit, objects.decode_options(storage))
+            return objects.read_bytes(str(path), limit, objects.decode_options(storage), listed_size=size)
         return read_regular(path, limit)
     except objects.ObjectStoreError as e:
         if e.kind in ("unreachable", "credentials"):

@@ -120,7 +120,7 @@ def process(job: Job) -> FileResult:
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
     t = time.process_time()
     try:
-        data = read_file(job.path, max_bytes, storage=job.storage)  # once, for metadata and pixels both
+        data = read_file(job.path, max_bytes, storage=job.storage, size=job.size)  # once, for all uses
     except SourceUnavailable as e:  # the bucket's store is down, not this file: the run stops (R44)
         raise WorkerEnvironmentError(str(e)) from None
     except DecodeError as e:

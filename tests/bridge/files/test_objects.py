@@ -80,6 +80,11 @@ def test_reads_whole_ranged_and_refused(memfs):
     assert objects.read_range("memory://bk/x.jpg", 10, 13) == bytes([10, 11, 12])
     with pytest.raises(FileTooLarge):
         objects.read_bytes("memory://bk/x.jpg", 199)
+    # With the listed size: one ranged read, no size request; an object grown past the limit is still refused.
+    assert objects.read_bytes("memory://bk/x.jpg", 1000, listed_size=200) == bytes(range(200))
+    assert objects.read_bytes("memory://bk/x.jpg", 200, listed_size=200) == bytes(range(200))
+    with pytest.raises(FileTooLarge):
+        objects.read_bytes("memory://bk/x.jpg", 150, listed_size=100)
     with pytest.raises(ObjectStoreError) as e:
         objects.read_bytes("memory://bk/gone.jpg", 1000)
     assert e.value.kind == "missing" and "memory://bk/gone.jpg" in str(e.value)

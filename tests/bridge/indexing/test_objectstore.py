@@ -45,24 +45,30 @@ REAL = [
 
 
 class ByteCounter:
-    """WSGI middleware in front of moto: the bytes of every GET response body, per object path. Counted on
-    the server, so it sees what the client really downloaded, whatever fsspec buffers or caches."""
+    """WSGI middleware in front of moto: the bytes of every GET response body and the requests, per object
+    path. Counted on the server, so it sees what the client really downloaded, whatever fsspec buffers."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.sent: collections.Counter[str] = collections.Counter()
         self.gets: collections.Counter[str] = collections.Counter()
+        self.requests: collections.Counter[tuple[str, str]] = collections.Counter()  # (kind, path)
         self.lock = threading.Lock()
-        self.unavailable: str | None = None  # "GET" or "HEAD": objects (not listings) answer 503 Slow Down
+        # "fingerprint" (a GET of at most 2 x 64 KiB) or "read" (any other GET: the workers' reads): such
+        # requests for objects (never listings) answer 503, as a store shedding load does.
+        self.unavailable: str | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
-        get, path = environ["REQUEST_METHOD"] == "GET", environ.get("PATH_INFO", "")
-        if environ["REQUEST_METHOD"] == self.unavailable and path.count("/") > 1:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        get = method == "GET"
+        kind = _kind(method, environ.get("HTTP_RANGE", ""))
+        with self.lock:
+            self.requests[(kind, path)] += 1
+            if get:
+                self.gets[path] += 1
+        if kind == self.unavailable and path.count("/") > 1:
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return
-        if get:
-            with self.lock:
-                self.gets[path] += 1
         for chunk in self.app(environ, start_response):
             if get:
                 with self.lock:
@@ -73,6 +79,15 @@ class ByteCounter:
         with self.lock:
             self.sent.clear()
             self.gets.clear()
+            self.requests.clear()
+
+
+def _kind(method: str, ranged: str) -> str:
+    if method != "GET":
+        return method
+    first, _, last = ranged.removeprefix("bytes=").partition("-")
+    small = bool(ranged) and last != "" and int(last) - int(first or 0) + 1 <= 2 * CHUNK
+    return "fingerprint" if small else "read"
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +259,15 @@ def test_a_bucket_indexes_like_the_same_files_in_a_folder(
     on_disk = with_data_dir(settings, "local")
     in_bucket = with_data_dir(settings, "bucket")
     a = index(on_disk, str(photos))
+    bucket.counter.reset()
     b = index(in_bucket, bucket.url("photos/"))  # a trailing slash is the same root
+    for (
+        rel
+    ) in REAL:  # per object: the fingerprint's one or two ranged GETs, then one GET by a worker, no HEAD
+        path, size = f"/{bucket.name}/photos/{rel}", (photos / rel).stat().st_size
+        assert bucket.counter.requests[("fingerprint", path)] == (2 if size > 2 * CHUNK else 1), rel
+        assert bucket.counter.requests[("read", path)] == 1 and bucket.counter.requests[("HEAD", path)] == 0
+        assert bucket.counter.sent[path] == min(size, 2 * CHUNK) + size, rel
     assert a.status == b.status == "completed"
     assert (a.embedded, a.failed) == (b.embedded, b.failed) == (len(REAL) - 1, 1), b.failures_by_reason
     assert a.failures_by_reason == b.failures_by_reason
@@ -332,9 +355,17 @@ def test_a_stopped_run_resumes(settings: Settings, bucket: Bucket, tmp_path: Pat
 
     first = index(s, bucket.url("gen"), stop_after_first_batch)
     assert first.status == "stopped" and 0 < first.embedded < 10
-    second = index(s, bucket.url("gen"))
-    assert second.status == "completed"
-    assert first.embedded + second.embedded == 10  # nothing redone, nothing lost
+    from typer.testing import CliRunner
+
+    from bridge.cli.app import app
+
+    # The rest through the CLI, as a user resumes: a URL argument keeps its double slash.
+    args = ["index", bucket.url("gen"), "--model", s.model, "--workers", "2", "--batch-size", "2", "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    second = json.loads(out.stdout)
+    assert second["status"] == "completed" and second["roots"] == [bucket.url("gen")]
+    assert first.embedded + second["embedded"] == 10  # nothing redone, nothing lost
     assert len(points(s)) == 10 and len(ledger_files(s)) == 10
 
 
@@ -419,12 +450,12 @@ def test_a_store_that_stops_answering_stops_the_run_and_blames_no_file(
     once = {"s3": {"config_kwargs": {"retries": {"max_attempts": 1}}}}  # s3fs still retries 503s itself
     s = settings.model_copy(update={"object_storage_options": once})
 
-    bucket.counter.unavailable = "HEAD"  # listed and fingerprinted, then the workers' reads get 503s
+    bucket.counter.unavailable = "read"  # listed and fingerprinted, then the workers' reads get 503s
     with pytest.raises(RunFailure, match="did not answer or is unavailable") as e:
         index(s, bucket.url("gen"))
     assert bucket.url("gen/") in str(e.value)
     bucket.put(f"gen/{photos[3].name}", photos[3].read_bytes())
-    bucket.counter.unavailable = "GET"  # now the fingerprint's ranged reads of the new object fail
+    bucket.counter.unavailable = "fingerprint"  # now the fingerprint's reads of the new object fail
     with pytest.raises(RunFailure, match="did not answer or is unavailable"):
         index(s, bucket.url("gen"))
     db = sqlite3.connect(s.data_dir / "ledger.sqlite")
