@@ -115,7 +115,8 @@ def main() -> None:
         r["overhead"] = {
             "extra_wall_s": r["wall_s"] - out["local"]["wall_s"],
             "join_s": _join_seconds(r["note"]),
-            "worker_start_s_cold_minus_local_cold": r["warm_up_8_files_s"] - out["local"]["warm_up_8_files_s"],
+            "worker_start_s_cold_minus_local_cold": r["warm_up_8_files_s"]
+            - out["local"]["warm_up_8_files_s"],
         }
     out["target"] = {"ray-1 >= 0.9 x local": out["ray-1"]["ratio_vs_local"] >= 0.9}
     if a.json:

@@ -56,6 +56,12 @@ class RunFailure(Exception):
     flight are not recorded as failed, so the next run does them (R44, R45)."""
 
 
+class SourceOutage(RunFailure):
+    """A RunFailure because a source's store (an object store behind an `s3://` URL) stopped answering or
+    stopped accepting the credentials: nothing is wrong with the files or this machine, so a watcher keeps
+    going and tries the same changes again later; `index` stops with the message like any RunFailure."""
+
+
 class DecodeError(Exception):
     """A decode failure with a named reason; `str()` gives the human detail."""
 
@@ -113,7 +119,9 @@ class FileResult:
     timings: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase in the worker
     analyses: dict[str, tuple[str, Any]] = field(default_factory=dict)  # kind → (version, data)
     bitmap: np.ndarray | None = None  # the decoded bitmap itself, when asked for (captions)
-    vector: np.ndarray | None = None  # the embedding, when a cluster's model actor made it (no model_input then)
+    vector: np.ndarray | None = (
+        None  # the embedding, when a cluster's model actor made it (no model_input then)
+    )
 
     @property
     def failed(self) -> bool:

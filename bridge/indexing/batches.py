@@ -21,9 +21,9 @@ from bridge.indexing.payload import build_payload, point_id
 from bridge.indexing.plan import Plan
 from bridge.indexing.summary import Tally
 from bridge.indexing.upkeep import ensure_space, set_analysis_payloads
-from bridge.indexing.worker import Job, process
+from bridge.indexing.worker import Job, WorkerSourceUnavailable, process
 from bridge.models.clip import Embedder
-from bridge.records import FileResult, Stage
+from bridge.records import FileResult, SourceOutage, Stage
 from bridge.state.rows import AnalysisResult, FailedFile, StageDone
 from bridge.store.base import Point
 
@@ -55,7 +55,11 @@ def results(
         for job in jobs:
             if ctx.stop.is_set():
                 return
-            yield process(job)
+            try:
+                result = process(job)
+            except WorkerSourceUnavailable as e:  # the bucket's store stopped answering: no file to blame
+                raise SourceOutage(str(e)) from None
+            yield result
         return
     if ctx.settings.cluster:
         from bridge.indexing import raylane  # Ray is imported only by a run that names a cluster

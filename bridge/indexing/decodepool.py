@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from bridge.indexing import worker
 from bridge.indexing.jobqueue import JobQueue
-from bridge.records import Failure, FileResult, Reason, RunFailure, Stage
+from bridge.records import Failure, FileResult, Reason, RunFailure, SourceOutage, Stage
 
 _T = TypeVar("_T")
 
@@ -86,6 +86,8 @@ class DecodePool:
                     except BrokenProcessPool:
                         suspects.append(job)
                         continue
+                    except worker.WorkerSourceUnavailable as e:
+                        raise SourceOutage(str(e)) from None
                     except worker.WorkerEnvironmentError as e:
                         raise RunFailure(f"the decode workers cannot work: {e}") from None
                     produced += 1
@@ -108,6 +110,8 @@ class DecodePool:
                     continue
                 except BrokenProcessPool:
                     pass
+                except worker.WorkerSourceUnavailable as e:
+                    raise SourceOutage(str(e)) from None
                 except worker.WorkerEnvironmentError as e:
                     raise RunFailure(f"the decode workers cannot work: {e}") from None
             # Only blame the file once a fresh worker is shown to work on a no-op job.

@@ -14,7 +14,7 @@ from bridge.indexing.context import METADATA_VERSION, RunContext
 from bridge.indexing.scan import PathFilter, scan_root
 from bridge.indexing.summary import Tally
 from bridge.indexing.worker import Job
-from bridge.records import Failure, RunFailure, ScannedFile, Stage
+from bridge.records import Failure, RunFailure, ScannedFile, SourceOutage, Stage
 from bridge.state.rows import FailedFile, FailureRow
 
 SCAN_CHUNK = 2000  # scanned files recorded per ledger transaction
@@ -61,6 +61,8 @@ def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Sc
                     options=ctx.settings.object_storage_options,
                 )
             except ObjectStoreError as e:  # no such bucket, no credentials, access denied: the user's to fix
+                if e.kind in ("unreachable", "credentials"):
+                    raise SourceOutage(str(e)) from None  # may pass: a watcher tries again later
                 raise RunFailure(str(e)) from None
             if url and not (res.seen or res.errors or res.unreadable_dirs):
                 # A prefix holds no objects: like a missing folder, never taken as "everything deleted"

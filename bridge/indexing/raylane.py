@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.indexing.context import RunContext
-from bridge.indexing.worker import Job
+from bridge.indexing.worker import Job, WorkerSourceUnavailable
 from bridge.models.clip import choose_precision
-from bridge.records import Failure, FileResult, Reason, RunFailure, Stage
+from bridge.records import Failure, FileResult, Reason, RunFailure, SourceOutage, Stage
 
 CHUNK_FILES = 32  # at most this many files per decode task, however small they are
 TASK_RETRIES = 2  # Ray re-runs a task whose worker or node died this often before we see the failure
@@ -346,6 +346,14 @@ class ClusterRun:
         """A chunk that failed after Ray's own retries: its files one by one, or the file blamed."""
         ray = self.ray
         if isinstance(error, ray.exceptions.RayTaskError) and not _is_system(ray, error):
+            cause = getattr(error, "cause", None)
+            if isinstance(
+                cause, WorkerSourceUnavailable
+            ):  # the bucket's store is down: the worker's sentence
+                raise SourceOutage(
+                    f"{cause} (on a cluster node). No file was marked failed; the next run redoes what was not "
+                    "committed"
+                ) from None
             # Our code raised on a node (a bug, or a node without the package): the run's problem, never the
             # files'. Nothing of this chunk was committed.
             raise RunFailure(

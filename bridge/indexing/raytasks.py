@@ -23,7 +23,9 @@ from bridge.records import FileResult
 
 # Test hooks, read from the node's environment (set on one raylet by the fault tests, never by users):
 SLOW_NODE_ENV = "PIXEL_DETECTIVE_TEST_SLOW_NODE_S"  # decode tasks on this node sleep this long first
-CRASH_ON_ENV = "PIXEL_DETECTIVE_TEST_CRASH_ON"  # a worker given a file of this name dies, as a decoder crash does
+CRASH_ON_ENV = (
+    "PIXEL_DETECTIVE_TEST_CRASH_ON"  # a worker given a file of this name dies, as a decoder crash does
+)
 
 
 def decode_chunk(jobs: list[Job]) -> list[FileResult]:

@@ -30,6 +30,7 @@ from bridge.files.objects import ObjectStoreError, StorageOptions, is_url
 from bridge.indexing.context import Rules
 from bridge.indexing.pipeline import Indexer, RunSummary
 from bridge.indexing.scan import PathFilter, normalize_root, walk_objects
+from bridge.records import SourceOutage
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,22 @@ def watch_forever(
     last_rescan = time.monotonic()
     if on_start is not None:
         on_start(roots)
+    # Changes whose run stopped because a bucket's store was down: tried again after object_poll_seconds.
+    held: tuple[list[str], list[str]] = ([], [])
+    retry_at = 0.0
+
+    def attempt(changed: list[str], gone: list[str]) -> None:
+        nonlocal held, retry_at
+        try:
+            summary = indexer().run(changed, gone=gone)
+        except SourceOutage as e:  # not the files', not ours: keep watching, try the same changes later
+            log.warning("watch: %s; trying again in %.0f s", e, s.object_poll_seconds)
+            held = (list(dict.fromkeys(held[0] + changed)), list(dict.fromkeys(held[1] + gone)))
+            retry_at = time.monotonic() + s.object_poll_seconds
+            return
+        if on_run:
+            on_run(summary)
+
     try:
         while not stop.is_set():
             stop.wait(poll)
@@ -277,16 +294,15 @@ def watch_forever(
             if poller is not None:
                 polled_changed, polled_gone = poller.poll()
                 changed, gone = changed + polled_changed, gone + polled_gone
+            if (held[0] or held[1]) and time.monotonic() >= retry_at:
+                changed, gone = held[0] + changed, held[1] + gone
+                held = ([], [])
             if changed or gone:
                 # One run for both, new paths first: moved content is re-pathed, not re-embedded.
-                summary = indexer().run(changed, gone=gone)
-                if on_run:
-                    on_run(summary)
+                attempt(changed, gone)
             if s.watch_rescan_minutes and time.monotonic() - last_rescan > s.watch_rescan_minutes * 60:
-                summary = indexer().run(roots)
                 last_rescan = time.monotonic()
-                if on_run:
-                    on_run(summary)
+                attempt(roots, [])
     except KeyboardInterrupt:
         pass
     finally:

@@ -21,6 +21,11 @@ class WorkerEnvironmentError(Exception):
     """This worker process cannot do any work (its environment is broken, not the file it was given)."""
 
 
+class WorkerSourceUnavailable(WorkerEnvironmentError):
+    """The store a job's URL points at stopped answering (or refused the credentials): not the file's
+    fault, nor this worker's; the run stops with `SourceOutage` and the next one reads the file again."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """One file for a decode worker: what to read from it and the limits to read it under."""
@@ -122,7 +127,7 @@ def process(job: Job) -> FileResult:
     try:
         data = read_file(job.path, max_bytes, storage=job.storage, size=job.size)  # once, for all uses
     except SourceUnavailable as e:  # the bucket's store is down, not this file: the run stops (R44)
-        raise WorkerEnvironmentError(str(e)) from None
+        raise WorkerSourceUnavailable(str(e)) from None
     except DecodeError as e:
         fail = Failure(job.path, Stage.DECODE, e.reason, e.detail)
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)

@@ -384,6 +384,21 @@ def test_a_ray_run_reads_the_bucket_on_its_nodes(settings: Settings, bucket: Buc
     assert points(laptop).keys() == points(on_ray).keys()
     assert any(n.startswith("cluster local:") for n in summary.notes), summary.notes  # ran on Ray
 
+    # the store stops answering the nodes' reads: the run stops with the worker's sentence, no file is blamed
+    for p in make_photos(tmp_path / "more", 3, seed=7):
+        bucket.put(f"gen/more_{p.name}", p.read_bytes())
+    once = {"s3": {"config_kwargs": {"retries": {"max_attempts": 1}}}}
+    down = on_ray.model_copy(update={"object_storage_options": once})
+    bucket.counter.unavailable = "read"
+    with pytest.raises(RunFailure, match="did not answer or is unavailable.*on a cluster node") as e:
+        index(down, bucket.url("gen"))
+    assert bucket.url("gen/") in str(e.value)
+    db = sqlite3.connect(on_ray.data_dir / "ledger.sqlite")
+    assert list(db.execute("SELECT path, reason FROM failures")) == []
+    db.close()
+    bucket.counter.unavailable = None
+    assert index(down, bucket.url("gen")).embedded == 3
+
 
 # --- run-level errors and listings that fail --------------------------------------------------------------
 
@@ -528,6 +543,45 @@ def test_watch_polls_a_bucket_and_search_like_takes_a_url(
     out = CliRunner().invoke(app, ["search", "--like", url, "--model", s.model, "--json", "-n", "1"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["results"][0]["path"] == url
+
+
+def test_a_watcher_outlives_a_store_outage_and_indexes_the_held_changes_later(
+    settings: Settings, bucket: Bucket, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bridge.indexing.watch import watch_forever
+
+    gen = make_photos(tmp_path / "gen", 2, size=(200, 150))
+    bucket.put(f"o/{gen[0].name}", gen[0].read_bytes())
+    once = {"s3": {"config_kwargs": {"retries": {"max_attempts": 1}}}}
+    s = settings.model_copy(
+        update={"object_poll_seconds": 0.3, "watch_rescan_minutes": 0, "object_storage_options": once}
+    )
+    engine = Engine.open(s)
+    stop = threading.Event()
+    runs: list[Any] = []
+    t = threading.Thread(
+        target=watch_forever,
+        args=(engine, [bucket.url("o")]),
+        kwargs={"stop": stop, "poll": 0.1, "on_run": runs.append},
+        daemon=True,
+    )
+    t.start()
+    try:
+        wait_for(lambda: runs)
+        bucket.counter.unavailable = "read"  # the store sheds load while a new photo arrives
+        bucket.put(f"o/{gen[1].name}", gen[1].read_bytes())
+        wait_for(lambda: "trying again" in caplog.text)
+        assert t.is_alive() and len(runs) == 1  # still watching; nothing recorded for the held change
+        bucket.counter.unavailable = None
+        wait_for(lambda: sum(r.embedded for r in runs) == 2)  # the held change, without a new event
+    finally:
+        stop.set()
+        t.join(30)
+        engine.close()
+    assert "did not answer or is unavailable" in caplog.text and "Traceback" not in caplog.text
+    db = sqlite3.connect(s.data_dir / "ledger.sqlite")
+    assert list(db.execute("SELECT path FROM failures")) == []
+    db.close()
 
 
 def test_the_poller_diffs_listings_and_never_takes_a_failed_one_for_deletions(
