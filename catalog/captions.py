@@ -2,7 +2,8 @@
 
 XMP storage differs by version: LR 3-6 store text; LrC 11+ store a 4-byte big-endian uncompressed length and a
 zlib stream. LrC 7-10 is not documented either way, so we sniff the value instead of trusting the version.
-Alt text (`altTextAccessibility`) exists from LrC 13.2; read when the column is there.
+Alt text (`altTextAccessibility`) exists from LrC 13.2; read when the column is there. Neither table is essential
+to reading photos: a catalog without one reads without captions or titles (noted in `Probe.absent`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass
 
-from catalog.schema import columns, require
-from catalog.version import CatalogVersion, Layout
+from catalog.schema import Probe
 
 TABLES: dict[str, tuple[str, ...]] = {
     "AgLibraryIPTC": ("image", "caption"),
     "Adobe_AdditionalMetadata": ("image", "xmp"),
 }
-OPTIONAL = {"AgLibraryIPTC": ("altTextAccessibility",)}  # Layout.CURRENT, 13.2+
+OPTIONAL = {"AgLibraryIPTC": ("altTextAccessibility",)}  # LrC 13.2+
 
 _NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -84,21 +84,27 @@ def parse_title_description(xmp: str | None) -> tuple[str | None, str | None]:
     return title, description
 
 
-def read_captions(conn: sqlite3.Connection, version: CatalogVersion) -> dict[int, Caption]:
+def read_captions(conn: sqlite3.Connection, schema: Probe) -> dict[int, Caption]:
     """image id → Caption, for photos that have any of caption, title or alt text."""
-    require(conn, TABLES)
-    has_alt = version.layout is Layout.CURRENT and "altTextAccessibility" in columns(conn, "AgLibraryIPTC")
-    alt_col = "altTextAccessibility" if has_alt else "NULL"
-    iptc = {
-        int(image): (caption or None, alt or None)
-        for image, caption, alt in conn.execute(f"SELECT image, caption, {alt_col} FROM AgLibraryIPTC")
-    }
-    xmp_fields = {
-        int(image): parse_title_description(decode_xmp(xmp))
-        for image, xmp in conn.execute(
-            "SELECT image, xmp FROM Adobe_AdditionalMetadata WHERE image IS NOT NULL"
-        )
-    }
+    iptc: dict[int, tuple[str | None, str | None]] = {}
+    if schema.optional_table("AgLibraryIPTC"):
+        schema.require({"AgLibraryIPTC": TABLES["AgLibraryIPTC"]}, "reading captions")
+        cols = schema.pick("AgLibraryIPTC", ("caption", *OPTIONAL["AgLibraryIPTC"]))
+        iptc = {
+            int(image): (caption or None, alt or None)
+            for image, caption, alt in conn.execute(
+                f"SELECT image, {cols} FROM AgLibraryIPTC WHERE image IS NOT NULL"
+            )
+        }
+    xmp_fields: dict[int, tuple[str | None, str | None]] = {}
+    if schema.optional_table("Adobe_AdditionalMetadata"):
+        schema.require({"Adobe_AdditionalMetadata": TABLES["Adobe_AdditionalMetadata"]}, "reading titles")
+        xmp_fields = {
+            int(image): parse_title_description(decode_xmp(xmp))
+            for image, xmp in conn.execute(
+                "SELECT image, xmp FROM Adobe_AdditionalMetadata WHERE image IS NOT NULL"
+            )
+        }
     out: dict[int, Caption] = {}
     for image in iptc.keys() | xmp_fields.keys():
         caption, alt = iptc.get(image, (None, None))

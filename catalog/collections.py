@@ -1,4 +1,5 @@
-"""Collections: AgLibraryCollection (+ AgLibraryCollectionImage for members). Same columns in every version.
+"""Collections: AgLibraryCollection (+ AgLibraryCollectionImage for members). `systemOnly` and
+`positionInCollection` are read when present (missing: not system-only; members in id order).
 
 Kinds (`creationId`): com.adobe.ag.library.collection (plain), .group (collection set), .smart_collection
 (members are a query stored elsewhere, so `image_ids` is empty: we do not evaluate smart rules).
@@ -10,12 +11,15 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
-from catalog.schema import require
-from catalog.version import CatalogVersion
+from catalog.schema import Probe
 
 TABLES: dict[str, tuple[str, ...]] = {
-    "AgLibraryCollection": ("id_local", "name", "parent", "creationId", "systemOnly"),
-    "AgLibraryCollectionImage": ("collection", "image", "positionInCollection"),
+    "AgLibraryCollection": ("id_local", "name", "parent", "creationId"),
+    "AgLibraryCollectionImage": ("id_local", "collection", "image"),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "AgLibraryCollection": ("systemOnly",),
+    "AgLibraryCollectionImage": ("positionInCollection",),
 }
 
 
@@ -37,17 +41,19 @@ class Collection:
         return self.kind.endswith(".group")
 
 
-def read_collections(conn: sqlite3.Connection, version: CatalogVersion) -> list[Collection]:
-    del version
-    require(conn, TABLES)
+def read_collections(conn: sqlite3.Connection, schema: Probe) -> list[Collection]:
+    schema.require(TABLES, "reading collections")
+    position = schema.pick("AgLibraryCollectionImage", OPTIONAL["AgLibraryCollectionImage"])
     members: dict[int, list[int]] = defaultdict(list)
     for coll, image in conn.execute(
-        "SELECT collection, image FROM AgLibraryCollectionImage ORDER BY collection, positionInCollection, id_local"
+        f"SELECT collection, image FROM AgLibraryCollectionImage ORDER BY collection, {position}, id_local"
     ):
-        members[int(coll)].append(int(image))
+        if coll is not None and image is not None:
+            members[int(coll)].append(int(image))
+    system_only = schema.pick("AgLibraryCollection", OPTIONAL["AgLibraryCollection"])
     out = []
     for id_local, name, parent, kind, system in conn.execute(
-        "SELECT id_local, name, parent, creationId, systemOnly FROM AgLibraryCollection ORDER BY id_local"
+        f"SELECT id_local, name, parent, creationId, {system_only} FROM AgLibraryCollection ORDER BY id_local"
     ):
         out.append(
             Collection(

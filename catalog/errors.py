@@ -12,15 +12,17 @@ class CatalogLocked(CatalogError):
 
 
 class UnsupportedCatalog(CatalogError):
-    """The catalog's Adobe_DBVersion is not one whose layout this package knows (R14)."""
+    """The catalog's version or layout is not one this package can read or write: the message names the version,
+    or the table or column that is missing (R14)."""
 
-    def __init__(self, version: str | None, path: object = None) -> None:
+    def __init__(self, version: str | None, path: object = None, reason: str | None = None) -> None:
         self.version = version
         where = f" ({path})" if path is not None else ""
         super().__init__(
-            f"Unsupported Lightroom catalog version {version!r}{where}: supported are "
-            "0300025, 0400020, 0500006, 0600008, 0700003, 1100000 and 13.x-15.x (1300000-1599999). "
-            "Upgrade Pixel Detective, or open the catalog in a supported Lightroom Classic."
+            reason
+            or f"Unsupported Lightroom catalog version {version!r}{where}: Pixel Detective reads catalogs from "
+            "Lightroom 3 on (a 7-digit Adobe_DBVersion of 0300000 or more). Open the catalog in Lightroom "
+            "Classic to upgrade it."
         )
 
 

@@ -1,5 +1,7 @@
 """Keyword tree: AgLibraryKeyword (root id in Adobe_variablesTable 'AgLibraryKeyword_rootTagID'), synonyms
-from AgLibraryKeywordSynonym, per-photo keywords from AgLibraryKeywordImage. Same columns in every version.
+from AgLibraryKeywordSynonym, per-photo keywords from AgLibraryKeywordImage. `keywordType` (faces; absent in
+Lightroom 3) and `includeOnExport` are read as None/True where missing; a catalog without the synonym table reads
+without synonyms.
 
 Paths are built by walking `parent`, not from `genealogy`: genealogy is a cache that outside tools may have
 written wrongly, while `parent` is what Lightroom's own tree uses.
@@ -15,14 +17,16 @@ from functools import cached_property
 from typing import Any
 
 from catalog.errors import HostileCatalog
-from catalog.schema import require
-from catalog.version import CatalogVersion
+from catalog.schema import Probe
 
 TABLES: dict[str, tuple[str, ...]] = {
-    "AgLibraryKeyword": ("id_local", "id_global", "name", "parent", "keywordType", "includeOnExport"),
-    "AgLibraryKeywordSynonym": ("keyword", "name"),
+    "AgLibraryKeyword": ("id_local", "id_global", "name", "parent"),
     "AgLibraryKeywordImage": ("image", "tag"),
     "Adobe_variablesTable": ("name", "value"),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "AgLibraryKeyword": ("keywordType", "includeOnExport"),
+    "AgLibraryKeywordSynonym": ("id_local", "keyword", "name"),  # the whole table is optional
 }
 SEPARATOR = "|"  # as in lr:hierarchicalSubject
 MAX_DEPTH = 256
@@ -108,19 +112,19 @@ def _paths(rows: dict[int, Any], parent_of: Callable[[int], int | None]) -> dict
     return memo
 
 
-def read_keyword_tree(conn: sqlite3.Connection, version: CatalogVersion) -> KeywordTree:
-    del version  # one layout for all supported versions
-    require(conn, TABLES)
+def read_keyword_tree(conn: sqlite3.Connection, schema: Probe) -> KeywordTree:
+    schema.require(TABLES, "reading keywords")
     root = _root_id(conn)
     synonyms: dict[int, list[str]] = defaultdict(list)
-    for kw, name in conn.execute("SELECT keyword, name FROM AgLibraryKeywordSynonym ORDER BY id_local"):
-        if name:
-            synonyms[int(kw)].append(name)
+    if schema.optional_table("AgLibraryKeywordSynonym"):
+        schema.require({"AgLibraryKeywordSynonym": OPTIONAL["AgLibraryKeywordSynonym"]}, "reading synonyms")
+        for kw, name in conn.execute("SELECT keyword, name FROM AgLibraryKeywordSynonym ORDER BY id_local"):
+            if name and kw is not None:
+                synonyms[int(kw)].append(name)
+    extra = schema.pick("AgLibraryKeyword", OPTIONAL["AgLibraryKeyword"])
     rows = {
         int(r[0]): r
-        for r in conn.execute(
-            "SELECT id_local, id_global, name, parent, keywordType, includeOnExport FROM AgLibraryKeyword"
-        )
+        for r in conn.execute(f"SELECT id_local, id_global, name, parent, {extra} FROM AgLibraryKeyword")
     }
 
     def parent_of(kid: int) -> int | None:

@@ -1,7 +1,7 @@
 """Photos: Adobe_images joined to AgLibraryFile → AgLibraryFolder → AgLibraryRootFolder for the full path.
 
-The columns we read are the same in every supported version (checked against LR5 and the 7/11/14 schemas),
-so TABLES is one declaration; `reader` still gates on the version first.
+TABLES is what a photo cannot be read without (its id, uuid and path); OPTIONAL columns are read as NULL where
+a catalog lacks them. All of them are in LR5 (real catalog) and the 7/11/14 schemas (README matrix).
 """
 
 from __future__ import annotations
@@ -11,33 +11,23 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 
-from catalog.schema import require
-from catalog.version import CatalogVersion
+from catalog.schema import Probe
 
 TABLES: dict[str, tuple[str, ...]] = {
-    "Adobe_images": (
-        "id_local",
-        "id_global",
-        "rootFile",
-        "captureTime",
-        "fileFormat",
-        "fileWidth",
-        "fileHeight",
-        "rating",
-        "pick",
-        "colorLabels",
-        "orientation",
-        "masterImage",
-        "copyName",
-    ),  # fmt: skip
+    "Adobe_images": ("id_local", "id_global", "rootFile"),
     "AgLibraryFile": ("id_local", "folder", "baseName", "extension"),
     "AgLibraryFolder": ("id_local", "rootFolder", "pathFromRoot"),
     "AgLibraryRootFolder": ("id_local", "absolutePath"),
 }
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "Adobe_images": (
+        "captureTime", "fileFormat", "fileWidth", "fileHeight", "rating", "pick", "colorLabels", "orientation",
+        "masterImage", "copyName",
+    ),
+}  # fmt: skip
 
 _SQL = """
-SELECT i.id_local, i.id_global, i.captureTime, i.fileFormat, i.fileWidth, i.fileHeight, i.rating, i.pick,
-       i.colorLabels, i.orientation, i.masterImage, i.copyName,
+SELECT i.id_local, i.id_global, {image_cols},
        r.absolutePath, fo.pathFromRoot, f.baseName, f.extension
 FROM Adobe_images i
 LEFT JOIN AgLibraryFile f ON f.id_local = i.rootFile
@@ -93,11 +83,11 @@ def join_path(root: str | None, from_root: str | None, base: str | None, ext: st
     return f"{root or ''}{from_root or ''}{name}"
 
 
-def read_photos(conn: sqlite3.Connection, version: CatalogVersion) -> list[Photo]:
-    del version  # one layout for all supported versions (see module docstring)
-    require(conn, TABLES)
+def read_photos(conn: sqlite3.Connection, schema: Probe) -> list[Photo]:
+    schema.require(TABLES, "reading photos")
+    sql = _SQL.format(image_cols=schema.pick("Adobe_images", OPTIONAL["Adobe_images"], "i"))
     out = []
-    for row in conn.execute(_SQL):
+    for row in conn.execute(sql):
         (
             id_local,
             uuid,

@@ -3,6 +3,8 @@
 The user's files are only ever opened O_RDONLY (lock probe, copy); SQLite only ever sees our copy (R12).
 Every read operation (`photos()`, `keyword_tree()`, …) runs under its own time budget (`budget.py`, R47), and
 a catalog where a table we read is really a view is refused before any query touches it (`lrschema.py`).
+What is read is decided by probing the catalog's columns (`schema.Probe`), not by a list of versions: every
+generation from Lightroom 3 on opens; a newer, unknown one opens with a warning in `Catalog.warnings`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from catalog.errors import CatalogError
 from catalog.keywords import KeywordTree, read_keyword_tree, read_photo_keywords
 from catalog.lock import LockStatus, ensure_closed
 from catalog.lrschema import check_readable, foreign_objects
+from catalog.photos import TABLES as PHOTO_TABLES
 from catalog.photos import Photo, read_photos
+from catalog.schema import Probe
 from catalog.version import CatalogVersion, read_version
 
 
@@ -42,6 +46,26 @@ class Catalog:
         self.lock = lock
         self.budget = budget
         self._conn = conn
+        self.schema = Probe(conn, version.raw)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences a caller should show: an unknown newer version, and what such a catalog lacked."""
+        if self.version.known:
+            return []
+        out = [w for w in (self.version.warning,) if w]
+        out += [f"{name} is missing in this catalog: read as empty" for name in self.schema.absent]
+        return out
+
+    @property
+    def absent(self) -> list[str]:
+        """Tables and columns read as empty so far (e.g. AgLibraryKeyword.keywordType in Lightroom 3)."""
+        return list(self.schema.absent)
+
+    def table_info(self, table: str) -> dict[str, str]:
+        """column → declared type of `table` in this catalog ({} when it has no such table)."""
+        with self._bounded(table):
+            return dict(self.schema.info(table))
 
     def _bounded(self, what: str) -> AbstractContextManager[None]:
         return time_budget(self._conn, self.budget, f"reading {what} from {self.source.name}")
@@ -52,10 +76,10 @@ class Catalog:
             return self._photos()
 
     def _photos(self) -> list[Photo]:
-        captions = read_captions(self._conn, self.version)
-        keywords = read_photo_keywords(self._conn, read_keyword_tree(self._conn, self.version))
+        captions = read_captions(self._conn, self.schema)
+        keywords = read_photo_keywords(self._conn, read_keyword_tree(self._conn, self.schema))
         out = []
-        for photo in read_photos(self._conn, self.version):
+        for photo in read_photos(self._conn, self.schema):
             cap = captions.get(photo.id, Caption(None, None))
             out.append(
                 dataclasses.replace(
@@ -70,11 +94,11 @@ class Catalog:
 
     def keyword_tree(self) -> KeywordTree:
         with self._bounded("keywords"):
-            return read_keyword_tree(self._conn, self.version)
+            return read_keyword_tree(self._conn, self.schema)
 
     def collections(self) -> list[Collection]:
         with self._bounded("collections"):
-            return read_collections(self._conn, self.version)
+            return read_collections(self._conn, self.schema)
 
     def variable(self, name: str) -> str | int | float | bytes | None:
         """A raw `Adobe_variablesTable` value (None when absent), e.g. 'Adobe_entityIDCounter'."""
@@ -107,7 +131,9 @@ def open_catalog(
             with time_budget(conn, budget, f"opening {source.name}"):
                 check_readable(conn, source)  # before the first query on a Lightroom table
                 version = read_version(conn)
-            yield Catalog(source, conn, version, lock, budget)
+                cat = Catalog(source, conn, version, lock, budget)
+                cat.schema.require(PHOTO_TABLES, "reading any photo")  # a catalog without these is not usable
+            yield cat
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"reading {source.name} failed: {exc}") from exc
         finally:

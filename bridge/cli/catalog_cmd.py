@@ -32,6 +32,8 @@ def _run(path: Path, body: Callable[[Catalog], None]) -> None:
     try:
         with open_catalog(path) as cat:
             body(cat)
+            for warning in cat.warnings:  # an unknown newer version: read, but say so
+                err.print(f"[yellow]warning: {escape(warning)}[/]")
     except CatalogLocked as exc:
         err.print(f"[yellow]{escape(str(exc))}[/]")
         raise typer.Exit(Exit.LOCKED) from exc

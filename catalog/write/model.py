@@ -171,6 +171,7 @@ class WritePlan:
     reused: dict[str, str] = field(default_factory=dict)  # AI path → existing keyword path
     unmatched: list[str] = field(default_factory=list)  # changes whose photo is not in the catalog
     photos: int = 0  # photos with at least one change
+    warnings: list[str] = field(default_factory=list)  # e.g. an unknown newer catalog version
 
     @property
     def empty(self) -> bool:
@@ -190,6 +191,7 @@ class WritePlan:
             links=[Link(**k) for k in d.get("links", [])],
             fields=[FieldChange(**k) for k in d.get("fields", [])],
             reused=dict(d.get("reused", {})), unmatched=list(d.get("unmatched", [])), photos=int(d.get("photos", 0)),
+            warnings=[str(w) for w in d.get("warnings", [])],
         )  # fmt: skip
 
     def summary(self, limit: int = 20) -> str:
@@ -208,6 +210,7 @@ class WritePlan:
             lines.append(f"  not in the catalog: {len(self.unmatched)} ({', '.join(self.unmatched[:5])}…)")
         if self.empty:
             lines.append("  nothing to change")
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     __str__ = summary

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, UnsupportedCatalog
 from catalog.keywords import SEPARATOR
 from catalog.lrschema import refusal
 from catalog.photos import Photo
 from catalog.reader import open_catalog
+from catalog.write.columns import refusal_reason, write_problems
 from catalog.write.keywords_write import TreeIndex, lc, split_path
 from catalog.write.model import UNSET, FieldChange, Link, NewKeyword, PhotoChange, WriteOptions, WritePlan
 from catalog.write.rules import evaluate
@@ -121,10 +122,16 @@ def plan(
         foreign = cat.foreign_objects()
         if foreign:
             raise refusal(cat.source, foreign)
+        problems = write_problems(cat.table_info)
+        if problems:
+            raise UnsupportedCatalog(
+                cat.version.raw, reason=refusal_reason(cat.source.name, cat.version.raw, problems)
+            )
         photos = cat.photos()
         tree = cat.keyword_tree()
         counter = cat.variable("Adobe_entityIDCounter")
         version = cat.version.raw
+        warnings = cat.warnings
         source = str(cat.source)
     if tree.root_id is None:
         raise CatalogError(
@@ -148,7 +155,13 @@ def plan(
     index = TreeIndex(tree, _subtree(children, ours_top))
     planner = _Planner(photos, index, tree.root_id, options)
 
-    out = WritePlan(catalog=source, version=version, counter=int(float(counter)), options=options.to_dict())
+    out = WritePlan(
+        catalog=source,
+        version=version,
+        counter=int(float(counter)),
+        options=options.to_dict(),
+        warnings=warnings,
+    )
     seen_links: set[tuple[int, str]] = set()
     touched: set[int] = set()
     for ch in changes:

@@ -2,7 +2,9 @@
 
 lock check (CatalogLocked) → connect to the original → version gate (UnsupportedCatalog, R14) → `BEGIN
 IMMEDIATE` (a busy database = locked) → schema gate: no view or trigger Lightroom does not create
-(HostileCatalog, R47; checked under the write lock, before the backup, so a refusal leaves nothing behind) →
+(HostileCatalog, R47) and every column the write touches present and typed as Lightroom types it
+(UnsupportedCatalog, `columns.py`); both checked under the write lock, before the backup, so a refusal leaves
+nothing behind →
 backup from this connection under the write lock → caller's writes → COMMIT → after-commit hooks (the write
 record is marked committed) → `PRAGMA integrity_check` → `wal_checkpoint(TRUNCATE)` in WAL mode.
 Everything up to COMMIT runs under a time budget (CatalogTooSlow, rolled back). Any error before COMMIT rolls
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.budget import WRITE_BUDGET_S, time_budget
-from catalog.errors import CatalogError, CatalogLocked
+from catalog.errors import CatalogError, CatalogLocked, UnsupportedCatalog
 from catalog.lock import ensure_closed
 from catalog.lrschema import check_writable
+from catalog.schema import table_info
 from catalog.version import CatalogVersion, read_version
 from catalog.write.backup import make_backup
+from catalog.write.columns import refusal_reason, write_problems
 
 WRITE_HINT = "Close Lightroom, or use the Lightroom plugin to write."
 
@@ -54,7 +58,14 @@ def _transaction(conn: sqlite3.Connection, source: Path, budget: float) -> Itera
             raise _locked(f"SQLite: {exc}", source) from exc
         try:
             check_writable(conn, source)
+            problems = write_problems(lambda table: table_info(conn, table))
+            if problems:
+                raise UnsupportedCatalog(
+                    version.raw, reason=refusal_reason(source.name, version.raw, problems)
+                )
             session = Session(conn, version, _backup(conn, source))
+            if version.warning:
+                session.warnings.append(version.warning)
             yield session
             conn.execute("COMMIT")
         except BaseException:

@@ -183,7 +183,7 @@ def _bad_catalogs(tmp_path: Path, modern: Built) -> dict[str, tuple[Path, int, s
     (d / "empty.lrcat").write_bytes(b"")
     os.mkfifo(d / "fifo.lrcat")
     conn = connect(modern.path)
-    conn.execute("UPDATE Adobe_variablesTable SET value = '1600000' WHERE name = 'Adobe_DBVersion'")
+    conn.execute("UPDATE Adobe_variablesTable SET value = '0200000' WHERE name = 'Adobe_DBVersion'")
     conn.close()
     return {
         "missing": (d / "nope.lrcat", 1, "not found"),
@@ -191,7 +191,7 @@ def _bad_catalogs(tmp_path: Path, modern: Built) -> dict[str, tuple[Path, int, s
         "not sqlite": (d / "text.lrcat", 1, "not a SQLite database"),
         "empty": (d / "empty.lrcat", 1, "empty"),
         "fifo": (d / "fifo.lrcat", 1, "FIFO"),
-        "unknown version": (modern.path, 1, "1600000"),
+        "unknown version": (modern.path, 1, "0200000"),
     }
 
 

@@ -52,10 +52,10 @@ def test_refuses_while_lightroom_has_it_open(built) -> None:
 def test_refuses_unknown_version(built) -> None:
     p = plan(built.path, _change(built))
     conn = connect(built.path)
-    conn.execute("UPDATE Adobe_variablesTable SET value = '1600000' WHERE name = 'Adobe_DBVersion'")
+    conn.execute("UPDATE Adobe_variablesTable SET value = '0200000' WHERE name = 'Adobe_DBVersion'")
     conn.close()
     before = digest(built.path)
-    with pytest.raises(UnsupportedCatalog, match="1600000"):
+    with pytest.raises(UnsupportedCatalog, match="0200000"):
         apply(built.path, p)
     with pytest.raises(UnsupportedCatalog):
         plan(built.path, _change(built))
