@@ -22,7 +22,9 @@ from bridge.engine import Engine, load_rules
 from bridge.files import datadir
 from bridge.files.objects import is_url
 from bridge.files.paths import shown
+from bridge.indexing import standins
 from bridge.indexing.pipeline import RunSummary
+from bridge.indexing.standins import OfflinePhoto, StandIn
 from bridge.indexing.upkeep import ensure_space
 
 USER_FILE_MODE = 0o644  # before the umask
@@ -33,19 +35,61 @@ def write_json_atomic(path: Path, data: object) -> None:
     datadir.write_json_atomic(path, data, mode=USER_FILE_MODE, indent=2)
 
 
-def catalog_files(path: Path) -> tuple[list[str], list[str]]:
-    """The photo files a Lightroom catalog references: (present on disk, missing). Virtual copies share
-    their master's file, so each file is listed once."""
+def catalog_files(path: Path) -> tuple[list[str], list[OfflinePhoto]]:
+    """The photo files a Lightroom catalog references: (paths present on disk, photos whose original is not).
+    Virtual copies share their master's file, so each file is listed once (with the master's ids)."""
     from catalog.errors import CatalogError
+    from catalog.photos import Photo
     from catalog.reader import open_catalog
 
     try:
         with open_catalog(path) as cat:
-            paths = sorted({str(p.pure_path) for p in cat.photos()})
+            photos: dict[str, Photo] = {}
+            for p in sorted(cat.photos(), key=lambda p: p.id):  # masters before their virtual copies
+                photos.setdefault(str(p.pure_path), p)
     except CatalogError as e:
         raise fail(str(e), Exit.BUSY if type(e).__name__ == "CatalogLocked" else Exit.ERROR) from None
-    present = [p for p in paths if os.path.isfile(p)]
-    return present, [p for p in paths if not os.path.isfile(p)]
+    present = sorted(p for p in photos if os.path.isfile(p))
+    offline = [
+        OfflinePhoto(p.id, p.uuid, path) for path, p in sorted(photos.items()) if not os.path.isfile(path)
+    ]
+    return present, offline
+
+
+def catalog_roots(
+    catalogs: list[Path], data_dir: Path, *, previews: bool
+) -> tuple[list[str], list[StandIn], list[str]]:
+    """Each catalog's photos on disk, stand-ins from Lightroom's previews for those offline (`previews`), and
+    notes for people. Stand-ins of originals that are back are deleted (the run indexes the original)."""
+    roots: list[str] = []
+    stand_ins: list[StandIn] = []
+    notes: list[str] = []
+    for cat in catalogs:
+        found, offline = catalog_files(cat)
+        roots += found
+        standins.retire(data_dir, found)
+        if not offline:
+            continue
+        got: list[StandIn] = []
+        if previews:
+            got, problems = standins.prepare(data_dir, cat, offline)
+            notes += problems
+        stand_ins += got
+        missing = len(offline) - len(got)
+        total = len(found) + len(offline)
+        if got:
+            notes.append(
+                f"{len(got)} of {total} photos in {cat} are offline and were indexed from Lightroom's previews "
+                "(marked pixel_source in the index; the originals replace them once they are back)"
+            )
+        if missing:
+            example = next(p.path for p in offline if p.path not in {s.original for s in got})
+            why = "have no Lightroom preview" if previews else "were left out (--no-catalog-previews)"
+            notes.append(
+                f"{missing} of {total} photos in {cat} are not on disk and {why} "
+                f"(offline drive or moved outside Lightroom?), e.g. {example}"
+            )
+    return roots, stand_ins, notes
 
 
 def print_summary(s: RunSummary) -> None:
@@ -137,6 +181,13 @@ def index(
             help="Also index the photos this Lightroom catalog references (read from a verified copy).",
         ),
     ] = None,
+    catalog_previews: Annotated[
+        bool,
+        typer.Option(
+            "--catalog-previews/--no-catalog-previews",
+            help="Index offline originals from the catalog's own previews until they are back (on by default).",
+        ),
+    ] = True,
     captions: Annotated[
         bool | None,
         typer.Option(
@@ -173,22 +224,11 @@ def index(
     """Index folders: metadata, embeddings, quality scores, keywords (and captions if asked) into the
     local index. Each stage resumes on its own: enabling captions later runs only captions."""
     roots = [*(folders or []), *(folder or [])]
-    notes: list[str] = []
-    for cat in catalog or []:
-        found, missing = catalog_files(cat)
-        roots += found
-        if missing:
-            notes.append(
-                f"{len(missing)} of {len(found) + len(missing)} photos in {cat} are not on disk "
-                f"(offline drive or moved outside Lightroom?), e.g. {missing[0]}"
-            )
-    if not roots:
+    if not roots and not catalog:
         raise fail("name at least one folder (or --catalog) to index", Exit.USAGE)
     missing = [r for r in roots if not is_url(r) and not os.path.exists(r)]  # a URL is listed by the run
     if missing:
         raise fail(f"not found: {', '.join(missing)} (nothing was changed in the index)")
-    if watch:
-        _folders_only(roots)
     settings = settings_from(
         ctx,
         batch_size=batch_size,
@@ -204,6 +244,15 @@ def index(
         vocabulary_catalog=vocabulary_catalog,
         quality=quality,
     )
+    notes: list[str] = []
+    stand_ins: list[StandIn] = []
+    if catalog:
+        found, stand_ins, notes = catalog_roots(catalog, settings.data_dir, previews=catalog_previews)
+        roots += found
+        if not roots and not stand_ins:
+            raise fail("the catalog names no photo that is on disk or has a Lightroom preview", Exit.USAGE)
+    if watch:
+        _folders_only(roots)
     with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:
         if engine.weights_problem:
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
@@ -236,7 +285,7 @@ def index(
                     )
 
                 idx.on_batch_committed = on_batch
-            result = idx.run(roots, rebuild=rebuild, retry_failed=retry_failed)
+            result = idx.run(roots, rebuild=rebuild, retry_failed=retry_failed, stand_ins=stand_ins)
         result.notes.extend(notes)
         if summary:
             write_json_atomic(summary, result.as_dict())

@@ -90,7 +90,7 @@ def search_cmd(
         table.add_row(
             str(r.rank),
             f"{r.score:.3f}",
-            r.path,
+            r.path + (" [dim](offline: from Lightroom's preview)[/]" if r.fields.get("pixel_source") else ""),
             str(r.fields.get("camera", "")),
             str(r.fields.get("captured_at", ""))[:19],
             str(r.fields.get("rating", "")),

@@ -89,6 +89,12 @@ def write_json_atomic(path: Path, data: Any, *, mode: int = FILE_MODE, indent: i
     """Temp file, fsync, rename, fsync the folder: readers see the old or the new file, never half (R2).
     Temp files left by a writer killed mid-write are removed first; values JSON cannot hold are written as
     text. `mode`: private by default (the data dir's files); a file the user named may pass 0o644."""
+    text = json.dumps(data, indent=indent, default=str)
+    write_bytes_atomic(path, text.encode("utf-8"), mode=mode)
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """`data` as the whole of `path`, atomically (see write_json_atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
@@ -96,8 +102,8 @@ def write_json_atomic(path: Path, data: Any, *, mode: int = FILE_MODE, indent: i
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=indent, default=str)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

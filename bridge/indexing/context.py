@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bridge.analyses.keywording import KeywordAssigner
+from bridge.indexing.standins import StandIn
 from bridge.indexing.summary import Progress
 from bridge.models.blip import Captioner
 from bridge.models.clip import Embedder
@@ -45,6 +46,8 @@ class RunContext:
     on_caption_committed: Callable[[int], None] | None = (
         None  # test hook: captions committed in the main pass
     )
+    # original path → the file whose pixels stand in for it while the original is offline (standins.py)
+    stand_ins: Mapping[str, StandIn] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str | None:

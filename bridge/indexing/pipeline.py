@@ -27,6 +27,7 @@ from bridge.indexing.batches import run_batches
 from bridge.indexing.context import METADATA_VERSION, Rules, RunContext
 from bridge.indexing.plan import plan, scan
 from bridge.indexing.scan import normalize_root
+from bridge.indexing.standins import StandIn
 from bridge.indexing.summary import Progress, RunSummary, Tally
 from bridge.models.blip import Captioner
 from bridge.models.clip import Embedder
@@ -70,6 +71,7 @@ class Indexer:
         self.on_batch_committed: Callable[[int], None] | None = None  # test hook for crash tests
         self.on_caption_committed: Callable[[int], None] | None = None  # test hook: in-pass captions
         self.summary = RunSummary(model=embedder.model_id if embedder else None)
+        self.stand_ins: dict[str, StandIn] = {}  # set by run(stand_ins=…)
 
     @property
     def model_id(self) -> str | None:
@@ -96,6 +98,7 @@ class Indexer:
             decoder_log=str(s.data_dir / "logs" / "decoders.log"),
             on_batch_committed=self.on_batch_committed,
             on_caption_committed=self.on_caption_committed,
+            stand_ins=self.stand_ins,
         )
 
     def run(
@@ -105,11 +108,16 @@ class Indexer:
         rebuild: bool = False,
         retry_failed: bool = False,
         gone: Sequence[str] = (),
+        stand_ins: Sequence[StandIn] = (),
     ) -> RunSummary:
         """Index `roots` (folders or files). `gone`: files or folders known to be deleted or moved away
         (the watcher's events), dropped after the new paths are recorded, so content that only moved is
-        re-pathed, never re-embedded. Raises RunFailure when the run cannot go on (no file is blamed)."""
+        re-pathed, never re-embedded. `stand_ins`: offline originals indexed from Lightroom's previews
+        (`standins.py`), each under its original's path. Raises RunFailure when the run cannot go on (no file
+        is blamed)."""
         t0 = time.perf_counter()
+        self.stand_ins = {s.original: s for s in stand_ins}
+        roots = [*roots, *(s.original for s in stand_ins if s.original not in roots)]
         ctx, tally = self.context(), Tally(self.summary)
         roots = [normalize_root(r) for r in roots]
         self.summary.roots = roots

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.files.formats import limits_for
 from bridge.files.objects import ObjectStoreError, encode_options, is_url
 from bridge.files.thumbs import thumbs_dir
 from bridge.indexing.context import METADATA_VERSION, RunContext
-from bridge.indexing.scan import PathFilter, scan_root
+from bridge.indexing.scan import PathFilter, ScanResult, scan_root
 from bridge.indexing.summary import Tally
 from bridge.indexing.worker import Job
 from bridge.records import Failure, RunFailure, ScannedFile, SourceOutage, Stage
@@ -47,23 +47,26 @@ def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Sc
     with tally.timed("scan"):
         for root in roots:
             url = is_url(root)
-            if not url and not os.path.exists(root):
+            if root in ctx.stand_ins and not os.path.exists(root):  # an offline original, from its preview
+                res = scan_stand_in(ctx, root, flt)
+            elif not url and not os.path.exists(root):
                 summary.notes.append(f"not found: {root}")
                 complete = False  # never sweep a root that is missing (an unmounted disk is not a deletion)
                 continue
-            try:
-                res = scan_root(
-                    root,
-                    ctx.ledger.files_under(root),
-                    flt,
-                    follow_symlinks=ctx.settings.follow_symlinks,
-                    should_stop=ctx.stop.is_set,
-                    options=ctx.settings.object_storage_options,
-                )
-            except ObjectStoreError as e:  # no such bucket, no credentials, access denied: the user's to fix
-                if e.kind in ("unreachable", "credentials"):
-                    raise SourceOutage(str(e)) from None  # may pass: a watcher tries again later
-                raise RunFailure(str(e)) from None
+            else:
+                try:
+                    res = scan_root(
+                        root,
+                        ctx.ledger.files_under(root),
+                        flt,
+                        follow_symlinks=ctx.settings.follow_symlinks,
+                        should_stop=ctx.stop.is_set,
+                        options=ctx.settings.object_storage_options,
+                    )
+                except ObjectStoreError as e:  # no bucket, no credentials, access denied: the user's to fix
+                    if e.kind in ("unreachable", "credentials"):
+                        raise SourceOutage(str(e)) from None  # may pass: a watcher tries again later
+                    raise RunFailure(str(e)) from None
             if url and not (res.seen or res.errors or res.unreadable_dirs):
                 # A prefix holds no objects: like a missing folder, never taken as "everything deleted"
                 # (a typo, or credentials that see another account's bucket of the same name).
@@ -87,6 +90,27 @@ def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Sc
             complete = complete and res.complete
     summary.files_seen = len(seen)
     return Scanned(tuple(seen), complete)
+
+
+def scan_stand_in(ctx: RunContext, original: str, flt: PathFilter) -> ScanResult:
+    """Scan an offline original's stand-in file as if it were the original: the ledger row keeps the
+    original's path with the stand-in's size and mtime, so the original's return reads as a change."""
+    stand_in = ctx.stand_ins[original]
+    row = ctx.ledger.files_under(original).get(original)
+    known = {stand_in.file: row} if row is not None else {}
+    res = scan_root(stand_in.file, known, flt, follow_symlinks=True, should_stop=ctx.stop.is_set)
+
+    def moved(f: ScannedFile) -> ScannedFile:
+        return replace(f, path=original, root=original)
+
+    return ScanResult(
+        root=original,
+        seen=[moved(f) for f in res.seen],
+        changed=[moved(f) for f in res.changed],
+        unchanged=res.unchanged,
+        errors=[replace(e, path=original) for e in res.errors],
+        complete=res.complete,
+    )
 
 
 def gave_up(fail: FailureRow | None, f: ScannedFile, retry_failed: bool, max_attempts: int) -> bool:
@@ -131,7 +155,8 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
         if f.fingerprint in jobs:
             continue  # same content at another path: processed once
         if want_meta or want_pixels or want_analyses:
-            lim = limits_for(f.path, s.format_limits, s.max_pixels)
+            stand_in = ctx.stand_ins.get(f.path)
+            lim = limits_for(stand_in.file if stand_in else f.path, s.format_limits, s.max_pixels)
             jobs[f.fingerprint] = Job(
                 path=f.path,
                 fingerprint=f.fingerprint,
@@ -148,6 +173,8 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
                 size=f.size,
                 max_bytes=lim.max_bytes,
                 storage=storage if is_url(f.path) else "",
+                stand_in=stand_in.file if stand_in else "",
+                stand_in_kind=stand_in.kind if stand_in else "",
             )
         if model_id and not want_pixels and f.fingerprint in embedded:
             repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed

@@ -44,6 +44,9 @@ class Job:
     size: int = 0  # bytes at scan time: a file above `max_bytes` is refused before it is opened
     max_bytes: int = 0  # 0: the format's default limit (bridge.files.formats.LIMITS)
     storage: str = ""  # object_storage_options (bridge.files.objects.encode_options) when `path` is a URL
+    # An offline original's stand-in (bridge.indexing.standins): read these pixels for `path`, and say so
+    stand_in: str = ""
+    stand_in_kind: str = ""  # lightroom-preview | lightroom-smart-preview
 
 
 def init_worker(log_path: str | None = None, parent_pid: int | None = None) -> None:
@@ -123,9 +126,10 @@ def process(job: Job) -> FileResult:
         )
         fail = Failure(job.path, Stage.DECODE, Reason.TOO_LARGE, detail + " (setting format_limits)")
         return FileResult(job.path, job.fingerprint, None, None, (fail,), timings)
+    src = job.stand_in or job.path  # what is read; results are always recorded under `job.path`
     t = time.process_time()
     try:
-        data = read_file(job.path, max_bytes, storage=job.storage, size=job.size)  # once, for all uses
+        data = read_file(src, max_bytes, storage=job.storage, size=job.size)  # once, for all uses
     except SourceUnavailable as e:  # the bucket's store is down, not this file: the run stops (R44)
         raise WorkerSourceUnavailable(str(e)) from None
     except DecodeError as e:
@@ -136,17 +140,20 @@ def process(job: Job) -> FileResult:
         t = time.process_time()
         try:
             # No sidecar lookup next to an object: a bucket is not a folder to probe (one request per name).
-            metadata = read_metadata(job.path, data=data, sidecar=None if is_url(job.path) else "auto")
+            sidecar = None if is_url(job.path) or job.stand_in else "auto"
+            metadata = read_metadata(src, data=data, sidecar=sidecar)
         except MetadataError as e:
             failures.append(Failure(job.path, Stage.METADATA, e.reason, e.detail))
             metadata = {}
+        if job.stand_in_kind:  # the pixels are Lightroom's preview, not the original: marked in the index
+            metadata["pixel_source"] = job.stand_in_kind
         timings["metadata"] = time.process_time() - t
     analyses: dict[str, tuple[str, object]] = {}
     bitmap = None
     if job.want_pixels or job.analyses or job.want_bitmap or job.caption_size:
         t = time.process_time()
         try:
-            decoded = decode_image(job.path, target=job.decode_size, max_pixels=job.max_pixels, data=data)
+            decoded = decode_image(src, target=job.decode_size, max_pixels=job.max_pixels, data=data)
             if job.want_pixels:
                 pixels = model_input(decoded, job.image_size)
             if metadata is not None:

@@ -47,6 +47,7 @@ SHOWN_FIELDS = (
     "q_sharpness",
     "q_exposure",
     "q_noise",
+    "pixel_source",  # lightroom-preview / lightroom-smart-preview: an offline original seen through its preview
 )
 RRF_K = 60
 TEXT_FIELDS = ("ai_caption", "title", "caption")  # full-text indexed (word tokenizer, lowercased)
