@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bridge.analyses.kinds import keywords_data
-from bridge.indexing import lanes
+from bridge.indexing import lanes, sidecars
 from bridge.indexing.captions import CaptionLane, commit_captions
 from bridge.indexing.context import METADATA_VERSION, RunContext
 from bridge.indexing.payload import build_payload, point_id
@@ -70,6 +70,8 @@ def results(
 
 
 def run_batches(ctx: RunContext, tally: Tally, plan: Plan) -> None:
+    # Edited sidecars first: payloads of content embedded before (no decode), then the ledger's rows.
+    sidecars.apply(ctx, tally, plan.sidecars, {j.fingerprint for j in plan.jobs if j.want_pixels})
     ctx.progress.phase("indexing", total=len(plan.jobs))
     counts = lanes.LaneCounts()
     wants_captions = ctx.captioner is not None and any(j.caption_size for j in plan.jobs)
@@ -140,18 +142,15 @@ def prepare(ctx: RunContext, tally: Tally, plan: Plan, results: Sequence[FileRes
         metas = {r.fingerprint: r.metadata for r in with_pixels if r.metadata is not None}
         metas.update(ctx.ledger.metadata_for([fp for fp in fps if fp not in metas]))
         paths = ctx.ledger.paths_for(fps)
+        sidecar_rows = ctx.ledger.sidecars_for(p for ps in paths.values() for p in ps)
         known = ctx.ledger.analyses_for(fps)
         for a in analyses:
             known.setdefault(a.fingerprint, {})[a.kind] = a.data
         for r, vector in zip(with_pixels, vectors, strict=True):
             pid = point_id(r.fingerprint, model_id)
-            payload = build_payload(
-                r.fingerprint,
-                model_id,
-                paths.get(r.fingerprint, [r.path]),
-                ctx.apply_rules(r.path, metas.get(r.fingerprint, {})),
-                known.get(r.fingerprint),
-            )
+            ps = paths.get(r.fingerprint, [r.path])
+            fields = sidecars.point_metadata(ctx, ps, metas.get(r.fingerprint, {}), sidecar_rows)
+            payload = build_payload(r.fingerprint, model_id, ps, fields, known.get(r.fingerprint))
             points.append(Point(pid, vector, payload))
             stages.append(StageDone(r.fingerprint, Stage.EMBED, model_id, pid))
     metadata = tuple((r.fingerprint, r.metadata) for r in results if r.metadata is not None)

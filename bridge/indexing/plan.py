@@ -12,6 +12,7 @@ from bridge.files.objects import ObjectStoreError, encode_options, is_url
 from bridge.files.thumbs import thumbs_dir
 from bridge.indexing.context import METADATA_VERSION, RunContext
 from bridge.indexing.scan import PathFilter, ScanResult, scan_root
+from bridge.indexing.sidecars import SidecarChanges, changes
 from bridge.indexing.summary import Tally
 from bridge.indexing.worker import Job
 from bridge.records import Failure, RunFailure, ScannedFile, SourceOutage, Stage
@@ -24,6 +25,7 @@ SCAN_CHUNK = 2000  # scanned files recorded per ledger transaction
 class Scanned:
     files: tuple[ScannedFile, ...]
     complete: bool  # every root was there and fully listed: only then may files missing from it be swept
+    sidecars: SidecarChanges = SidecarChanges()  # XMP sidecars new, edited or gone since the last run
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Plan:
     repath: frozenset[str]  # content already embedded, seen at maybe new paths: payload paths refreshed
     embedded: frozenset[str]  # content with a vector of this model before this run
     sizes: Mapping[str, tuple[int, int]]  # path → (size, mtime_ns) at scan time, kept with failures
+    sidecars: SidecarChanges = SidecarChanges()  # read in the scan; shown and recorded by `run_batches`
 
     def failed_file(self, failure: Failure) -> FailedFile:
         """The failure with its file's size and mtime at scan time (it is retried once they change)."""
@@ -41,6 +44,7 @@ class Plan:
 def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Scanned:
     flt = PathFilter(ctx.settings.include, ctx.settings.exclude)
     seen: list[ScannedFile] = []
+    sidecars = SidecarChanges()
     complete = True
     summary = tally.summary
     ctx.progress.phase("scanning")
@@ -84,12 +88,13 @@ def scan(ctx: RunContext, tally: Tally, roots: Sequence[str], run_id: int) -> Sc
                 ctx.ledger.mark_seen([f.path for f in res.errors], run_id)
             for d in res.unreadable_dirs:
                 summary.notes.append(f"could not list {d}: nothing under it was removed from the index")
+            sidecars += changes(ctx.ledger, res, ctx.stop.is_set)
             seen.extend(res.seen)
             summary.new_or_changed += len(res.changed)
             summary.unchanged += res.unchanged
             complete = complete and res.complete
     summary.files_seen = len(seen)
-    return Scanned(tuple(seen), complete)
+    return Scanned(tuple(seen), complete, sidecars)
 
 
 def scan_stand_in(ctx: RunContext, original: str, flt: PathFilter) -> ScanResult:
@@ -179,4 +184,4 @@ def plan(ctx: RunContext, tally: Tally, scanned: Scanned, retry_failed: bool) ->
         if model_id and not want_pixels and f.fingerprint in embedded:
             repath.add(f.fingerprint)  # a moved/renamed/copied file: update its payload, never re-embed
     sizes = {f.path: (f.size, f.mtime_ns) for f in scanned.files}
-    return Plan(tuple(jobs.values()), frozenset(repath), embedded, sizes)
+    return Plan(tuple(jobs.values()), frozenset(repath), embedded, sizes, scanned.sidecars)

@@ -25,6 +25,7 @@ from bridge.files import objects
 from bridge.files.formats import is_supported
 from bridge.files.objects import ObjectStoreError, StorageOptions, is_url
 from bridge.files.paths import NotRegularFile, open_regular
+from bridge.metadata.sidecar import is_sidecar_name, sidecar_candidates, sidecar_name
 from bridge.records import Failure, Reason, ScannedFile, Stage
 from bridge.state.ledger import FileRow
 
@@ -96,19 +97,35 @@ class ScanResult:
     errors: list[Failure] = field(default_factory=list)
     complete: bool = True  # False when stopped early or a folder was unreadable: then nothing may be swept
     unreadable_dirs: list[str] = field(default_factory=list)  # or a URL whose listing failed
+    # photo path → (sidecar name, size, mtime_ns) of every seen photo with an XMP sidecar beside it;
+    # `sidecars_listed`: False where sidecars were not looked for (URLs, stand-ins): nothing to compare
+    sidecars: dict[str, SidecarStamp] = field(default_factory=dict)
+    sidecars_listed: bool = False
+
+
+SidecarStamp = tuple[str, int, int]  # (sidecar file name, size, mtime_ns)
 
 
 def walk(
-    root: str, flt: PathFilter, *, follow_symlinks: bool = False, unreadable: list[str] | None = None
+    root: str,
+    flt: PathFilter,
+    *,
+    follow_symlinks: bool = False,
+    unreadable: list[str] | None = None,
+    sidecars: dict[str, SidecarStamp] | None = None,
 ) -> Iterator[tuple[str, os.stat_result]]:
     """Yield (path, stat) of wanted supported files under root (or root itself when it is a file).
-    Folders that cannot be listed are appended to `unreadable`."""
+    Folders that cannot be listed are appended to `unreadable`. With `sidecars`, each yielded photo's XMP
+    sidecar is added to it (photo path → stamp), found in the same folder listing: one stat per sidecar,
+    none per photo."""
     try:
         st = os.stat(root)
     except OSError:
         return
     if stat.S_ISREG(st.st_mode):
         if is_supported(root):
+            if sidecars is not None:
+                _probe_sidecar(root, sidecars)  # a single file (a watch event): no listing to look in
             yield root, st
         return
     if not stat.S_ISDIR(st.st_mode):
@@ -125,6 +142,7 @@ def walk(
                 unreadable.append(d)  # the caller must not treat its files as deleted
             continue
         subdirs = []
+        xmps = {e.name: e for e in entries if is_sidecar_name(e.name)} if sidecars is not None else {}
         for e in entries:
             rel = os.path.relpath(e.path, root).replace(os.sep, "/")
             try:
@@ -141,10 +159,34 @@ def walk(
                     and is_supported(e.name)
                     and flt.file_wanted(rel)
                 ):
-                    yield e.path, e.stat(follow_symlinks=True)
+                    est = e.stat(follow_symlinks=True)
+                    if sidecars is not None and (name := sidecar_name(e.name, xmps)):
+                        _sidecar_stamp(e.path, name, xmps[name], sidecars)
+                    yield e.path, est
             except OSError:
                 continue
         stack.extend(reversed(subdirs))
+
+
+def _sidecar_stamp(photo: str, name: str, entry: os.DirEntry[str], sidecars: dict[str, SidecarStamp]) -> None:
+    try:
+        st = entry.stat(follow_symlinks=True)
+    except OSError:
+        return  # gone since the listing: as if there were none
+    if stat.S_ISREG(st.st_mode):
+        sidecars[photo] = (name, st.st_size, st.st_mtime_ns)
+
+
+def _probe_sidecar(photo: str, sidecars: dict[str, SidecarStamp]) -> None:
+    for cand in sidecar_candidates(photo):
+        try:
+            st = os.stat(cand)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            # Existence alone is not enough on a case-insensitive disk: keep the name the folder holds.
+            sidecars[photo] = (cand.name, st.st_size, st.st_mtime_ns)
+            return
 
 
 def walk_objects(
@@ -179,11 +221,14 @@ def _entries(
     follow_symlinks: bool,
     options: StorageOptions | None,
     unreadable: list[str],
+    sidecars: dict[str, SidecarStamp],
 ) -> Iterator[tuple[str, int, int]]:
     if is_url(root):
+        # No sidecars for objects: the worker does not read them either (see worker.process)
         yield from walk_objects(root, flt, options, unreadable=unreadable)
         return
-    for path, st in walk(root, flt, follow_symlinks=follow_symlinks, unreadable=unreadable):
+    walked = walk(root, flt, follow_symlinks=follow_symlinks, unreadable=unreadable, sidecars=sidecars)
+    for path, st in walked:
         yield path, st.st_size, st.st_mtime_ns
 
 
@@ -201,9 +246,10 @@ def scan_root(
     ledger knows (`known`: path → row). `options`: object_storage_options, for URLs. Raises
     ObjectStoreError when a URL cannot be listed at all (no such bucket, no credentials), or its store
     stops answering while objects are fingerprinted."""
-    result = ScanResult(root=root)
+    result = ScanResult(root=root, sidecars_listed=not is_url(root))
     to_hash: list[tuple[str, int, int]] = []
-    for path, size, mtime in _entries(root, flt, follow_symlinks, options, result.unreadable_dirs):
+    entries = _entries(root, flt, follow_symlinks, options, result.unreadable_dirs, result.sidecars)
+    for path, size, mtime in entries:
         if should_stop():
             result.complete = False
             break

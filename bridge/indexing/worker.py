@@ -107,7 +107,6 @@ def ping() -> int:
 
 def process(job: Job) -> FileResult:
     from bridge.analyses.kinds import compute
-    from bridge.files.objects import is_url
     from bridge.files.thumbs import save_thumbnail
     from bridge.indexing.decode import SourceUnavailable, decode_image, read_file
     from bridge.indexing.preprocess import caption_input, model_input
@@ -139,9 +138,9 @@ def process(job: Job) -> FileResult:
     if job.want_metadata:
         t = time.process_time()
         try:
-            # No sidecar lookup next to an object: a bucket is not a folder to probe (one request per name).
-            sidecar = None if is_url(job.path) or job.stand_in else "auto"
-            metadata = read_metadata(src, data=data, sidecar=sidecar)
+            # The content's embedded metadata only: a sidecar belongs to a path, not to the content (two
+            # copies may have different ones); the run reads sidecars per path (bridge.indexing.sidecars).
+            metadata = read_metadata(src, data=data, sidecar=None)
         except MetadataError as e:
             failures.append(Failure(job.path, Stage.METADATA, e.reason, e.detail))
             metadata = {}

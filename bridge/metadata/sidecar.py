@@ -11,7 +11,7 @@ it would duplicate the same values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ SIDECAR_OVERRIDES: tuple[tuple[str, ...], ...] = (
     ("caption",),
     ("keywords", "keyword_paths"),
 )
+# Fields that may differ between two paths of one content (each path has its own sidecar).
+PER_PATH_FIELDS: tuple[str, ...] = (*(n for group in SIDECAR_OVERRIDES for n in group), "sidecar_file")
 
 
 def sidecar_candidates(path: str | Path) -> list[Path]:
@@ -48,6 +50,37 @@ def sidecar_candidates(path: str | Path) -> list[Path]:
         p.with_name(p.name + ".xmp"),
         p.with_name(p.name + ".XMP"),
     ]
+
+
+def sidecar_name(photo_name: str, names: Container[str]) -> str | None:
+    """The sidecar of the photo named `photo_name` among the file `names` of its folder (one listing gives
+    every photo's sidecar: no lookup per photo), in the order of `sidecar_candidates`."""
+    return next((c.name for c in sidecar_candidates(photo_name) if c.name in names), None)
+
+
+def is_sidecar_name(name: str) -> bool:
+    return name.lower().endswith(".xmp")
+
+
+def photo_candidates(sidecar: str | Path) -> list[Path]:
+    """The photos a sidecar file may belong to, by name only: `IMG_1.CR2.xmp` → `IMG_1.CR2`; `IMG_1.xmp`
+    has no extension to go by, so its folder is the caller's to search (returned: the stem `IMG_1`)."""
+    p = Path(sidecar)
+    if not is_sidecar_name(p.name):
+        return []
+    return [p.with_suffix("")]
+
+
+def with_sidecar(embedded: Mapping[str, Any], fields: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """One path's metadata: the content's embedded metadata with that path's sidecar merged in (as
+    `read_metadata` does with `sidecar="auto"`). `fields`: the sidecar's extracted fields; None or {} when the
+    path has no (readable) sidecar."""
+    merged = dict(embedded)
+    if fields:
+        merged = merge_sidecar(merged, fields)
+        merged["sidecar_file"] = name
+        merged["metadata_sources"] = [*embedded.get("metadata_sources", ()), "sidecar"]
+    return merged
 
 
 def choose_sidecar(path: Path, sidecar: str | Path | None) -> Path | None:
@@ -74,6 +107,14 @@ def read_sidecar(path: Path) -> dict[str, Any]:
             log.debug("exiv2 rejected sidecar %s: %s", path, exc)
     log.warning("ignoring unreadable XMP sidecar %s", path)
     return {}
+
+
+def read_sidecar_fields(path: Path) -> dict[str, Any]:
+    """A sidecar's payload fields (typed as `read_metadata` types them); {} when it cannot be read."""
+    from bridge.metadata.read import _typed, extract_fields  # read.py imports this module
+
+    xmp = read_sidecar(path)
+    return _typed(extract_fields(xmp)) if xmp else {}
 
 
 def _as_utf8(data: bytes) -> bytes | None:

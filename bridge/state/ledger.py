@@ -25,7 +25,7 @@ from bridge.files.datadir import create_private, secure_file
 from bridge.files.paths import db_text_factory, to_db
 from bridge.records import FILE_STAGES, ScannedFile, Stage
 from bridge.state.migrations import MIGRATIONS, SCHEMA_VERSION
-from bridge.state.rows import AnalysisResult, FailedFile, FailureRow, FileRow, Removed, StageDone
+from bridge.state.rows import AnalysisResult, FailedFile, FailureRow, FileRow, Removed, SidecarRow, StageDone
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -36,6 +36,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "Removed",
+    "SidecarRow",
     "StageDone",
 ]
 
@@ -202,6 +203,7 @@ class Ledger:
             gone = conn.execute(f"SELECT path, fingerprint FROM files WHERE {where}", args).fetchall()
             conn.execute(f"DELETE FROM files WHERE {where}", args)
             conn.executemany("DELETE FROM failures WHERE path = ?", [(to_db(p),) for p, _ in gone])
+            conn.executemany("DELETE FROM sidecars WHERE path = ?", [(to_db(p),) for p, _ in gone])
         return [Removed(p, fp) for p, fp in gone]
 
     def remove_paths(self, paths: Sequence[str]) -> list[Removed]:
@@ -213,6 +215,7 @@ class Ledger:
                     gone.append(Removed(p, r[0]))
                 conn.execute("DELETE FROM files WHERE path = ?", (to_db(p),))
                 conn.execute("DELETE FROM failures WHERE path = ?", (to_db(p),))
+                conn.execute("DELETE FROM sidecars WHERE path = ?", (to_db(p),))
         return gone
 
     def orphaned(self, fingerprints: Iterable[str | None]) -> list[str]:
@@ -243,6 +246,48 @@ class Ledger:
                     "DELETE FROM stages WHERE fingerprint = ? AND (stage != ? OR version = ?)",
                     (fp, Stage.EMBED, embed_version or ""),
                 )
+
+    # -- sidecars (per path) ------------------------------------------------------------------------
+    def sidecar_stamps_under(self, root: str) -> dict[str, tuple[str, int, int]]:
+        """{photo path: (sidecar name, size, mtime_ns)} of the sidecars read for files under `root`."""
+        rows = self.db.conn.execute(
+            "SELECT path, name, size, mtime_ns FROM sidecars WHERE " + _UNDER, _under_args(root)
+        )
+        return {path: (name, size, mtime) for path, name, size, mtime in rows}
+
+    def sidecars_for(self, paths: Iterable[str]) -> dict[str, SidecarRow]:
+        """{photo path: its sidecar row} of the given paths that have one."""
+        out: dict[str, SidecarRow] = {}
+        for chunk in _chunks([to_db(p) for p in paths], 500):
+            q = ",".join("?" * len(chunk))
+            for path, name, size, mtime, fields in self.db.conn.execute(
+                f"SELECT path, name, size, mtime_ns, fields FROM sidecars WHERE path IN ({q})", chunk
+            ):
+                out[path] = SidecarRow(path, name, size, mtime, json.loads(fields))
+        return out
+
+    def record_sidecars(self, read: Sequence[SidecarRow], gone: Sequence[str] = ()) -> None:
+        """Sidecars read (inserted or replaced) and photos whose sidecar went, in one transaction. Called
+        after the payloads that show them were written (store first)."""
+        now = time.time()
+        with self.write() as conn:
+            conn.executemany(
+                "INSERT INTO sidecars (path, name, size, mtime_ns, fields, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET name = excluded.name, size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, fields = excluded.fields, updated_at = excluded.updated_at",
+                [
+                    (
+                        to_db(r.path),
+                        to_db(r.name),
+                        r.size,
+                        r.mtime_ns,
+                        json.dumps(r.fields, sort_keys=True),
+                        now,
+                    )
+                    for r in read
+                ],
+            )
+            conn.executemany("DELETE FROM sidecars WHERE path = ?", [(to_db(p),) for p in gone])
 
     # -- stages and content -------------------------------------------------------------------------
     def done_fingerprints(self, stage: str, version: str) -> set[str]:

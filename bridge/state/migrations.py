@@ -4,7 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Named, ordered migrations: index i brings the schema from version i to i+1.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -73,6 +73,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             updated_at REAL NOT NULL,
             PRIMARY KEY (fingerprint, kind)
         );
+        """,
+    ),
+    (
+        "sidecars: the XMP sidecar read per file path (its name, size, mtime and fields); content metadata "
+        "becomes the embedded part only, so content read with a sidecar merged in is read again",
+        """
+        CREATE TABLE IF NOT EXISTS sidecars (
+            path TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            fields TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        UPDATE content SET metadata_version = '' WHERE metadata LIKE '%"sidecar_file"%'
         """,
     ),
 )

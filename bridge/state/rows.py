@@ -68,3 +68,19 @@ class Removed:
 
     path: str
     fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarRow:
+    """The XMP sidecar read for one file path: its file name (beside the photo), size and mtime when read
+    (a change of either, or its appearing or going, makes the next run read it again), and its fields."""
+
+    path: str
+    name: str
+    size: int
+    mtime_ns: int
+    fields: dict[str, Any]
+
+    @property
+    def stamp(self) -> tuple[str, int, int]:
+        return (self.name, self.size, self.mtime_ns)
