@@ -171,6 +171,12 @@ def commit(ctx: RunContext, tally: Tally, batch: Batch, plan: Plan) -> None:
     if batch.points and ctx.store is not None:
         with tally.timed("store"):
             ctx.store.upsert(list(batch.points))
+    # Metadata read again for content whose vector was there before: its payload shows it (store first).
+    reread = {
+        r.fingerprint: r.metadata for r in batch.results if r.metadata and r.fingerprint not in batch.embedded
+    }
+    if reread:
+        sidecars.rewrite_payloads(ctx, tally, reread, metadata=reread)
     # New results for content whose vector already exists: show them in its payload (store first).
     set_analysis_payloads(
         ctx, tally, [a for a in batch.analyses if a.fingerprint not in batch.embedded], plan.embedded

@@ -16,7 +16,7 @@ the ledger (store first).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,34 +99,50 @@ def apply(ctx: RunContext, tally: Tally, ch: SidecarChanges, skip: frozenset[str
     embedded in this run, whose payload is built then), then record them in the ledger."""
     if not (ch.read or ch.gone):
         return
-    led = ctx.ledger
-    vec = ctx.vectors
-    if vec is not None:
-        _, store, model_id = vec
-        points = led.stage_points(Stage.EMBED, model_id)
-        fps = sorted(
-            {fp for fp in led.fingerprints_for(ch.paths).values() if fp in points and fp not in skip}
-        )
-        if fps:
-            paths = led.paths_for(fps)
-            sidecars = led.sidecars_for(p for fp in fps for p in paths.get(fp, ()))
-            for p in ch.gone:
-                sidecars.pop(p, None)
-            sidecars.update({r.path: r for r in ch.read})
-            metas, analyses = led.metadata_for(fps), led.analyses_for(fps)
-            with tally.timed("store"):
-                got = store.retrieve([points[fp] for fp in fps], with_vectors=True)
-                vectors = {pid: v for pid, _, v in got if v is not None}
-                rewritten = []
-                for fp in fps:
-                    pid = points[fp]
-                    if fp not in paths or pid not in vectors:
-                        continue  # lost from the store: the consistency check re-embeds it
-                    fields = point_metadata(ctx, paths[fp], metas.get(fp, {}), sidecars)
-                    payload = build_payload(fp, model_id, paths[fp], fields, analyses.get(fp))
-                    rewritten.append(Point(pid, vectors[pid], payload))  # a whole payload: gone fields go
-                if rewritten:
-                    store.upsert(rewritten)
+    fps = set(ctx.ledger.fingerprints_for(ch.paths).values()) - set(skip)
+    rewrite_payloads(ctx, tally, fps, changes=ch)
     with tally.timed("ledger"):
-        led.record_sidecars(ch.read, ch.gone)
+        ctx.ledger.record_sidecars(ch.read, ch.gone)
     tally.summary.notes.append(f"XMP sidecars: {len(ch.read)} read, {len(ch.gone)} gone")
+
+
+def rewrite_payloads(
+    ctx: RunContext,
+    tally: Tally,
+    fingerprints: Iterable[str],
+    *,
+    changes: SidecarChanges = SidecarChanges(),
+    metadata: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
+    """Rewrite the whole payload of these contents' points (those with a vector of this model) from the
+    ledger, with `changes` and `metadata` (fingerprint → embedded metadata just read) not recorded yet: the
+    store is written first. The vectors are read back and upserted: a field that went goes from the payload."""
+    vec = ctx.vectors
+    if vec is None:
+        return
+    _, store, model_id = vec
+    led = ctx.ledger
+    points = led.stage_points(Stage.EMBED, model_id)
+    fps = sorted(fp for fp in set(fingerprints) if fp in points)
+    if not fps:
+        return
+    paths = led.paths_for(fps)
+    sidecars = led.sidecars_for(p for fp in fps for p in paths.get(fp, ()))
+    for p in changes.gone:
+        sidecars.pop(p, None)
+    sidecars.update({r.path: r for r in changes.read})
+    metas = {**led.metadata_for(fps), **(metadata or {})}
+    analyses = led.analyses_for(fps)
+    with tally.timed("store"):
+        got = store.retrieve([points[fp] for fp in fps], with_vectors=True)
+        vectors = {pid: v for pid, _, v in got if v is not None}
+        rewritten = []
+        for fp in fps:
+            pid = points[fp]
+            if fp not in paths or pid not in vectors:
+                continue  # lost from the store: the consistency check re-embeds it
+            fields = point_metadata(ctx, paths[fp], metas.get(fp, {}), sidecars)
+            payload = build_payload(fp, model_id, paths[fp], fields, analyses.get(fp))
+            rewritten.append(Point(pid, vectors[pid], payload))
+        if rewritten:
+            store.upsert(rewritten)

@@ -30,6 +30,7 @@ from bridge.files.objects import ObjectStoreError, StorageOptions, is_url
 from bridge.indexing.context import Rules
 from bridge.indexing.pipeline import Indexer, RunSummary
 from bridge.indexing.scan import PathFilter, normalize_root, walk_objects
+from bridge.metadata.sidecar import is_sidecar_name, photos_of_sidecar
 from bridge.records import SourceOutage
 from bridge.settings import Settings
 
@@ -72,6 +73,9 @@ class ChangeCollector(FileSystemEventHandler):
         return False
 
     def _touch(self, path: str) -> None:
+        if is_sidecar_name(path):
+            self._sidecar(path)
+            return
         if not self._wanted(path):
             return  # temp names (.part, ~$x, ._x, .tmp) and unsupported files are ignored
         self._pend(path)
@@ -95,7 +99,23 @@ class ChangeCollector(FileSystemEventHandler):
             else:
                 p.last_event = now
 
+    def _sidecar(self, path: str) -> None:
+        """An XMP sidecar created, edited, deleted or renamed: its photos changed (their metadata). One
+        listing of its folder finds them; the run re-reads their sidecars, not their pixels."""
+        if not self._inside(path):
+            return
+        folder, name = os.path.split(path)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return  # the folder went: its photos' own events (or the rescan) decide
+        for photo in photos_of_sidecar(name, names):
+            self._touch(os.path.join(folder, photo))
+
     def _gone(self, path: str, *, is_directory: bool = False) -> None:
+        if not is_directory and is_sidecar_name(path):
+            self._sidecar(path)  # a sidecar deleted: its photos fall back to their embedded metadata
+            return
         if not (is_directory or is_supported(path)) or not self._inside(path):
             return
         with self.lock:

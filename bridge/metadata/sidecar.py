@@ -11,7 +11,7 @@ it would duplicate the same values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +62,12 @@ def is_sidecar_name(name: str) -> bool:
     return name.lower().endswith(".xmp")
 
 
-def photo_candidates(sidecar: str | Path) -> list[Path]:
-    """The photos a sidecar file may belong to, by name only: `IMG_1.CR2.xmp` → `IMG_1.CR2`; `IMG_1.xmp`
-    has no extension to go by, so its folder is the caller's to search (returned: the stem `IMG_1`)."""
-    p = Path(sidecar)
-    if not is_sidecar_name(p.name):
+def photos_of_sidecar(sidecar: str, names: Iterable[str]) -> list[str]:
+    """Of the file `names` in a folder, those whose sidecar may be the file named `sidecar` (whether it
+    exists or not: a deleted sidecar still names its photos)."""
+    if not is_sidecar_name(sidecar):
         return []
-    return [p.with_suffix("")]
+    return [n for n in names if any(c.name == sidecar for c in sidecar_candidates(n))]
 
 
 def with_sidecar(embedded: Mapping[str, Any], fields: Mapping[str, Any] | None, name: str) -> dict[str, Any]:

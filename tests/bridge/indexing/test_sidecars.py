@@ -3,13 +3,16 @@ without re-embedding, and byte-identical photos keep their own sidecar's values 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bridge.engine import Engine
+from bridge.metadata.read import read_metadata
 from bridge.search.query import photo_vector, search, text_vector
 from bridge.search.where import parse_where
 from bridge.settings import Settings
@@ -172,3 +175,39 @@ def test_sidecar_of_a_real_photo_is_recorded_per_path(settings, copy_shared, tmp
     with Engine.open(settings) as engine:  # the content record holds the photo's own metadata only
         fp = engine.ledger.fingerprints_for([str(photo)])[str(photo)]
         assert "sidecar_file" not in engine.ledger.metadata_for([fp])[fp]
+
+
+def test_an_index_from_before_sidecars_upgrades(settings, copy_shared, tmp_path):
+    """A ledger of schema 2 stored the sidecar merged into the content record; after the upgrade the
+    content is read again (embedded part only), the sidecar per path, and nothing is re-embedded."""
+    photo, sidecar = copy_shared(JPEG, JPEG_XMP)
+    root = tmp_path / "photos"
+    edit(sidecar, 'xmp:Rating="3"', 'xmp:Rating="1"')
+    run(settings, root)
+    ids = point_ids(settings)
+    with Engine.open(settings) as engine:
+        fp = engine.ledger.fingerprints_for([str(photo)])[str(photo)]
+    # What schema 2 left: no sidecars table, the content record as read with the sidecar merged in.
+    conn = sqlite3.connect(settings.ledger_path)
+    conn.execute("DROP TABLE sidecars")
+    merged = read_metadata(photo)  # the old worker's read: sidecar="auto"
+    assert merged["rating"] == 1 and merged["sidecar_file"] == sidecar.name
+    conn.execute("UPDATE content SET metadata = ? WHERE fingerprint = ?", (json.dumps(merged), fp))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    s = run(settings, root)
+    assert (s.embedded, s.metadata_read) == (0, 1)
+    assert point_ids(settings) == ids
+    with Engine.open(settings) as engine:
+        assert engine.ledger.schema_version() == 3
+        content = engine.ledger.metadata_for([fp])[fp]
+    assert "sidecar_file" not in content and content["rating"] == 3  # the JPEG's own rating
+    assert ledger_sidecar(settings, photo).fields["rating"] == 1
+    assert shown(settings, photo)["rating"] == 1
+
+    sidecar.unlink()  # now the fallback is the embedded record, not the old merged one
+    run(settings, root)
+    assert payload_of(settings, photo)["rating"] == 3
+    assert point_ids(settings) == ids
