@@ -22,9 +22,9 @@ from bridge.engine import Engine, load_rules
 from bridge.files import datadir
 from bridge.files.objects import is_url
 from bridge.files.paths import shown
-from bridge.indexing import standins
+from bridge.indexing.catalogs import catalog_sources
 from bridge.indexing.pipeline import RunSummary
-from bridge.indexing.standins import OfflinePhoto, StandIn
+from bridge.indexing.standins import StandIn
 from bridge.indexing.upkeep import ensure_space
 
 USER_FILE_MODE = 0o644  # before the umask
@@ -35,61 +35,16 @@ def write_json_atomic(path: Path, data: object) -> None:
     datadir.write_json_atomic(path, data, mode=USER_FILE_MODE, indent=2)
 
 
-def catalog_files(path: Path) -> tuple[list[str], list[OfflinePhoto]]:
-    """The photo files a Lightroom catalog references: (paths present on disk, photos whose original is not).
-    Virtual copies share their master's file, so each file is listed once (with the master's ids)."""
-    from catalog.errors import CatalogError
-    from catalog.photos import Photo
-    from catalog.reader import open_catalog
-
-    try:
-        with open_catalog(path) as cat:
-            photos: dict[str, Photo] = {}
-            for p in sorted(cat.photos(), key=lambda p: p.id):  # masters before their virtual copies
-                photos.setdefault(str(p.pure_path), p)
-    except CatalogError as e:
-        raise fail(str(e), Exit.BUSY if type(e).__name__ == "CatalogLocked" else Exit.ERROR) from None
-    present = sorted(p for p in photos if os.path.isfile(p))
-    offline = [
-        OfflinePhoto(p.id, p.uuid, path) for path, p in sorted(photos.items()) if not os.path.isfile(path)
-    ]
-    return present, offline
-
-
 def catalog_roots(
     catalogs: list[Path], data_dir: Path, *, previews: bool
 ) -> tuple[list[str], list[StandIn], list[str]]:
-    """Each catalog's photos on disk, stand-ins from Lightroom's previews for those offline (`previews`), and
-    notes for people. Stand-ins of originals that are back are deleted (the run indexes the original)."""
-    roots: list[str] = []
-    stand_ins: list[StandIn] = []
-    notes: list[str] = []
-    for cat in catalogs:
-        found, offline = catalog_files(cat)
-        roots += found
-        standins.retire(data_dir, found)
-        if not offline:
-            continue
-        got: list[StandIn] = []
-        if previews:
-            got, problems = standins.prepare(data_dir, cat, offline)
-            notes += problems
-        stand_ins += got
-        missing = len(offline) - len(got)
-        total = len(found) + len(offline)
-        if got:
-            notes.append(
-                f"{len(got)} of {total} photos in {cat} are offline and were indexed from Lightroom's previews "
-                "(marked pixel_source in the index; the originals replace them once they are back)"
-            )
-        if missing:
-            example = next(p.path for p in offline if p.path not in {s.original for s in got})
-            why = "have no Lightroom preview" if previews else "were left out (--no-catalog-previews)"
-            notes.append(
-                f"{missing} of {total} photos in {cat} are not on disk and {why} "
-                f"(offline drive or moved outside Lightroom?), e.g. {example}"
-            )
-    return roots, stand_ins, notes
+    """`bridge.indexing.catalogs.catalog_sources`, with a catalog that cannot be read as the CLI's error."""
+    from catalog.errors import CatalogError
+
+    try:
+        return catalog_sources(catalogs, data_dir, previews=previews)
+    except CatalogError as e:
+        raise fail(str(e), Exit.BUSY if type(e).__name__ == "CatalogLocked" else Exit.ERROR) from None
 
 
 def print_summary(s: RunSummary) -> None:
