@@ -9,6 +9,7 @@ from typing import Any
 
 from bridge.analyses.kinds import payload_fields
 from bridge.files.diskspace import DiskFullError, ensure_free, free_bytes, human_bytes, tree_size
+from bridge.indexing import sidecars
 from bridge.indexing.context import RunContext
 from bridge.indexing.payload import build_payload, path_fields, point_id
 from bridge.indexing.scan import normalize_root
@@ -77,12 +78,18 @@ def repath(ctx: RunContext, tally: Tally, fingerprints: set[str] | frozenset[str
         live = [fp for fp in fingerprints if fp in points]
         paths = ctx.ledger.paths_for(live)
         current = {pid: payload for pid, payload, _ in store.retrieve([points[fp] for fp in live])}
+        with_sidecars = set(ctx.ledger.sidecars_for(p for ps in paths.values() for p in ps))
+        whole: list[str] = []  # per-path metadata: the primary path and `path_metadata` follow the paths
         for fp in live:
             pid = points[fp]
             new = path_fields(paths.get(fp, []) or ["/"])
             if current.get(pid, {}).get("paths") != new["paths"]:
-                store.set_payload([pid], new)
+                if "path_metadata" in current.get(pid, {}) or with_sidecars.intersection(paths.get(fp, [])):
+                    whole.append(fp)
+                else:
+                    store.set_payload([pid], new)
                 tally.summary.repathed += 1
+        sidecars.rewrite_payloads(ctx, tally, whole)
 
 
 def collect_garbage(ctx: RunContext) -> None:
@@ -146,9 +153,10 @@ def rebuild_payloads(ctx: RunContext) -> int:
     for i in range(0, len(fps), PAYLOAD_CHUNK):
         part = fps[i : i + PAYLOAD_CHUNK]
         metas, paths, analyses = led.metadata_for(part), led.paths_for(part), led.analyses_for(part)
+        rows = led.sidecars_for(p for ps in paths.values() for p in ps)
         for fp in part:
             if fp in paths:
-                fields = ctx.apply_rules(paths[fp][0], metas.get(fp, {}))
+                fields = sidecars.point_metadata(ctx, paths[fp], metas.get(fp, {}), rows)
                 store.set_payload(
                     [points[fp]], build_payload(fp, model_id, paths[fp], fields, analyses.get(fp))
                 )

@@ -161,6 +161,25 @@ def test_identical_photos_keep_their_own_sidecars(settings, shared_data, tmp_pat
     assert payload["path_metadata"][str(first)]["keywords"] == ["Ladybug"]
     assert payload["keywords"] == ["Ladybug"]
 
+    # Payloads rebuilt from the ledger (rules applied again) keep each path's sidecar values
+    with Engine.open(settings) as engine:
+        assert engine.indexer().reapply_rules() == 1
+    (payload,) = payloads(settings).values()
+    assert payload["keywords"] == ["Ladybug"]
+    assert "Edited" in payload["path_metadata"][str(second)]["keywords"]
+
+    # a.jpg deleted: b.jpg becomes the primary path, and the top level shows b's sidecar alone
+    first.unlink()
+    s = run(settings, folder)
+    assert (s.embedded, s.deleted) == (0, 1)
+    assert point_ids(settings) == ids
+    (payload,) = payloads(settings).values()
+    assert payload["path"] == str(second) and payload["paths"] == [str(second)]
+    assert "Edited" in payload["keywords"] and payload["title"] == "Blue Square Test File - .jpg"
+    assert "rating" not in payload
+    assert set(payload["path_metadata"]) == {str(second)}
+    assert shown(settings, second)["keywords"] == payload["keywords"]
+
 
 @pytest.mark.parametrize("rel", [HEIC, JPEG])
 def test_sidecar_of_a_real_photo_is_recorded_per_path(settings, copy_shared, tmp_path, rel):
