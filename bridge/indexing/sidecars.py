@@ -78,6 +78,15 @@ def path_metadata(embedded: Mapping[str, Any], sidecar: SidecarRow | None) -> di
     return with_sidecar(embedded, sidecar.fields if sidecar else None, sidecar.name if sidecar else "")
 
 
+def metadata_by_path(ledger: Ledger, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """{path: that path's metadata (embedded + its own sidecar)} of the indexed paths among `paths`: what a
+    caller showing or writing back one photo should read (`Ledger.metadata_for` is per content, embedded only)."""
+    fps = ledger.fingerprints_for(paths)
+    metas = ledger.metadata_for(set(fps.values()))
+    rows = ledger.sidecars_for(fps)
+    return {p: path_metadata(metas.get(fp, {}), rows.get(p)) for p, fp in fps.items()}
+
+
 def point_metadata(
     ctx: RunContext, paths: Sequence[str], embedded: Mapping[str, Any], sidecars: Mapping[str, SidecarRow]
 ) -> dict[str, Any]:

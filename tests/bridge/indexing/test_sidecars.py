@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bridge.engine import Engine
+from bridge.indexing.sidecars import metadata_by_path
 from bridge.metadata.read import read_metadata
 from bridge.search.query import photo_vector, search, text_vector
 from bridge.search.where import parse_where
@@ -137,8 +138,13 @@ def test_identical_photos_keep_their_own_sidecars(settings, shared_data, tmp_pat
 
     with Engine.open(settings) as engine:
         rows = engine.ledger.sidecars_for([str(first), str(second)])
+        per_path = metadata_by_path(engine.ledger, [str(first), str(second), str(folder / "nope.jpg")])
     assert rows[str(first)].fields["keywords"] == ["Ladybug"]
     assert "Blue Square" in rows[str(second)].fields["keywords"]
+    assert set(per_path) == {str(first), str(second)}  # the ledger's per-path record
+    assert (per_path[str(first)]["keywords"], per_path[str(first)]["sidecar_file"]) == (["Ladybug"], "a.xmp")
+    assert "Blue Square" in per_path[str(second)]["keywords"] and "rating" not in per_path[str(second)]
+    assert per_path[str(second)]["metadata_sources"][-1] == "sidecar"
 
     (payload,) = payloads(settings).values()
     per_path = payload["path_metadata"]
