@@ -358,19 +358,6 @@ def rational_seconds_text(seconds: float) -> str:
     return f"{float(frac):.6f}".rstrip("0").rstrip(".")
 
 
-# Camera boilerplate that firmware writes into ImageDescription: not a caption.
-_BOILERPLATE = re.compile(
-    r"^(?:(?:[\w-]+ )*digital camera|sony dsc|(?:[a-z]:)?[\\/]?dcim[\\/].*)$", re.IGNORECASE
-)
-
-
-def to_caption_text(value: Any) -> str | None:
-    text = first_text(value)
-    if text is None or _BOILERPLATE.match(text):
-        return None
-    return text
-
-
 def to_direction_ref(value: Any) -> str | None:
     text = first_text(value)
     return GPS_DIRECTION_REFS.get(text.upper()) if text else None

@@ -70,6 +70,24 @@ def read_xmp(data: bytes) -> dict[str, Any]:
             image.close()
 
 
+def read_tiff_exif(tiff: bytes) -> dict[str, Any]:
+    """The EXIF keys of a bare TIFF-structured EXIF block (fallback readers); {} when Exiv2 rejects it.
+
+    Exiv2 opens the block as a TIFF file: IFD0 and the sub-IFDs it points to (Exif, GPS, maker note) read as
+    they would inside a JPEG, with no 64 KiB APP1 limit."""
+    with LOCK:
+        _ensure_exiv2()
+        try:
+            image = pyexiv2.ImageData(tiff)
+        except (RuntimeError, ValueError) as exc:
+            log.debug("exiv2 rejects an extracted EXIF block: %s", exc)
+            return {}
+        try:
+            return _read_block(image, "exif")
+        finally:
+            image.close()
+
+
 def _read_block(image: pyexiv2.Image, name: str) -> dict[str, Any]:
     reader: Callable[..., dict[str, Any]] = getattr(image, f"read_{name}")
     try:
@@ -112,8 +130,10 @@ def _repair_text(value: Any) -> Any:
 
 
 def _plain_error(exc: Exception) -> str:
+    """Plain words only: Exiv2's own message is logged, never shown (it names C++ internals)."""
     message = str(exc).strip()
+    log.debug("exiv2: %s", message)
     for needle, plain in _PLAIN_ERRORS:
         if needle.lower() in message.lower():
-            return f"cannot read metadata: {plain} (exiv2: {message})"
-    return f"cannot read metadata (exiv2: {message})"
+            return f"cannot read metadata: {plain}"
+    return "cannot read metadata: Exiv2 does not recognize its structure"

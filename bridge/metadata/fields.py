@@ -50,7 +50,6 @@ from bridge.metadata.convert import (
     stars_from_percent,
     stars_from_rating,
     to_bool,
-    to_caption_text,
     to_direction_ref,
     to_exif_version,
     to_float,
@@ -419,7 +418,8 @@ FIELDS: tuple[Field, ...] = (
         "Exif.Image.ImageWidth",
         "Xmp.tiff.ImageWidth",
         convert=to_positive_int,
-        doc="pixels as stored, before orientation is applied",
+        doc="displayed size, after orientation, as Lightroom shows it (orientations 5-8 swap the stored axes; "
+        "a RAW: its output image with the default crop, never the sensor size); the decoder's when it decoded",
     ),
     F(
         "height",
@@ -505,8 +505,8 @@ FIELDS: tuple[Field, ...] = (
         "Xmp.dc.description",
         "Iptc.Application2.Caption",
         "Exif.Image.ImageDescription",
-        convert=to_caption_text,
-        doc="description; camera boilerplate like 'OLYMPUS DIGITAL CAMERA' is skipped",
+        convert=to_text,
+        doc="description; camera defaults like 'OLYMPUS DIGITAL CAMERA' are skipped (bridge.metadata.clean)",
     ),
     F("headline", str, "Xmp.photoshop.Headline", "Iptc.Application2.Headline"),
     D(
@@ -652,6 +652,12 @@ FIELDS: tuple[Field, ...] = (
     # --- reader bookkeeping ---
     D("metadata_sources", list, doc='blocks that held data: "exif", "iptc", "xmp", "sidecar"'),
     D("sidecar_file", str, doc="file name of the XMP sidecar that was read"),
+    D(
+        "field_sources",
+        dict,
+        doc='field -> reader for fields not read by Exiv2 from the file itself: "pillow-exif", '
+        '"container-exif", "xmp-scan" (bridge.metadata.fallback) or "sidecar"; absent when Exiv2 read it all',
+    ),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}

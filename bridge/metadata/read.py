@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from bridge.files.formats import limits_for
 from bridge.files.paths import read_regular
-from bridge.metadata import exiv2
+from bridge.metadata import exiv2, fallback
+from bridge.metadata.clean import CLEANED_FIELDS, is_placeholder
 from bridge.metadata.codes import GPS_SPEED_TO_KMH
 from bridge.metadata.convert import (
     all_texts,
@@ -96,20 +97,90 @@ def read_metadata(
         data = read_regular(path, limits_for(path).max_bytes)
     if not data:
         raise MetadataError("empty file (0 bytes): there is no metadata to read")
-    blocks, file_info = exiv2.read_image(data)
-    raw: dict[str, Any] = {**blocks["exif"], **blocks["iptc"], **blocks["xmp"], **file_info}
-    fields = extract_fields(raw)
-    sources = [name for name in ("exif", "iptc", "xmp") if blocks[name]]
+    readings, error = _readings(data)
+    if error is not None and not readings:
+        raise error
+    merged: dict[str, Any] = {}
+    for _, raw in reversed(readings):  # earlier readers win key by key
+        merged.update(raw)
+    fields = extract_fields(merged)
+    sources = [name for name, prefix in _BLOCK_PREFIXES if any(k.startswith(prefix) for k in merged)]
+    origin = _field_sources(fields, readings)
 
     sidecar_path = choose_sidecar(path, sidecar)
     if sidecar_path is not None:
         sidecar_xmp = read_sidecar(sidecar_path)
         if sidecar_xmp:
+            before = fields
             fields = merge_sidecar(fields, extract_fields(sidecar_xmp))
+            origin.update({k: "sidecar" for k, v in fields.items() if before.get(k) != v})
             fields["sidecar_file"] = sidecar_path.name
             sources.append("sidecar")
     fields["metadata_sources"] = sources
+    if origin:
+        fields["field_sources"] = {k: v for k, v in origin.items() if k in fields and k not in _BOOKKEEPING}
     return _typed(fields)
+
+
+_BLOCK_PREFIXES = (("exif", "Exif."), ("iptc", "Iptc."), ("xmp", "Xmp."))
+_BOOKKEEPING = frozenset({"metadata_sources", "sidecar_file", "field_sources"})
+# Fallback readers (bridge.metadata.fallback), tried for a block Exiv2 did not deliver: the first EXIF
+# reader that finds something wins; the XMP scan runs when Exiv2 found no XMP.
+_EXIF_FALLBACKS: tuple[tuple[str, Callable[[bytes], dict[str, Any]]], ...] = (
+    ("pillow-exif", fallback.pillow_exif),
+    ("container-exif", fallback.container_exif),
+)
+
+
+def _readings(data: bytes) -> tuple[list[tuple[str, dict[str, Any]]], MetadataError | None]:
+    """(source, raw Exiv2 keys) per reader that found something, main reader first, and Exiv2's error
+    when it could not open the file at all."""
+    readings: list[tuple[str, dict[str, Any]]] = []
+    error: MetadataError | None = None
+    have_exif = have_xmp = False
+    try:
+        blocks, file_info = exiv2.read_image(data)
+    except MetadataError as exc:
+        error = exc
+    else:
+        readings.append(("exiv2", {**blocks["exif"], **blocks["iptc"], **blocks["xmp"], **file_info}))
+        have_exif, have_xmp = bool(blocks["exif"]), bool(blocks["xmp"])
+    if not have_exif:
+        for source, reader in _EXIF_FALLBACKS:
+            raw = _best_effort(source, reader, data)
+            if raw:
+                readings.append((source, raw))
+                break
+    if not have_xmp:
+        raw = _best_effort("xmp-scan", fallback.scan_xmp, data)
+        if raw:
+            readings.append(("xmp-scan", raw))
+    return readings, error
+
+
+def _best_effort(source: str, reader: Callable[[bytes], dict[str, Any]], data: bytes) -> dict[str, Any]:
+    try:
+        return reader(data)
+    except Exception:  # noqa: BLE001 - a fallback reader must never cost the photo its decode and index
+        log.warning("metadata fallback reader %s failed", source, exc_info=True)
+        return {}
+
+
+def _field_sources(fields: Mapping[str, Any], readings: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """field → reader, for the fields a fallback reader supplied (absent: Exiv2 read the file itself)."""
+    if not readings or (len(readings) == 1 and readings[0][0] == "exiv2"):
+        return {}
+    if len(readings) == 1:
+        return {name: readings[0][0] for name in fields}
+    per_reader = [(source, extract_fields(raw)) for source, raw in readings]
+    origin: dict[str, str] = {}
+    for name, value in fields.items():
+        having = [source for source, found in per_reader if name in found]
+        exact = [source for source, found in per_reader if found.get(name) == value]
+        source = (exact or having or [readings[0][0]])[0]
+        if source != "exiv2":
+            origin[name] = source
+    return origin
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,15 +191,29 @@ def read_metadata(
 def extract_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Payload fields from raw Exiv2 key/value pairs (no file access; usable on any raw dict)."""
     out: dict[str, Any] = {}
+    make, model = _first_text_of(raw, MAKE_KEYS), _first_text_of(raw, MODEL_KEYS)
     for f in FIELDS:
         if f.derived:
             continue
-        value = _first_valid(raw, f.pairs)
+        pairs = f.pairs
+        if f.name in CLEANED_FIELDS:  # "OLYMPUS DIGITAL CAMERA" is skipped: the next source may be real
+            pairs = tuple((key, _unless_placeholder(convert, make, model)) for key, convert in pairs)
+        value = _first_valid(raw, pairs)
         if value is not None:
             out[f.name] = value
     for derive in _DERIVATIONS:
         derive(raw, out)
     return out
+
+
+def _unless_placeholder(
+    convert: Callable[[Any], Any], make: str | None, model: str | None
+) -> Callable[[Any], Any]:
+    def converted(value: Any) -> Any:
+        text = convert(value)
+        return None if isinstance(text, str) and is_placeholder(text, make, model) else text
+
+    return converted
 
 
 def _first_valid(raw: Mapping[str, Any], pairs: Iterable[tuple[str, Callable[[Any], Any]]]) -> Any:
@@ -396,4 +481,9 @@ def _coerce(value: Any, kind: type) -> Any:
         return None
     if kind is list:
         return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+    if kind is dict:
+        if not isinstance(value, Mapping):
+            return None
+        pairs = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+        return pairs or None
     return value if isinstance(value, str) and value else None

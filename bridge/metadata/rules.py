@@ -99,7 +99,9 @@ __all__ = [
 RULE_KEYS = frozenset({"name", "path", "when", "keywords", "set", "enabled"})
 PSEUDO_FIELDS = ("path", "folder", "file_name", "extension")
 BOOKKEEPING = ("rules_applied", "rules_version", "rules_undo")
-UNSETTABLE = frozenset({"keywords", "keyword_paths", "metadata_sources", *BOOKKEEPING, *PSEUDO_FIELDS})
+UNSETTABLE = frozenset(
+    {"keywords", "keyword_paths", "metadata_sources", "field_sources", *BOOKKEEPING, *PSEUDO_FIELDS}
+)
 OPERATORS = ("=", "!=", "~", "!~", ">=", "<=", ">", "<")
 ENGINE_VERSION = "pixel-detective-rules/1"  # bump when rule semantics change: forces re-application
 

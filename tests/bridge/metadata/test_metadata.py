@@ -112,14 +112,11 @@ REQUIRED_FIELDS = [
 ]
 
 # Files Exiv2 cannot read at all: a MetadataError, never a crash or a half-empty dict.
+# Files with no metadata any reader can find (those Exiv2 alone rejects: test_fallback.py)
 UNREADABLE = [
     "broken/zero_bytes.jpg",
     "broken/not_an_image_text.jpg",
-    "broken/truncated_4KB_header_only_Sony_HX5V.jpg",
     "broken/truncated_60pct_density_plot.png",
-    "broken/truncated_40pct_iPhone7.heic",
-    "raw/exiftool_CanonRaw.cr3",
-    "raw/exiftool_Sigma_DP2.x3f",
 ]
 NOT_PHOTOS = {".md", ".tsv", ".xmp", ".lrcat"}
 
@@ -160,7 +157,8 @@ def test_field_table_has_at_least_80_named_fields() -> None:
     missing = set(REQUIRED_FIELDS) - set(names)
     assert not missing, f"required payload names missing from the table: {sorted(missing)}"
     for f in FIELDS:
-        assert f.type in (str, int, float, bool, list), f.name
+        # field_sources is the one map: reader bookkeeping (field -> reader), never filtered on
+        assert f.type in (str, int, float, bool, list) or f.name == "field_sources", f.name
         if not f.derived:
             assert f.sources, f"{f.name} has no source keys"
             assert all(k.split(".", 1)[0] in ("Exif", "Iptc", "Xmp", "File") for k in f.keys), f.name
@@ -888,6 +886,7 @@ def test_unreadable_files_raise_metadata_error(shared_data: Path, rel: str) -> N
         read_metadata(shared_data / rel)
     assert info.value.reason == Reason.METADATA_ERROR
     assert info.value.detail.startswith(("cannot read metadata", "empty file"))
+    assert "exiv2:" not in info.value.detail.lower()  # plain words only, never the library's own text
 
 
 @pytest.mark.parametrize(
