@@ -65,10 +65,13 @@ class SourceOutage(RunFailure):
 class DecodeError(Exception):
     """A decode failure with a named reason; `str()` gives the human detail."""
 
-    def __init__(self, reason: Reason, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str, *, size: tuple[int, int] | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        # The displayed (oriented) width and height when the decoder learnt them before failing (a stripped
+        # RAW's LibRaw sizes): better than the metadata's, which for RAWs is often the sensor's.
+        self.size = size
 
 
 class MetadataError(Exception):
@@ -102,9 +105,14 @@ class Decoded:
     """A decoded, oriented RGB bitmap, small enough to reuse for embedding, scores and thumbnails."""
 
     pixels: np.ndarray  # H x W x 3, uint8, EXIF/container orientation applied
-    width: int  # original (full-resolution, oriented) width as far as the decoder knows it
+    # The displayed size: full resolution, after orientation, as Lightroom shows it (for RAWs LibRaw's
+    # output image, its default crop applied, never the raw sensor size)
+    width: int
     height: int
     source: str  # how it was decoded: "jpeg-draft", "pillow", "heif", "raw-preview", "raw-halfsize"
+    format: str = ""  # the format the content is, whatever the extension says: jpeg, png, tiff, raw ...
+    # A JPEG whose last rows are missing (cut a little short): the share of rows decoded; None when whole
+    partial: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,3 +129,18 @@ def sniff(head: bytes) -> str | None:
     if head[6:14] == b"HEAPCCDR":
         return "raw"  # Canon CRW
     return None
+
+
+# Containers that are never RAW: whatever the extension says (a camera JPEG saved as `.nef`), Pillow decodes them.
+PILLOW_KINDS = frozenset({"jpeg", "png", "webp", "heif"})
+
+
+def decoder_for(path: str | Path, kind: str | None, *, dng: bool = False) -> str:
+    """Which decoder takes a file: "raw" (LibRaw) or "pillow". The content decides (`kind` from `sniff`,
+    `dng`: a TIFF whose IFD0 carries DNGVersion); the extension only breaks the tie where the content cannot:
+    a TIFF container (NEF, CR2, ARW, PEF are TIFFs too) or bytes with no known magic (X3F, MRW, ...)."""
+    if kind in PILLOW_KINDS:
+        return "pillow"
+    if kind in ("raw", "cr3") or dng:
+        return "raw"
+    return "raw" if is_raw(path) else "pillow"

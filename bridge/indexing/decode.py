@@ -3,13 +3,25 @@
 Runs inside decode worker processes: pure functions, no torch. The file is read once into memory so that
 every OS error surfaces in one place (`_read`) and everything after it is a decoder verdict.
 
-Routing is by content (`formats.sniff`), not by extension, except that files with a RAW extension always go
-to LibRaw first: Pillow opens DNG/KDC/NEF as TIFF and returns only the tiny IFD0 preview.
+Routing is by content (`formats.sniff`, `formats.decoder_for`): a JPEG, PNG, WebP or HEIF goes to Pillow
+whatever its extension (a camera JPEG saved as `.nef`); a DNG (even named `.tif`), CR3, CRW, ORF, RW2, RAF goes
+to LibRaw; a TIFF container or unknown magic goes to LibRaw when the extension is a RAW one (Pillow opens
+DNG/KDC/NEF as TIFF and returns only the tiny IFD0 preview).
+
+A JPEG cut a little short (its EOI marker or the end of its last scan missing) is decoded from a copy of the
+data with an EOI marker appended, never with Pillow's global `LOAD_TRUNCATED_IMAGES`: libjpeg then fills the
+missing blocks with zero coefficients, i.e. rows of exact grey (128, 128, 128) at the bottom. Those rows are
+counted; when at least `PARTIAL_MIN_SHARE` of the rows are real the photo is indexed with `Decoded.partial`
+set to that share, otherwise it fails as TRUNCATED (no grey padding ever reaches the index).
+
+Every failure is a `DecodeError` with a named `Reason` and a plain sentence; a decoder's own exception text
+goes to the worker's log (its stderr), never into the detail shown to users.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 import struct
 import warnings
@@ -26,6 +38,8 @@ from bridge.files import formats, objects
 from bridge.files.paths import FileTooLarge, NotRegularFile, read_regular
 from bridge.records import Decoded, DecodeError, Failure, Reason, Stage
 
+log = logging.getLogger(__name__)
+
 pillow_heif.register_heif_opener()
 # Pillow >= 11.3 decodes AVIF itself (and pillow-heif 1.x dropped AVIF); older pairs need pillow-heif's opener.
 if not features.check("avif") and hasattr(pillow_heif, "register_avif_opener"):
@@ -33,7 +47,9 @@ if not features.check("avif") and hasattr(pillow_heif, "register_avif_opener"):
 
 # Pillow formats accepted per sniffed container; `None` (unknown bytes) still lets Pillow try GIF/BMP by content.
 _PILLOW_FORMATS: dict[str | None, tuple[str, ...]] = {
-    "jpeg": ("JPEG", "MPO"),  # camera JPEGs with a multi-picture index open as MPO (a JPEG subclass)
+    # Pillow's JPEG opener itself turns a JPEG with a multi-picture index into an MPO (a JPEG subclass); "MPO"
+    # is no opener of its own: listing it made Pillow raise KeyError('MPO') on any JPEG it could not open.
+    "jpeg": ("JPEG",),
     "png": ("PNG",),
     "tiff": ("TIFF",),
     "webp": ("WEBP",),
@@ -53,6 +69,13 @@ _TRANSPOSE = {
 # LibRaw/dcraw `flip` (bit 0: mirror x, bit 1: mirror y, bit 2: swap axes) -> EXIF orientation.
 _FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 _TRUNCATION_WORDS = ("truncated", "end of file", "unexpected eof", "premature end", "not enough data")
+# A JPEG with at least this share of its rows decoded is indexed (flagged partial); below it, truncated. 90 %:
+# a viewer shows such a file with a thin grey band at the bottom; the photo is recognisable, the embedding and
+# scores barely move; a file cut in half (an interrupted copy) is refused.
+PARTIAL_MIN_SHARE = 0.9
+# libjpeg's standard progressive script: 10 scans for YCbCr, 6 for greyscale. A progressive JPEG is partial only
+# when its last scan has started; with earlier scans missing the whole image lacks detail: truncated.
+_PROGRESSIVE_SCANS = {1: 6, 3: 10}
 # A RAW file with fewer bytes than this per sensor pixel cannot hold its image (the leanest real codecs,
 # GoPro VC-5 and lossy DNG, need ~0.25); below it a LibRaw failure means stripped data, not damage.
 _RAW_STUB_BYTES_PER_PIXEL = 0.1
@@ -73,7 +96,7 @@ def decode_image(
     data = _read(path, max_bytes) if data is None else _non_empty(data)
     kind = formats.sniff(data[:16])
     with _guarded(max_pixels):
-        if formats.is_raw(path) or kind in ("raw", "cr3") or (kind == "tiff" and _is_dng(data)):
+        if formats.decoder_for(path, kind, dng=kind == "tiff" and _is_dng(data)) == "raw":
             return _decode_raw(data, kind, target, max_pixels, prefer_preview=True, full_demosaic=False)
         return _decode_pillow(data, kind, target, max_pixels)
 
@@ -180,7 +203,13 @@ def _guarded(max_pixels: int) -> Iterator[None]:
     except MemoryError:
         raise DecodeError(Reason.TOO_LARGE, "ran out of memory while decoding") from None
     except Exception as e:  # a worker must turn any decoder failure into a value, never abort the run
-        raise DecodeError(_reason_from_message(str(e)), f"{type(e).__name__}: {e}") from None
+        # The exception's text is the decoder's internals (KeyError: 'MPO'): the log gets it, the user a sentence.
+        log.warning("decoder failed unexpectedly: %s: %s", type(e).__name__, e)
+        if _reason_from_message(str(e)) == Reason.TRUNCATED:
+            raise DecodeError(Reason.TRUNCATED, "the image data ends early: the file is truncated") from None
+        raise DecodeError(
+            Reason.CORRUPT, "the image data is damaged: the decoder could not make sense of it"
+        ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
 
@@ -229,13 +258,19 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             detail = f"the {kind.upper()} header could not be parsed" + (f" ({said})" if said else "")
         raise DecodeError(_reason_from_message(detail), detail) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # e.g. "Truncated File Read"
-        detail = f"the {kind.upper() if kind else 'image'} header could not be read: {e}"
-        raise DecodeError(_reason_from_message(detail), detail) from None
+        log.info("header not readable: %s: %s", type(e).__name__, e)
+        name = kind.upper() if kind else "image"
+        if _reason_from_message(str(e)) == Reason.TRUNCATED:
+            raise DecodeError(
+                Reason.TRUNCATED, f"the file ends inside the {name} header, before any image data: truncated"
+            ) from None
+        raise DecodeError(Reason.CORRUPT, f"the {name} header is damaged and cannot be read") from None
     with img:
         width, height = img.size
         _check_size(width, height, max_pixels)
         fmt = img.format
         orientation = exif_orientation(img, data)
+        partial: float | None = None
         if fmt in ("JPEG", "MPO"):
             img.draft("RGB", (target, target))  # DCT-domain downscale by 1/2, 1/4 or 1/8 while decoding
             source = "jpeg-draft"
@@ -246,10 +281,19 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             source = "pillow"
         try:
             img.load()  # always decode fully here so truncated data fails now, not later
+            rgb = _to_rgb(img)
         except (OSError, ValueError, SyntaxError, EOFError) as e:
-            detail = f"the {fmt} image data could not be decoded: {e}"
-            raise DecodeError(_reason_from_message(detail), detail) from None
-        out = _orient(_shrink(_to_rgb(img), target), orientation)
+            log.info("%s image data not decodable: %s: %s", fmt, type(e).__name__, e)
+            if _reason_from_message(str(e)) != Reason.TRUNCATED:
+                raise DecodeError(
+                    Reason.CORRUPT, f"the {fmt} image data is damaged and cannot be decoded"
+                ) from None
+            if fmt not in ("JPEG", "MPO"):
+                raise DecodeError(
+                    Reason.TRUNCATED, f"the {fmt} image data ends early: the file is truncated"
+                ) from None
+            rgb, partial = _partial_jpeg(data, target)
+        out = _orient(_shrink(rgb, target), orientation)
     pixels = np.array(out)  # a writable copy (np.asarray of a Pillow image is read-only)
     if fmt == "HEIF":
         green = _green_fill(pixels)
@@ -257,7 +301,76 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
             raise DecodeError(Reason.TRUNCATED, green)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return Decoded(pixels=pixels, width=width, height=height, source=source)
+    return Decoded(
+        pixels=pixels,
+        width=width,
+        height=height,
+        source=source,
+        format=_FORMAT_NAMES.get(fmt or "", (fmt or "").lower()),
+        partial=partial,
+    )
+
+
+_FORMAT_NAMES = {"MPO": "jpeg"}  # a JPEG with a multi-picture index is a JPEG to its users
+
+
+def _partial_jpeg(data: bytes, target: int) -> tuple[Image.Image, float]:
+    """A JPEG whose data ends early: decode a copy with an EOI marker appended (libjpeg fills what is missing
+    with exact grey 128) and count the rows decoded whole, above the grey ones. Returns the RGB
+    image (stored orientation, grey rows included) and the share of rows decoded, or raises TRUNCATED."""
+    progressive, components, scans = _jpeg_scans(data)
+    if progressive and scans < _PROGRESSIVE_SCANS.get(components, 10):
+        raise DecodeError(
+            Reason.TRUNCATED,
+            f"the progressive JPEG ends in scan {scans} of {_PROGRESSIVE_SCANS.get(components, 10)}: "
+            "the file is truncated",
+        )
+    img = Image.open(io.BytesIO(data + b"\xff\xd9"), formats=("JPEG",))
+    with img:
+        img.draft("RGB", (target, target))
+        img.load()
+        rgb = _to_rgb(img)
+    # A row is whole when its right end is not padding: the blocks are decoded left to right, so the row
+    # band where the data ends is real on the left and grey on the right, and counts as missing.
+    rows = np.asarray(rgb)
+    whole = np.flatnonzero(~(rows[:, -4:] == 128).all(axis=(1, 2)))
+    share = (int(whole[-1]) + 1) / rows.shape[0] if whole.size else 0.0
+    if share < PARTIAL_MIN_SHARE:
+        raise DecodeError(
+            Reason.TRUNCATED,
+            f"the file ends early: only {share:.0%} of the image rows are in it (at least "
+            f"{PARTIAL_MIN_SHARE:.0%} are needed to index it as partial): truncated",
+        )
+    return rgb, round(share, 3)
+
+
+def _jpeg_scans(data: bytes) -> tuple[bool, int, int]:
+    """(progressive, components, scans started) from the JPEG's marker segments, walked from SOI; the
+    entropy-coded data after each SOS is skipped to the next marker (FF followed by neither 00 nor RSTn)."""
+    progressive, components, scans, pos, n = False, 3, 0, 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return progressive, components, scans
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            break
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        if marker in (0xC2, 0xC6, 0xCA):
+            progressive = True
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and pos + 9 < n:
+            components = data[pos + 9]
+        pos += 2 + length
+        if marker == 0xDA:
+            scans += 1
+            while pos + 1 < n and not (data[pos] == 0xFF and data[pos + 1] not in _IN_SCAN):
+                pos += 1
+    return progressive, components, scans
+
+
+_IN_SCAN = frozenset({0x00, *range(0xD0, 0xD8)})  # stuffed FF00 and restart markers belong to the scan
 
 
 def exif_orientation(img: Image.Image, data: bytes) -> int:
@@ -460,8 +573,6 @@ def _decode_raw(
     try:
         raw = rawpy.imread(io.BytesIO(data))  # from memory: no path encoding issues (non-ASCII names)
     except rawpy.LibRawFileUnsupportedError as e:
-        if kind in ("jpeg", "png", "webp", "heif"):  # e.g. a JPEG named .nef: content wins
-            return _decode_pillow(data, kind, target, max_pixels)
         raise DecodeError(
             Reason.UNSUPPORTED_RAW, f"LibRaw cannot open this RAW variant ({_msg(e)})"
         ) from None
@@ -470,7 +581,7 @@ def _decode_raw(
     with raw:
         sizes = raw.sizes
         orientation = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)
-        width, height = (sizes.height, sizes.width) if orientation >= 5 else (sizes.width, sizes.height)
+        width, height = raw_display_size(sizes)
         _check_size(width, height, max_pixels)
         if prefer_preview and not full_demosaic:
             preview = _raw_preview(raw, target, orientation)
@@ -478,8 +589,10 @@ def _decode_raw(
                 # LibRaw never read the raw data, so check the file is whole before trusting its preview.
                 cut = _structure_cut(data, kind)
                 if cut:
-                    raise DecodeError(Reason.TRUNCATED, cut)
-                return Decoded(pixels=np.array(preview), width=width, height=height, source="raw-preview")
+                    raise DecodeError(Reason.TRUNCATED, cut, size=(width, height))
+                return Decoded(
+                    pixels=np.array(preview), width=width, height=height, source="raw-preview", format="raw"
+                )
         # Half-size demosaic (2x2 Bayer cells -> 1 pixel) is ~4x cheaper; skip it when it would undershoot target.
         half = not full_demosaic and min(sizes.width, sizes.height) // 2 >= target
         try:
@@ -492,8 +605,31 @@ def _decode_raw(
     # Stripped files can also "decode" to uninitialised memory that looks like anything: the size says more.
     blank = blank or _blank(pixels) or _stub(data, sizes)
     if blank:
-        raise DecodeError(Reason.RAW_NO_IMAGE, blank)
-    return Decoded(pixels=pixels, width=width, height=height, source="raw-halfsize" if half else "raw-full")
+        raise DecodeError(Reason.RAW_NO_IMAGE, blank, size=(width, height))
+    return Decoded(
+        pixels=pixels, width=width, height=height, source="raw-halfsize" if half else "raw-full", format="raw"
+    )
+
+
+def raw_display_size(sizes: rawpy.ImageSizes) -> tuple[int, int]:
+    """The size Lightroom shows for a RAW: LibRaw's output image (the visible area, `width`x`height`, never
+    the sensor's `raw_width`x`raw_height`), cut to the camera's default crop when the file names one (DNG
+    DefaultCrop, Canon's sensor area), stretched by a non-square pixel aspect, turned by the file's flip."""
+    w, h = (
+        (sizes.crop_width, sizes.crop_height)
+        if sizes.crop_width and sizes.crop_height
+        else (sizes.width, sizes.height)
+    )
+    aspect = sizes.pixel_aspect or 1.0
+    if aspect < 1:
+        h = round(h / aspect)
+    elif aspect > 1:
+        w = round(w * aspect)
+    return _oriented(w, h, _FLIP_TO_ORIENTATION.get(sizes.flip, 1))
+
+
+def _oriented(width: int, height: int, orientation: int) -> tuple[int, int]:
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image | None:
@@ -506,7 +642,7 @@ def _raw_preview(raw: rawpy.RawPy, target: int, orientation: int) -> Image.Image
         if thumb.format == rawpy.ThumbFormat.JPEG:
             if not isinstance(thumb.data, bytes):  # LibRaw hands a JPEG preview over as its bytes
                 return None
-            img = Image.open(io.BytesIO(thumb.data), formats=("JPEG", "MPO"))
+            img = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
             if min(img.size) < target:
                 return None
             exif_orientation = img.getexif().get(ExifTags.Base.Orientation)
@@ -548,6 +684,14 @@ def _blank(pixels: np.ndarray) -> str | None:
 
 
 def _raw_failure(
+    e: rawpy.LibRawError, data: bytes, kind: str | None, sizes: rawpy.ImageSizes | None
+) -> DecodeError:
+    failure = _raw_verdict(e, data, kind, sizes)
+    failure.size = raw_display_size(sizes) if sizes is not None else None
+    return failure
+
+
+def _raw_verdict(
     e: rawpy.LibRawError, data: bytes, kind: str | None, sizes: rawpy.ImageSizes | None
 ) -> DecodeError:
     message = _msg(e)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -10,7 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.records import DecodeError, Failure, FileResult, MetadataError, Reason, Stage
+from bridge.records import Decoded, DecodeError, Failure, FileResult, MetadataError, Reason, Stage
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_SECONDS = 1.0
@@ -146,6 +149,8 @@ def process(job: Job) -> FileResult:
             metadata = {}
         if job.stand_in_kind:  # the pixels are Lightroom's preview, not the original: marked in the index
             metadata["pixel_source"] = job.stand_in_kind
+        displayed_size(metadata)
+        metadata["file_format"] = content_format(src, data)
         timings["metadata"] = time.process_time() - t
     analyses: dict[str, tuple[str, object]] = {}
     bitmap = None
@@ -156,8 +161,7 @@ def process(job: Job) -> FileResult:
             if job.want_pixels:
                 pixels = model_input(decoded, job.image_size)
             if metadata is not None:
-                # The decoder knows the real (oriented) pixel size; EXIF can disagree (HEIF, edited files).
-                metadata["width"], metadata["height"] = decoded.width, decoded.height
+                record_decoded(metadata, decoded)
             if job.caption_size:
                 bitmap = caption_input(decoded, job.caption_size)
             elif job.want_bitmap:
@@ -165,6 +169,8 @@ def process(job: Job) -> FileResult:
         except DecodeError as e:
             failures.append(Failure(job.path, Stage.DECODE, e.reason, e.detail))
             decoded = None
+            if metadata is not None and e.size is not None:  # LibRaw's image size beats EXIF's sensor size
+                metadata["width"], metadata["height"] = e.size
         timings["decode"] = time.process_time() - t
         if decoded is not None and job.thumb_dir:
             t = time.process_time()
@@ -177,9 +183,43 @@ def process(job: Job) -> FileResult:
                 try:
                     analyses[kind] = (version, compute(kind, decoded.pixels))
                 except Exception as e:  # an analysis bug or odd bitmap must not lose the file's vector
-                    failures.append(Failure(job.path, kind, Reason.CORRUPT, f"{type(e).__name__}: {e}"))
+                    log.warning("%s failed on %s: %s: %s", kind, job.path, type(e).__name__, e)
+                    detail = f"the {kind} analysis failed on this photo's pixels (details in the decoder log)"
+                    failures.append(Failure(job.path, kind, Reason.CORRUPT, detail))
                 timings[kind] = time.process_time() - t
     return FileResult(job.path, job.fingerprint, metadata, pixels, tuple(failures), timings, analyses, bitmap)
+
+
+def displayed_size(metadata: dict[str, object]) -> None:
+    """`width`/`height` mean the displayed image, after orientation, as Lightroom shows it. Metadata gives
+    the stored size: swap it for orientations 5-8, so a photo whose decode fails still reads right. A
+    successful decode then replaces both with what it saw (`record_decoded`)."""
+    if metadata.get("orientation") in (5, 6, 7, 8) and "width" in metadata and "height" in metadata:
+        metadata["width"], metadata["height"] = metadata["height"], metadata["width"]
+
+
+def record_decoded(metadata: dict[str, object], decoded: Decoded) -> None:
+    """What the decoder learnt, into the metadata payload: the displayed size (EXIF can disagree: HEIF,
+    edited files, RAW sensor sizes), the format the content really is, and whether the file was partial."""
+    metadata["width"], metadata["height"] = decoded.width, decoded.height
+    if decoded.format:
+        metadata["file_format"] = decoded.format
+    if decoded.partial is not None:
+        metadata["partial"] = decoded.partial
+        metadata["decode_note"] = (
+            f"the file ends early: {decoded.partial:.0%} of the image rows were decoded, "
+            "the rest shows grey in viewers"
+        )
+
+
+def content_format(path: str, data: bytes) -> str:
+    """The format the bytes are, whatever the extension says (a JPEG named .nef reads "jpeg")."""
+    from bridge.files.formats import decoder_for, sniff
+
+    kind = sniff(data[:16])
+    if decoder_for(path, kind) == "raw":
+        return "raw"
+    return kind or "unknown"
 
 
 def _default_max_bytes(path: str) -> int:
