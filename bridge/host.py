@@ -119,6 +119,7 @@ class EngineHost:
         self._pending = 0  # jobs submitted and not finished (queued, waiting while paused, or running)
         self._local = threading.local()
         self._readers: list[Ledger] = []
+        self._reader_generation = 0  # bumped by drop_readers: threads then open a fresh connection
         self.last_error: str | None = None
         self._worker = threading.Thread(target=self._run, name="pd-engine-host", daemon=True)
         self._worker.start()
@@ -275,12 +276,22 @@ class EngineHost:
     def reader(self) -> Ledger:
         """This thread's read-only ledger connection (SQLite connections are per thread here)."""
         led = getattr(self._local, "ledger", None)
-        if led is None:
+        if led is None or getattr(self._local, "generation", 0) != self._reader_generation:
             led = Ledger(self.settings.ledger_path, readonly=True)
-            self._local.ledger = led
+            self._local.ledger, self._local.generation = led, self._reader_generation
             with self._lock:
                 self._readers.append(led)
         return led
+
+    def drop_readers(self) -> None:
+        """Close every thread's read-only connection (an import switched a new ledger in); each thread opens
+        a new one at its next query."""
+        with self._lock:
+            readers, self._readers = self._readers, []
+            self._reader_generation += 1
+        for led in readers:
+            with contextlib.suppress(Exception):
+                led.close()
 
     def search_text(
         self, query: str, *, limit: int = 50, min_score: float | None = None, where: Any = None

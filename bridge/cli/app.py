@@ -15,6 +15,7 @@ from bridge.cli import (
     db_cmd,
     index_cmd,
     info_cmd,
+    keys_cmd,
     last_resort,
     logsetup,
     models_cmd,
@@ -75,6 +76,7 @@ app.command("import-db")(db_cmd.import_db)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(store_cmd.app, name="store")
+app.add_typer(keys_cmd.app, name="keys")
 catalog_app.command("write")(writeback_cmd.catalog_write)
 catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(

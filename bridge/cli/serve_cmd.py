@@ -1,13 +1,19 @@
-"""`pixel-detective serve`: the Lightroom bridge service, headless, until Ctrl-C / SIGTERM."""
+"""`pixel-detective serve`: the Lightroom bridge service, headless, until Ctrl-C / SIGTERM; with `--http`, the
+REST API too (`bridge.api`), over the same `EngineHost`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridge.cli.common import console, graceful_stop, settings_from, user_errors
+from bridge.cli.common import console, fail, graceful_stop, settings_from, user_errors
 from bridge.cli.exits import Exit
+
+if TYPE_CHECKING:
+    from bridge.api.server import ApiServer
+    from bridge.lightroom import Service
 
 
 def serve(
@@ -15,16 +21,42 @@ def serve(
     advertise: Annotated[
         bool, typer.Option("--advertise", help="Announce a status port on the local network (zeroconf).")
     ] = False,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve the REST API too (see bridge/api/README.md).")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The REST API's port.")] = 8765,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            help="Address for the REST API (default 127.0.0.1). Any other address is served over TLS only, "
+            "with API keys only.",
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            help="PEM certificate (default beyond loopback: a self-signed one kept in the data dir)",
+        ),
+    ] = None,  # fmt: skip
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert")] = None,
 ) -> None:
-    """Serve the Lightroom plugin: search, analyze and metadata from Lightroom (runs until Ctrl-C)."""
+    """Serve the Lightroom plugin: search, analyze and metadata from Lightroom (runs until Ctrl-C); with
+    --http, the REST API as well."""
     from rich.markup import escape
 
     from bridge.lightroom import Service
 
+    if not http and (listen or tls_cert or tls_key):
+        raise fail("--listen, --tls-cert and --tls-key go with --http", Exit.USAGE)
     settings = settings_from(ctx)
     with graceful_stop() as stop, user_errors():
         service = Service(settings, advertise=advertise).start()  # OwnerBusy → exit 75
+        api_server: ApiServer | None = None
         try:
+            if http:
+                api_server = _start_http(service, port, listen, tls_cert, tls_key)
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)
             console.print(f"port file:  {st['port_file']} (written by the Lightroom plugin)", highlight=False)
@@ -53,5 +85,37 @@ def serve(
                     else:
                         console.print("Lightroom disconnected; waiting for it to come back…")
         finally:
+            if api_server is not None:
+                api_server.stop()
             service.stop()
     raise typer.Exit(int(Exit.OK))
+
+
+def _start_http(
+    service: Service, port: int, listen: str | None, cert: Path | None, key: Path | None
+) -> ApiServer:
+    from bridge.api.server import ApiServer, ApiServerError, ApiSettings
+
+    host = service.host
+    assert host is not None  # started
+    try:
+        server = ApiServer(host, ApiSettings(listen=listen or "127.0.0.1", port=port, tls_cert=cert,
+                                             tls_key=key)).start()  # fmt: skip
+    except ApiServerError as e:
+        raise fail(str(e), Exit.USAGE) from None
+    console.print(f"REST API:   {server.url}/api/v1 (docs: {server.url}/api/v1/docs)", highlight=False)
+    if server.tls is not None:
+        made = " (self-signed, generated in the data dir)" if server.tls.generated else ""
+        console.print(f"TLS certificate: {server.tls.cert}{made}", highlight=False)
+        console.print(
+            f"TLS SHA-256 fingerprint (pin it in clients): {server.tls.fingerprint}", highlight=False
+        )
+    if server.loopback:
+        console.print(
+            "REST API on loopback: API keys, or the local token file as an admin key", highlight=False
+        )
+    else:
+        console.print(
+            "REST API beyond loopback: API keys only (pixel-detective keys create)", highlight=False
+        )
+    return server

@@ -1,0 +1,187 @@
+"""`ApiServer`: the REST API served by uvicorn on a thread, over a host someone else owns (the `serve`
+command's `Service`, or the tray app), so the plugin socket and the HTTP API share one `EngineHost`.
+
+Loopback by default. Any other address needs TLS — a given certificate or the data dir's self-signed one —
+and then only API keys are accepted (the per-user local token is refused off loopback).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from bridge.api import tls
+from bridge.api.app import close_app, create_app
+from bridge.api.auth import is_loopback
+from bridge.api.limits import FailureLimiter
+from bridge.host import EngineHost
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+
+
+class ApiServerError(Exception):
+    """The server cannot start as asked (worded for the user)."""
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    listen: str = "127.0.0.1"
+    port: int = DEFAULT_PORT  # 0: any free port (tests)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls: bool | None = None  # None: on exactly when listening beyond loopback (then required)
+    self_signed: bool = True  # beyond loopback without a certificate: generate one (False: refuse)
+
+
+def local_token_reader(directory: Path | None = None) -> Callable[[], str | None]:
+    """Reads the bridge dir's token file (written by the plugin `Service` at each start) when asked."""
+    from bridge.lightroom.files import bridge_dir, token_path
+
+    path = token_path(bridge_dir(directory))
+
+    def read() -> str | None:
+        try:
+            return path.read_text(encoding="ascii").strip() or None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return read
+
+
+class ApiServer:
+    def __init__(
+        self,
+        host: EngineHost,
+        settings: ApiSettings | None = None,
+        *,
+        local_token: Callable[[], str | None] | None = None,
+        limiter: FailureLimiter | None = None,
+    ) -> None:
+        self.host = host
+        self.limiter = limiter
+        self.settings = settings or ApiSettings()
+        self.local_token = local_token or local_token_reader()
+        self.tls: tls.TlsFiles | None = None
+        self.app = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    @property
+    def loopback(self) -> bool:
+        return _loopback_address(self.settings.listen)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = self.settings.listen
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1" if host != "::" else "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self._port or self.settings.port}"
+
+    def _tls(self) -> tls.TlsFiles | None:
+        s = self.settings
+        if s.tls_cert or s.tls_key:
+            if not (s.tls_cert and s.tls_key):
+                raise ApiServerError("give both --tls-cert and --tls-key")
+            for p in (s.tls_cert, s.tls_key):
+                if not Path(p).is_file():
+                    raise ApiServerError(f"{p} is not a file")
+            return tls.given(s.tls_cert, s.tls_key)
+        wanted = s.tls if s.tls is not None else not self.loopback
+        if not wanted:
+            return None
+        if not s.self_signed:
+            raise ApiServerError(
+                f"listening on {s.listen} (beyond loopback) needs TLS: give --tls-cert and --tls-key"
+            )
+        return tls.self_signed(self.host.settings.data_dir, s.listen)
+
+    def start(self, timeout: float = 15.0) -> ApiServer:
+        s = self.settings
+        self.tls = self._tls()
+        if not self.loopback and self.tls is None:  # _tls() refuses this; kept as the rule itself
+            raise ApiServerError("never serving plain HTTP beyond loopback")
+        sock = _bind(s.listen, s.port)
+        self._port = sock.getsockname()[1]
+        app = create_app(
+            self.host, local_token=self.local_token, loopback_only=self.loopback, limiter=self.limiter
+        )
+        self.app = app  # type: ignore[assignment]
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+            ssl_certfile=str(self.tls.cert) if self.tls else None,
+            ssl_keyfile=str(self.tls.key) if self.tls else None,
+            limit_concurrency=256,
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="pd-api-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ApiServerError(f"the HTTP server did not start on {s.listen}:{self._port}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.app is not None:
+            close_app(self.app)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._server = None
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _loopback_address(listen: str) -> bool:
+    if listen == "localhost":
+        return True
+    return is_loopback(listen)
+
+
+def _bind(listen: str, port: int) -> socket.socket:
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(listen).version == 6 else socket.AF_INET
+        addr = listen
+    except ValueError:
+        if listen != "localhost":
+            raise ApiServerError(f"--listen takes an IP address (got {listen!r})") from None
+        family, addr = socket.AF_INET, "127.0.0.1"
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((addr, port))
+    except OSError as e:
+        sock.close()
+        raise ApiServerError(f"cannot listen on {listen}:{port}: {e.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
