@@ -77,6 +77,12 @@ def with_sidecar(embedded: Mapping[str, Any], fields: Mapping[str, Any] | None, 
     merged = dict(embedded)
     if fields:
         merged = merge_sidecar(merged, fields)
+        changed = {k for k, v in merged.items() if embedded.get(k) != v}
+        if changed:  # which reader gave each field: these, the sidecar (as read_metadata records it)
+            merged["field_sources"] = {
+                **embedded.get("field_sources", {}),
+                **dict.fromkeys(changed, "sidecar"),
+            }
         merged["sidecar_file"] = name
         merged["metadata_sources"] = [*embedded.get("metadata_sources", ()), "sidecar"]
     return merged
