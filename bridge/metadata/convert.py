@@ -75,6 +75,11 @@ def _first_token(value: Any) -> str | None:
     return text.split()[0]
 
 
+def to_first_word(value: Any) -> str | None:
+    """The first word of a text: maker-note serial numbers stored as "171048961 2904205200"."""
+    return _first_token(value)
+
+
 def parse_number(token: str | None) -> float | None:
     """A rational ("1/250"), integer or decimal token as a finite float; None when malformed."""
     if token is None:

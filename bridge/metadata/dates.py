@@ -132,10 +132,14 @@ def candidates_from(
 
 
 def best_stamp(candidates: list[Stamp], others: list[Stamp]) -> Stamp | None:
-    """The first candidate with a time (else the first date-only one), with an offset borrowed
-    from another tag recording the same wall-clock second when it has none."""
-    timed = [s for s in candidates if s.has_time]
-    best = timed[0] if timed else (candidates[0] if candidates else None)
+    """The first candidate, with an offset borrowed from another tag recording the same wall-clock second
+    when it has none. A date-only first candidate takes its time of day from a later candidate on the same
+    day; a later candidate on another day never overrides it (IPTC DateCreated 2003-04-03 is when the
+    photo was taken, a 2005 xmp:CreateDate when the file was made)."""
+    best = candidates[0] if candidates else None
+    if best is not None and not best.has_time:
+        same_day = [s for s in candidates if s.has_time and s.local.date() == best.local.date()]
+        best = same_day[0] if same_day else best
     if best is None or best.offset is not None or not best.has_time:
         return best
     for other in others:

@@ -52,6 +52,7 @@ from bridge.metadata.convert import (
     to_bool,
     to_direction_ref,
     to_exif_version,
+    to_first_word,
     to_float,
     to_int,
     to_iso,
@@ -172,8 +173,10 @@ FIELDS: tuple[Field, ...] = (
         "Xmp.aux.SerialNumber",
         "Xmp.MicrosoftPhoto.CameraSerialNumber",
         "Exif.Nikon3.SerialNumber",
+        "Exif.Nikon3.SerialNO",
         "Exif.OlympusEq.SerialNumber",
         "Exif.Fujifilm.SerialNumber",
+        ("Exif.Canon.SerialNumber", to_first_word),
     ),
     F(
         "owner_name",

@@ -1001,3 +1001,16 @@ def test_every_pyexiv2_call_holds_the_lock(shared_data: Path, monkeypatch: pytes
     monkeypatch.setattr(pyexiv2, "ImageData", Checked)
     read_metadata(shared_data / "jpeg" / "Canon_EOS_600D_IMG_5910.jpg")  # photo + sidecar
     assert {"read_exif", "read_iptc", "read_xmp", "close"} <= set(calls)
+
+
+def test_date_only_capture_date_is_refined_never_overridden() -> None:
+    """IPTC/Photoshop DateCreated with a date only: a later tag on the same day gives the time of day; a tag
+    from another day (the file's creation years later) does not replace the day the photo was taken."""
+    other_day = extract_fields(
+        {"Xmp.photoshop.DateCreated": "2003-04-03", "Xmp.xmp.CreateDate": "2005-03-13T02:01:44-06:00"}
+    )
+    assert other_day["captured_at"].startswith("2003-04-03")
+    same_day = extract_fields(
+        {"Xmp.photoshop.DateCreated": "2003-04-03", "Xmp.xmp.CreateDate": "2003-04-03T10:11:12+02:00"}
+    )
+    assert same_day["captured_at"] == "2003-04-03T10:11:12+02:00"
