@@ -1,10 +1,12 @@
 """Read photo metadata (EXIF, IPTC, XMP and an XMP sidecar) into a flat, typed payload dict.
 
 `read_metadata(path)` returns the fields of `bridge.metadata.fields.FIELDS` that the photo has:
-JSON-serializable values only (str, int, float, bool, list[str]); a missing field is absent,
-never None. It raises `MetadataError` when Exiv2 cannot read the file at all (empty, not an
-image, truncated inside the header); OSError (missing, permission) propagates unchanged so the
-caller can name the real reason.
+JSON-serializable values only (str, int, float, bool, list[str], and the `field_sources` map); a missing
+field is absent, never None. Metadata degrades, it does not disappear: when Exiv2 rejects the file or
+one of its blocks, the fallback readers (`bridge.metadata.fallback`) look for EXIF and XMP on their
+own, and `field_sources` names the reader of each field they supplied. `MetadataError` (plain words)
+only when no reader finds anything in a file Exiv2 cannot open (empty, not an image); OSError
+(missing, permission) propagates unchanged so the caller can name the real reason.
 
 Exiv2 access (one lock for every pyexiv2 call, photos opened from their bytes, nothing written) is
 in `bridge.metadata.exiv2`; sidecars (which file, reading it, what it overrides) in
@@ -162,7 +164,8 @@ def _best_effort(source: str, reader: Callable[[bytes], dict[str, Any]], data: b
     try:
         return reader(data)
     except Exception:  # noqa: BLE001 - a fallback reader must never cost the photo its decode and index
-        log.warning("metadata fallback reader %s failed", source, exc_info=True)
+        log.warning("the %s metadata reader failed on this file; it is indexed without it", source)
+        log.debug("%s failure", source, exc_info=True)
         return {}
 
 
