@@ -255,7 +255,11 @@ def _decode_pillow(data: bytes, kind: str | None, target: int, max_pixels: int) 
         detail = _heif_error(data) if kind == "heif" else None
         if not detail:
             said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
-            detail = f"the {kind.upper()} header could not be parsed" + (f" ({said})" if said else "")
+            log.info("%s header not parsed: %s", kind, said or "no opener accepted it")
+            if _reason_from_message(said) == Reason.TRUNCATED:
+                detail = f"the file ends inside the {kind.upper()} header: truncated"
+            else:
+                detail = f"the {kind.upper()} header is damaged: it cannot be parsed"
         raise DecodeError(_reason_from_message(detail), detail) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:  # e.g. "Truncated File Read"
         log.info("header not readable: %s: %s", type(e).__name__, e)
