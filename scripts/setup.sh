@@ -13,3 +13,16 @@ extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
 [ "${1:-}" = "--cluster" ] && extras="[cluster]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
+
+# Test tools outside Python (--dev): ExifTool, the independent reader the metadata agreement test compares with.
+if [ "${1:-}" = "--dev" ]; then
+  missing=()
+  command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "note: install ${missing[*]} (Debian/Ubuntu) for the tests that need them; they skip without" >&2
+    fi
+  fi
+fi

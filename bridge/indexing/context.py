@@ -18,7 +18,7 @@ from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 from bridge.store.base import VectorStore
 
-METADATA_VERSION = "meta1"  # bump when bridge.metadata.read changes what it extracts: files get re-read
+METADATA_VERSION = "meta2"  # bump when bridge.metadata.read changes what it extracts: files get re-read
 
 
 class Rules(Protocol):

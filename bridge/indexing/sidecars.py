@@ -87,6 +87,18 @@ def metadata_by_path(ledger: Ledger, paths: Iterable[str]) -> dict[str, dict[str
     return {p: path_metadata(metas.get(fp, {}), rows.get(p)) for p, fp in fps.items()}
 
 
+def content_metadata(ledger: Ledger, paths_by_fp: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
+    """{fingerprint: its primary path's metadata (embedded + that path's sidecar)}: what a per-content view
+    (duplicate groups, the best frame) reads, the same values as the top level of the content's payload."""
+    metas = ledger.metadata_for(list(paths_by_fp))
+    primary = {fp: min(ps, key=to_db) for fp, ps in paths_by_fp.items() if ps}
+    rows = ledger.sidecars_for(primary.values())
+    return {
+        fp: path_metadata(metas.get(fp, {}), rows.get(to_db(primary[fp])) if fp in primary else None)
+        for fp in paths_by_fp
+    }
+
+
 def point_metadata(
     ctx: RunContext, paths: Sequence[str], embedded: Mapping[str, Any], sidecars: Mapping[str, SidecarRow]
 ) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.indexing.sidecars import metadata_by_path
 from bridge.metadata.rules import RuleSet
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
@@ -142,7 +143,8 @@ def changes_from_index(
     fps = ledger.fingerprints_for(paths)
     analyses = ledger.analyses_for(set(fps.values()))
     rules = keyword_rules if keywords else None
-    metas = ledger.metadata_for(set(fps.values())) if rules is not None else {}
+    # each path's own metadata (its sidecar merged in): the rules see what Lightroom shows for that photo
+    metas = metadata_by_path(ledger, fps) if rules is not None else {}
     out: dict[str, LightroomChange] = {}
     for path, fp in fps.items():
         a = analyses.get(fp, {})
@@ -150,7 +152,7 @@ def changes_from_index(
         if keywords and a.get("keywords"):
             kws += a["keywords"].get("paths", [])
         if rules is not None:
-            kws += [k for k in rules_keywords(rules.apply(path, metas.get(fp, {}))) if k not in kws]
+            kws += [k for k in rules_keywords(rules.apply(path, metas.get(path, {}))) if k not in kws]
         text = ((a.get("caption") or {}).get("text") if caption else None) or None
         quality = a.get("quality") or {}
         scores = {name: float(quality[f]) for f, name in SCORE_NAMES.items() if quality.get(f) is not None}

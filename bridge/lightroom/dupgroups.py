@@ -21,6 +21,7 @@ from bridge.analyses.duplicates import DupGroup, DupItem, DupKind, DupOptions, f
 from bridge.analyses.dupsig import DupSignature
 from bridge.engine import Engine
 from bridge.indexing.payload import point_id
+from bridge.indexing.sidecars import content_metadata
 from bridge.state.ledger import Ledger
 
 RETRIEVE_BATCH = 1000
@@ -32,7 +33,7 @@ Neighbors = Callable[[str], Sequence[tuple[str, float]]]
 def _items(ledger: Ledger, paths_by_fp: Mapping[str, Sequence[str]]) -> list[DupItem]:
     fps = sorted(paths_by_fp)
     analyses = ledger.analyses_for(fps, kinds=["dupsig"])
-    metas = ledger.metadata_for(fps)
+    metas = content_metadata(ledger, paths_by_fp)  # with the primary path's sidecar, as the payload shows it
     out = []
     for fp in fps:
         sig = analyses.get(fp, {}).get("dupsig")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 from bridge.analyses.duplicates import DupGroup, DupItem, DupKind, DupOptions, find_duplicates
 from bridge.analyses.dupsig import DupSignature
 from bridge.engine import Engine
+from bridge.indexing.sidecars import content_metadata
 from bridge.records import Stage
 
 Neighbors = Callable[[str], Sequence[tuple[str, float]]]
@@ -20,7 +21,7 @@ def collect_items(engine: Engine) -> list[DupItem]:
     led = engine.ledger
     paths = led.path_index()
     sigs = {fp: DupSignature.from_json(data) for fp, _, data in led.iter_analyses(Stage.DUPSIG)}
-    metas = led.metadata_for(paths)
+    metas = content_metadata(led, paths)  # with the primary path's sidecar, as the payload shows it
     return [DupItem(fp, tuple(ps), sigs.get(fp), metas.get(fp, {})) for fp, ps in sorted(paths.items())]
 
 
