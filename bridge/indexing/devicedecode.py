@@ -86,7 +86,7 @@ def inspect(job: Job, data: bytearray | None) -> Eligible | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data), formats=("JPEG", "MPO"))  # the header only: no pixels read
+            img = Image.open(io.BytesIO(data), formats=("JPEG",))  # the header only: no pixels read
             with img:
                 if img.mode != "RGB" or img.info.get("progressive") or img.info.get("progression"):
                     return None

@@ -48,6 +48,8 @@ SHOWN_FIELDS = (
     "q_exposure",
     "q_noise",
     "pixel_source",  # lightroom-preview / lightroom-smart-preview: an offline original seen through its preview
+    "partial",  # share of a cut-short JPEG's rows that decoded (indexed from what there is)
+    "file_format",  # what the content is, whatever the extension says
 )
 RRF_K = 60
 TEXT_FIELDS = ("ai_caption", "title", "caption")  # full-text indexed (word tokenizer, lowercased)
