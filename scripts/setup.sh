@@ -14,10 +14,12 @@ extras=""
 [ "${1:-}" = "--cluster" ] && extras="[cluster]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
 
-# Test tools outside Python (--dev): ExifTool, the independent reader the metadata agreement test compares with.
+# Test tools outside Python (--dev): ExifTool, the independent reader the metadata agreement test compares with;
+# Chromium and its driver for the dashboard's browser test.
 if [ "${1:-}" = "--dev" ]; then
   missing=()
   command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+  command -v chromium >/dev/null || missing+=(chromium chromium-driver)  # the dashboard's browser test
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from bridge import __version__
@@ -32,6 +34,9 @@ from bridge.host import CLOSED, EngineHost
 
 API_PREFIX = "/api/v1"
 RESERVED = ("/", "/static")  # the dashboard's (bridge/api/static/)
+STATIC = Path(__file__).with_name("static")
+# the dashboard loads only its own files; thumbnails arrive as blob: URLs (fetched with the key)
+DASHBOARD_CSP = "default-src 'self'; img-src 'self' blob:; object-src 'none'; frame-ancestors 'none'"
 
 
 class Health(BaseModel):
@@ -89,6 +94,11 @@ def create_app(
     for module in (jobs, search, photos, admin):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": DASHBOARD_CSP})
 
     @app.get("/healthz", response_model=Health, tags=["service"], summary="The process is up")
     def healthz() -> Health:
