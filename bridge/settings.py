@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,6 +49,15 @@ def default_config_file() -> Path:
 
 class StoreSwitchError(ValueError):
     """The data dir's store.json (where `store migrate` moved the vectors) cannot be used; the message says why."""
+
+
+class Webhook(BaseModel):
+    """One webhook (bridge/api/webhooks.py): JSON POSTed to `url` for `events`, signed with `secret`."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(pattern=r"^https?://")
+    events: list[Literal["run_finished", "needs_attention"]] = ["run_finished", "needs_attention"]
+    secret: str = ""  # HMAC-SHA256 key of the X-Pixel-Detective-Signature header; "" sends no signature
 
 
 class Settings(BaseSettings):
@@ -190,6 +199,14 @@ class Settings(BaseSettings):
     caption_batch_size: int = Field(
         default=0, ge=0
     )  # 0: chosen from free device memory (>= 256 on a big GPU)
+
+    # --- Service: HTTP API, webhooks, remote engine (bridge/api/README.md) ---------------------------------
+    http_listen: str = "127.0.0.1:8765"  # HOST:PORT of `serve --http`; a non-loopback host is network mode
+    webhooks: list[Webhook] = Field(default_factory=list)
+    # Written by `pixel-detective remote use`: the engine the tray app and the plugin talk to instead of this one
+    remote_url: str | None = None
+    remote_api_key: str | None = None
+    remote_tls_fingerprint: str | None = None
 
     # Extra open_clip model config dirs (custom or fine-tuned architectures)
     model_config_dirs: list[Path] = Field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 
 from fastapi import FastAPI
@@ -13,6 +14,21 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge.api import metrics
 from bridge.host import EngineHost
 from tests.bridge.conftest import make_photos
+
+
+def announced(host: EngineHost, jobs: int = 1) -> threading.Event:
+    """Set once the host has told its listeners a job finished (`Job.finished` is set just before that):
+    subscribed after the collector, so the collector has seen the event when this is set."""
+    done, seen = threading.Event(), []
+
+    def on(e) -> None:
+        if e.kind == "job_finished":
+            seen.append(e)
+            if len(seen) >= jobs:
+                done.set()
+
+    host.subscribe(on)
+    return done
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -38,12 +54,13 @@ def test_a_real_run_feeds_the_metrics(settings, tmp_path):
     app.include_router(metrics.router)
     with EngineHost(settings) as host, TestClient(app) as client:
         collector = metrics.attach(app, host)
+        seen = announced(host)
         before = scrape(client)
         assert before[("pixel_detective_files_seen_total", ())] == 0
         assert before[("pixel_detective_jobs", (("state", "queued"),))] == 0
         assert before[("pixel_detective_host_up", ())] == 1
         job = host.submit([folder])
-        assert job.finished.wait(120) and job.status == "completed", job.error
+        assert seen.wait(120) and job.status == "completed", job.error
         summary = job.summary
         assert summary is not None
         with collector.time_search("text"):
@@ -88,6 +105,7 @@ def test_throughput_and_queue_depth_while_a_job_runs(settings, tmp_path):
     app.include_router(metrics.router)
     with EngineHost(settings.with_overrides(batch_size=8)) as host, TestClient(app) as client:
         metrics.attach(app, host)
+        seen = announced(host, jobs=2)
         running = []
         host.subscribe(
             lambda e: running.append(e.data) if e.kind == "progress" and e.data["done"] >= 24 else None
@@ -98,7 +116,7 @@ def test_throughput_and_queue_depth_while_a_job_runs(settings, tmp_path):
         while not running and time.monotonic() < deadline:
             time.sleep(0.05)
         mid = scrape(client)
-        assert host.wait_idle(180)
+        assert seen.wait(180)
         end = scrape(client)
     assert first.status == "completed"
     if mid[("pixel_detective_jobs", (("state", "running"),))] == 1:  # not already finished on a fast machine
@@ -115,7 +133,9 @@ def test_two_hosts_in_one_process_keep_their_own_series(settings, tmp_path):
     make_photos(tmp_path / "p", 2)
     with EngineHost(settings) as h1, EngineHost(other) as h2:
         c1, c2 = metrics.MetricsCollector(h1), metrics.MetricsCollector(h2)
-        assert h1.submit([tmp_path / "p"]).finished.wait(120)
+        seen = announced(h1)
+        h1.submit([tmp_path / "p"])
+        assert seen.wait(120)
         text1, text2 = c1.exposition().decode(), c2.exposition().decode()
     assert "pixel_detective_files_indexed_total 2.0" in text1
     assert "pixel_detective_files_indexed_total 0.0" in text2
