@@ -1,4 +1,4 @@
-"""One indexed data dir and one running REST API per test module (uvicorn on 127.0.0.1, a free port), with a
+"""One indexed data dir and one running REST API for the API tests (session-wide: indexing is the slow part) (uvicorn on 127.0.0.1, a free port), with a
 key of each scope and a known local token; tests talk to it over real HTTP with httpx."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def make_settings(root: Path, models: Path) -> Settings:
     return Settings(data_dir=data, model=TINY_MODEL_ID, workers=2, batch_size=8)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api_env(tmp_path_factory: pytest.TempPathFactory, tiny_models_dir: Path) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("api")
     settings = make_settings(root, tiny_models_dir)

@@ -118,10 +118,9 @@ def test_no_key_is_401(api_env: Api, ep: Endpoint) -> None:
     "headers",
     [
         {"Authorization": "Bearer pd_000000000000_" + "A" * 43},  # well formed, unknown
-        {"X-API-Key": "not-a-key"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},  # another scheme: no key at all
+        {"X-API-Key": "not-a-key", "Authorization": "Basic dXNlcjpwYXNz"},  # malformed; another scheme
     ],
-    ids=["unknown", "malformed", "basic"],
+    ids=["unknown", "malformed"],
 )
 def test_wrong_key_is_401(api_env: Api, ep: Endpoint, headers: dict[str, str]) -> None:
     with _client(api_env, headers) as c:
@@ -161,7 +160,10 @@ def test_higher_scopes_include_lower_ones(api_env: Api, ep: Endpoint) -> None:
 def test_local_token_is_admin_on_loopback(api_env: Api) -> None:
     with _client(api_env, {"Authorization": f"Bearer {api_env.token}"}) as c:
         assert c.get("/api/v1/keys").status_code == 200
-    with _client(api_env, {"Authorization": f"Bearer {api_env.token[:-1]}0"}) as c:
+    with _client(
+        api_env,
+        {"Authorization": f"Bearer {api_env.token[:-1]}{'1' if api_env.token.endswith('0') else '0'}"},
+    ) as c:
         assert c.get("/api/v1/keys").status_code == 401
 
 
