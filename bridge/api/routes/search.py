@@ -22,7 +22,7 @@ from bridge.search.where import WhereError, parse_where
 router = APIRouter(tags=["search"])
 
 MAX_LIMIT = 200
-MAX_OFFSET = 10_000
+MAX_OFFSET = 1_000  # offset + limit results are ranked per page: deep pages cost the service
 MAX_UPLOAD = 50 * 1024 * 1024
 WHERE_HELP = 'Filters as in the CLI\'s --where, e.g. "camera=X100V date>=2023-01 iso<800"'
 

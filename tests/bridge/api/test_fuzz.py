@@ -62,9 +62,7 @@ def _ok(r: httpx.Response) -> None:
         st.one_of(text, st.integers(-(10**12), 10**12).map(str), st.floats().map(str)),
         max_size=6,
     ),
-    path=st.sampled_from(
-        ["/api/v1/search", "/api/v1/failures", "/api/v1/duplicates", "/api/v1/photos", "/api/v1/jobs"]
-    ),
+    path=st.sampled_from(["/api/v1/search", "/api/v1/failures", "/api/v1/photos", "/api/v1/jobs"]),
 )
 def test_query_parameters(fuzz_clients, params, path) -> None:
     _, read = fuzz_clients
@@ -123,7 +121,7 @@ def test_service_is_up_and_memory_bounded_after_fuzzing(api_env: Api, fuzz_clien
     for i in range(30):  # warm up: models and caches loaded
         read.get("/api/v1/search", params={"q": f"warm {i}"})
     before = proc.memory_info().rss
-    for i in range(120):
+    for i in range(60):
         read.get("/api/v1/search", params={"q": f"x{i}" * (i % 40), "limit": str(1 + i % 200)})
         read.get("/api/v1/search", params={"where": "!!" * i, "q": "y"})
         admin.post("/api/v1/jobs", json={"folder": "/nonexistent/" + "a" * i})
