@@ -12,6 +12,7 @@ import typer
 from bridge import __version__
 from bridge.cli import (
     analysis_cmd,
+    config_cmd,
     db_cmd,
     index_cmd,
     info_cmd,
@@ -19,6 +20,7 @@ from bridge.cli import (
     last_resort,
     logsetup,
     models_cmd,
+    remote_cmd,
     rules_cmd,
     search_cmd,
     serve_cmd,
@@ -77,6 +79,8 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(store_cmd.app, name="store")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(remote_cmd.app, name="remote")
 catalog_app.command("write")(writeback_cmd.catalog_write)
 catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(

@@ -1,0 +1,72 @@
+"""`pixel-detective remote list|use`: engines advertised on the local network, and which one to use."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bridge.cli.common import emit_json, fail, out
+from bridge.cli.config_cmd import read_settings_file, write_settings_file
+from bridge.cli.exits import Exit
+from bridge.settings import default_config_file
+
+app = typer.Typer(help="Engines on the local network (zeroconf): list them, use one.", no_args_is_help=True)
+
+Seconds = Annotated[float, typer.Option("--seconds", min=0.5, help="How long to listen for answers.")]
+Interfaces = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--interface", help="Only this interface's address (repeatable; default: all).", hidden=True
+    ),
+]
+
+
+@app.command("list")
+def list_cmd(
+    seconds: Seconds = 3.0,
+    interface: Interfaces = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+) -> None:
+    """Browse for a few seconds and list the engines found (name, address, port, TLS fingerprint)."""
+    from bridge.api.discovery import browse
+
+    found = browse(seconds, interfaces=interface)
+    if as_json:
+        emit_json([{**e.__dict__, "addresses": list(e.addresses), "url": e.url} for e in found])
+        return
+    if not found:
+        out.print(f"no engine answered within {seconds:g} s", highlight=False)
+        return
+    for e in found:
+        addr = ", ".join(e.addresses) or "?"
+        # plain text, tab-separated: no Rich markup or emoji codes (":CD:" in a fingerprint is one)
+        typer.echo(f"{e.name}\t{addr}\t{e.port}\t{e.tls_fingerprint or 'no TLS'}\tversion {e.version or '?'}")
+
+
+@app.command("use")
+def use(
+    name: Annotated[str, typer.Argument(help="The engine's name as `remote list` shows it.")],
+    key: Annotated[
+        str, typer.Option("--key", help="An API key that engine issued (`pixel-detective keys`).")
+    ],
+    seconds: Seconds = 3.0,
+    interface: Interfaces = None,
+) -> None:
+    """Store the engine's URL, TLS fingerprint and KEY in the settings file (remote_url, remote_api_key, …)."""
+    from bridge.api.discovery import browse
+
+    found = browse(seconds, interfaces=interface)
+    match = [e for e in found if name in (e.name, e.display_name)]
+    if not match:
+        names = ", ".join(e.name for e in found) or "none"
+        raise fail(f"no engine named {name!r} answered within {seconds:g} s (found: {names})", Exit.ERROR)
+    engine = match[0]
+    path = default_config_file()
+    try:
+        data = read_settings_file(path)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    data.update(remote_url=engine.url, remote_api_key=key, remote_tls_fingerprint=engine.tls_fingerprint)
+    write_settings_file(path, data)
+    out.print(f"using {engine.name} at {engine.url} (settings in {path})", highlight=False)
