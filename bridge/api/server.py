@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -41,6 +42,8 @@ class ApiSettings:
     tls_key: Path | None = None
     tls: bool | None = None  # None: on exactly when listening beyond loopback (then required)
     self_signed: bool = True  # beyond loopback without a certificate: generate one (False: refuse)
+    advertise: bool | None = None  # zeroconf (discovery.py); None: exactly when listening beyond loopback
+    webhooks: bool = True  # deliver settings.webhooks (webhooks.py) while serving
 
 
 def local_token_reader(directory: Path | None = None) -> Callable[[], str | None]:
@@ -76,6 +79,8 @@ class ApiServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self.advertiser: Any = None
+        self.webhooks: Any = None
 
     @property
     def loopback(self) -> bool:
@@ -142,9 +147,36 @@ class ApiServer:
                 self.stop()
                 raise ApiServerError(f"the HTTP server did not start on {s.listen}:{self._port}")
             time.sleep(0.02)
+        self._start_companions()
         return self
 
+    def _start_companions(self) -> None:
+        """Webhooks when configured; zeroconf beyond loopback. Neither stops the API when it fails."""
+        if self.settings.webhooks and self.host.settings.webhooks:
+            from bridge.api.webhooks import WebhookDispatcher
+
+            self.webhooks = WebhookDispatcher(self.host)
+        advertise = self.settings.advertise if self.settings.advertise is not None else not self.loopback
+        if advertise:
+            from bridge.api.discovery import Advertiser
+
+            try:
+                self.advertiser = Advertiser(
+                    int(self._port or 0),
+                    api_path="/api/v1",
+                    tls_fingerprint=self.tls.fingerprint if self.tls else "",
+                )
+            except Exception as e:  # no multicast here (VPN, container): the API works without discovery
+                log.warning("not advertised on the local network (zeroconf): %s", type(e).__name__)
+
     def stop(self, timeout: float = 10.0) -> None:
+        for companion in (self.advertiser, self.webhooks):
+            if companion is not None:
+                try:
+                    companion.close()
+                except Exception:  # stopping goes on: the server and the host still need closing
+                    log.exception("closing %s failed", type(companion).__name__)
+        self.advertiser = self.webhooks = None
         if self.app is not None:
             close_app(self.app)
         if self._server is not None:

@@ -24,7 +24,12 @@ def serve(
     http: Annotated[
         bool, typer.Option("--http", help="Serve the REST API too (see bridge/api/README.md).")
     ] = False,
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The REST API's port.")] = 8765,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="The REST API's port (default: settings http_listen, 8765)."
+        ),
+    ] = None,
     listen: Annotated[
         str | None,
         typer.Option(
@@ -51,12 +56,14 @@ def serve(
     if not http and (listen or tls_cert or tls_key):
         raise fail("--listen, --tls-cert and --tls-key go with --http", Exit.USAGE)
     settings = settings_from(ctx)
+    if http:
+        listen, port = _address(settings.http_listen, listen, port)
     with graceful_stop() as stop, user_errors():
         service = Service(settings, advertise=advertise).start()  # OwnerBusy → exit 75
         api_server: ApiServer | None = None
         try:
             if http:
-                api_server = _start_http(service, port, listen, tls_cert, tls_key)
+                api_server = _start_http(service, port or 8765, listen, tls_cert, tls_key)
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)
             console.print(f"port file:  {st['port_file']} (written by the Lightroom plugin)", highlight=False)
@@ -89,6 +96,22 @@ def serve(
                 api_server.stop()
             service.stop()
     raise typer.Exit(int(Exit.OK))
+
+
+def _address(configured: str, listen: str | None, port: int | None) -> tuple[str, int]:
+    """--listen / --port, else the `http_listen` setting; beyond loopback only with an explicit --listen."""
+    from bridge.api.auth import is_loopback
+
+    host, _, conf_port = configured.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if listen is None:
+        if host != "localhost" and not is_loopback(host):
+            raise fail(f"settings http_listen is {configured}: serving beyond loopback needs --listen {host}",
+                       Exit.USAGE)  # fmt: skip
+        listen = host
+    if port is None:
+        port = int(conf_port) if conf_port.isdigit() else 8765
+    return listen, port
 
 
 def _start_http(

@@ -97,7 +97,11 @@ def test_tls_with_a_generated_certificate_clients_can_pin(api_env: Api) -> None:
 
 
 def test_beyond_loopback_takes_api_keys_only(api_env: Api) -> None:
-    server = ApiServer(api_env.host, ApiSettings(listen="0.0.0.0", port=0), local_token=lambda: api_env.token)
+    server = ApiServer(
+        api_env.host,
+        ApiSettings(listen="0.0.0.0", port=0, advertise=False),
+        local_token=lambda: api_env.token,
+    )
     server.start()
     try:
         assert server.tls is not None and not server.loopback
@@ -147,3 +151,16 @@ def test_serve_http_command(settings, tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert f"REST API:   http://127.0.0.1:{port}/api/v1" in err
+
+
+def test_serve_address_from_settings_needs_explicit_listen_beyond_loopback() -> None:
+    import typer
+
+    from bridge.cli.serve_cmd import _address
+
+    assert _address("127.0.0.1:9000", None, None) == ("127.0.0.1", 9000)
+    assert _address("127.0.0.1:9000", None, 9100) == ("127.0.0.1", 9100)
+    assert _address("0.0.0.0:9000", "0.0.0.0", None) == ("0.0.0.0", 9000)  # the explicit flag
+    with pytest.raises(typer.Exit) as e:
+        _address("0.0.0.0:9000", None, None)
+    assert e.value.exit_code == 2
