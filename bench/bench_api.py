@@ -80,7 +80,9 @@ def main() -> None:
         try:
             with (
                 ApiServer(host, ApiSettings(port=0), local_token=lambda: None) as server,
-                httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as client,
+                httpx.Client(
+                    base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+                ) as client,
             ):
 
                 def api(q: str) -> list[str]:
