@@ -207,7 +207,9 @@ def _bind(listen: str, port: int) -> socket.socket:
         if listen != "localhost":
             raise ApiServerError(f"--listen takes an IP address (got {listen!r})") from None
         family, addr = socket.AF_INET, "127.0.0.1"
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the listening socket
+    # names its protocol; without it a kept-alive response body waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((addr, port))

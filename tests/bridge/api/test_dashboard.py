@@ -1,10 +1,11 @@
 """The dashboard in a real headless Chromium (Debian's `chromium` + `chromium-driver`, driven by selenium)
 against a real server over a real index: sign in with a key, index a folder from the page, watch the progress
 and the throughput chart move while the job runs, read the failure's reason, search and see thumbnails.
-Screenshots go to docs/screenshots/ (the README shows them)."""
+Screenshots go to docs/screenshots/ (the README shows them) when PIXEL_DETECTIVE_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,10 @@ pytestmark = pytest.mark.skipif(
 )
 webdriver = pytest.importorskip("selenium.webdriver")
 
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# The README's images are refreshed only on request (a test run must not dirty the working tree):
+#   PIXEL_DETECTIVE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/bridge/api/test_dashboard.py
+UPDATE = os.environ.get("PIXEL_DETECTIVE_UPDATE_SCREENSHOTS") == "1"
 PHOTOS = 400  # enough that the job runs for a few seconds under the tiny model
 LINE_RGB = (37, 99, 235)  # chart.js LINE: the throughput series
 
@@ -87,7 +91,10 @@ def line_pixels(driver: Any) -> int:
     )
 
 
-def test_dashboard_progress_failures_and_search(browser: Any, served: tuple[ApiServer, str, Path]) -> None:
+def test_dashboard_progress_failures_and_search(
+    browser: Any, served: tuple[ApiServer, str, Path], tmp_path: Path
+) -> None:
+    shots = DOCS if UPDATE else tmp_path
     from selenium.webdriver.common.by import By
 
     server, key, folder = served
@@ -122,7 +129,7 @@ def test_dashboard_progress_failures_and_search(browser: Any, served: tuple[ApiS
             break
         if status == "running" and "indexing" in text and done >= PHOTOS * 3 // 4 and not shot:
             wait_for("the throughput line", lambda: line_pixels(d) > 30, timeout=5)
-            d.save_screenshot(str(SHOTS / "dashboard-progress.png"))
+            d.save_screenshot(str(shots / "dashboard-progress.png"))
             shot = True
         time.sleep(0.05)
     else:
@@ -157,4 +164,4 @@ def test_dashboard_progress_failures_and_search(browser: Any, served: tuple[ApiS
     assert find(By.ID, "search-status").text.startswith("24 photos")
     first = find(By.CSS_SELECTOR, "#results img").get_attribute("src")
     assert first.startswith("blob:")  # fetched with the key, not a bare URL
-    d.save_screenshot(str(SHOTS / "dashboard-search.png"))
+    d.save_screenshot(str(shots / "dashboard-search.png"))
