@@ -63,13 +63,20 @@ def test_keywords_tree_and_json(lrc14: Built) -> None:
     }  # fmt: skip
 
 
-def test_exit_1_on_unknown_version_and_missing_file(lrc14: Built, tmp_path: Path) -> None:
-    conn = sqlite3.connect(lrc14.path)
-    conn.execute("UPDATE Adobe_variablesTable SET value = '1700000' WHERE name = 'Adobe_DBVersion'")
+def set_version(catalog: Path, version: str) -> None:
+    conn = sqlite3.connect(catalog)
+    conn.execute("UPDATE Adobe_variablesTable SET value = ? WHERE name = 'Adobe_DBVersion'", (version,))
     conn.commit()
     conn.close()
+
+
+def test_newer_versions_warn_older_ones_and_missing_files_exit_1(lrc14: Built, tmp_path: Path) -> None:
+    set_version(lrc14.path, "1700000")  # a newer Lightroom: read by schema, with a warning naming the version
     result = runner.invoke(app, ["info", str(lrc14.path)])
-    assert result.exit_code == 1 and "1700000" in result.output
+    assert result.exit_code == 0 and "1700000" in result.output and "warning" in result.output.lower()
+    set_version(lrc14.path, "0200000")  # Lightroom 2: refused, naming the version
+    result = runner.invoke(app, ["info", str(lrc14.path)])
+    assert result.exit_code == 1 and "0200000" in result.output
     assert runner.invoke(app, ["photos", str(tmp_path / "missing.lrcat")]).exit_code == 1
 
 
