@@ -78,12 +78,26 @@ PROFILES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
-    """The TOML table of a settings file ({} when there is none); raises ValueError on a syntax error."""
+    """The TOML table of a settings file ({} when there is none); raises ValueError on a syntax error, on a
+    path that is not a regular file (a FIFO never blocks: R48) or on a file too large to be settings."""
+    from bridge.files.paths import FileTooLarge, NotRegularFile, read_regular
+
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        data = read_regular(path, 16 * 1024 * 1024)
     except FileNotFoundError:
         return {}
+    except NotRegularFile:
+        raise ValueError(
+            f"{path}: not a regular file (a folder, FIFO or device): not a settings file"
+        ) from None
+    except FileTooLarge:
+        raise ValueError(f"{path}: larger than 16 MB: not a settings file") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot be read ({e.strerror or type(e).__name__})") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML: {e}") from None
 

@@ -13,13 +13,27 @@ from bridge.settings import default_config_file
 
 app = typer.Typer(help="Engines on the local network (zeroconf): list them, use one.", no_args_is_help=True)
 
-Seconds = Annotated[float, typer.Option("--seconds", min=0.5, help="How long to listen for answers.")]
+Seconds = Annotated[
+    float, typer.Option("--seconds", min=0.5, max=600, help="How long to listen for answers (0.5-600).")
+]
 Interfaces = Annotated[
     list[str] | None,
     typer.Option(
         "--interface", help="Only this interface's address (repeatable; default: all).", hidden=True
     ),
 ]
+
+
+def _addresses(values: list[str] | None) -> list[str] | None:
+    """--interface values: IP addresses of this machine's interfaces, else a one-line error."""
+    import ipaddress
+
+    for v in values or []:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise fail(f"--interface takes an IP address of this machine (got {v!r})", Exit.USAGE) from None
+    return values
 
 
 @app.command("list")
@@ -31,7 +45,7 @@ def list_cmd(
     """Browse for a few seconds and list the engines found (name, address, port, TLS fingerprint)."""
     from bridge.api.discovery import browse
 
-    found = browse(seconds, interfaces=interface)
+    found = browse(seconds, interfaces=_addresses(interface))
     if as_json:
         emit_json([{**e.__dict__, "addresses": list(e.addresses), "url": e.url} for e in found])
         return
@@ -56,7 +70,7 @@ def use(
     """Store the engine's URL, TLS fingerprint and KEY in the settings file (remote_url, remote_api_key, …)."""
     from bridge.api.discovery import browse
 
-    found = browse(seconds, interfaces=interface)
+    found = browse(seconds, interfaces=_addresses(interface))
     match = [e for e in found if name in (e.name, e.display_name)]
     if not match:
         names = ", ".join(e.name for e in found) or "none"
