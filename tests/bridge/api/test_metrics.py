@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import threading
 import time
 
 from fastapi import FastAPI
@@ -13,22 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.api import metrics
 from bridge.host import EngineHost
+from tests.bridge.api.hostevents import announced
 from tests.bridge.conftest import make_photos
-
-
-def announced(host: EngineHost, jobs: int = 1) -> threading.Event:
-    """Set once the host has told its listeners a job finished (`Job.finished` is set just before that):
-    subscribed after the collector, so the collector has seen the event when this is set."""
-    done, seen = threading.Event(), []
-
-    def on(e) -> None:
-        if e.kind == "job_finished":
-            seen.append(e)
-            if len(seen) >= jobs:
-                done.set()
-
-    host.subscribe(on)
-    return done
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

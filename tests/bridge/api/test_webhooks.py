@@ -13,22 +13,8 @@ import pytest
 from bridge.api.webhooks import SIGNATURE_HEADER, WebhookDispatcher, verify_signature
 from bridge.host import EngineHost
 from bridge.settings import Webhook
+from tests.bridge.api.hostevents import announced
 from tests.bridge.conftest import make_photos
-
-
-def announced(host: EngineHost, jobs: int = 1) -> threading.Event:
-    """Set once the host has told its listeners a job finished (`Job.finished` is set just before that):
-    subscribed after the collector, so the collector has seen the event when this is set."""
-    done, seen = threading.Event(), []
-
-    def on(e) -> None:
-        if e.kind == "job_finished":
-            seen.append(e)
-            if len(seen) >= jobs:
-                done.set()
-
-    host.subscribe(on)
-    return done
 
 
 class Receiver:
