@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,8 @@ class EngineHost:
         self._ids = itertools.count(1)
         self._subs: list[Callable[[HostEvent], None]] = []
         self._lock = threading.RLock()
+        self._swap = threading.Condition()  # searches (shared) against an import's switch (exclusive)
+        self._queries, self._swapping = 0, False
         self._paused = threading.Event()
         self._stop = threading.Event()  # the running job's stop flag (pause / cancel / close)
         self._current: Job | None = None
@@ -293,15 +295,49 @@ class EngineHost:
             with contextlib.suppress(Exception):
                 led.close()
 
+    @contextlib.contextmanager
+    def querying(self) -> Iterator[None]:
+        """Held by every search while it runs: `swapping` waits for these and holds new ones back."""
+        with self._swap:
+            while self._swapping:
+                self._swap.wait()
+            self._queries += 1
+        try:
+            yield
+        finally:
+            with self._swap:
+                self._queries -= 1
+                self._swap.notify_all()
+
+    @contextlib.contextmanager
+    def swapping(self) -> Iterator[None]:
+        """Exclusive use of the ledger and store (an import switching them): waits for running searches,
+        holds new ones until done, then every thread's reader is reopened on the new ledger."""
+        with self._swap:
+            while self._swapping:
+                self._swap.wait()
+            self._swapping = True
+            while self._queries:
+                self._swap.wait()
+        try:
+            yield
+        finally:
+            self.drop_readers()
+            with self._swap:
+                self._swapping = False
+                self._swap.notify_all()
+
     def search_text(
         self, query: str, *, limit: int = 50, min_score: float | None = None, where: Any = None
     ) -> list[Any]:
         from bridge.search.query import search, text_vector
 
-        vec = text_vector(self.engine, query)
-        return search(
-            self.engine, vec, limit=limit, min_score=min_score, where=where, text=query, ledger=self.reader()
-        )
+        with self.querying():
+            vec = text_vector(self.engine, query)
+            return search(
+                self.engine, vec, limit=limit, min_score=min_score, where=where, text=query,
+                ledger=self.reader(),
+            )  # fmt: skip
 
     def search_like(self, paths: Sequence[str], *, limit: int = 50, where: Any = None) -> list[Any]:
         """Photos similar to all of `paths` (the mean of their vectors); the query photos excluded."""
@@ -310,13 +346,14 @@ class EngineHost:
         from bridge.search.query import photo_vector, search
 
         vecs, fps = [], set()
-        for p in paths:
-            v, fp = photo_vector(self.engine, p, ledger=self.reader())
-            vecs.append(v)
-            fps.add(fp)
-        mean = np.mean(vecs, axis=0)
-        mean /= np.linalg.norm(mean) or 1.0
-        hits = search(self.engine, mean, limit=limit + len(fps), where=where, ledger=self.reader())
+        with self.querying():
+            for p in paths:
+                v, fp = photo_vector(self.engine, p, ledger=self.reader())
+                vecs.append(v)
+                fps.add(fp)
+            mean = np.mean(vecs, axis=0)
+            mean /= np.linalg.norm(mean) or 1.0
+            hits = search(self.engine, mean, limit=limit + len(fps), where=where, ledger=self.reader())
         out = [h for h in hits if h.fingerprint not in fps][:limit]
         return [type(h)(i, h.score, h.path, h.paths, h.fingerprint, h.fields) for i, h in enumerate(out, 1)]
 

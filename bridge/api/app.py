@@ -26,6 +26,7 @@ from bridge import __version__
 from bridge.api import errors, metrics
 from bridge.api.audit import AuditLog
 from bridge.api.auth import authenticate
+from bridge.api.bodylimit import BodyGuard
 from bridge.api.context import ApiContext, Ctx
 from bridge.api.keys import KeyStore
 from bridge.api.limits import FailureLimiter
@@ -81,6 +82,7 @@ def create_app(
     )
     app.state.api = ctx
     errors.install(app)
+    app.add_middleware(BodyGuard)  # bodies: authenticated, then bounded, before any byte is stored
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Any:

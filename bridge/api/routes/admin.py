@@ -105,18 +105,17 @@ def import_(
         archive = work / "upload.tar.gz"
         save_upload(file, archive, None, "file")
         try:
-            manifest = portable.import_index(
-                archive,
-                host.settings.data_dir,
-                lambda: cast(portable.Engine, _Lent(host.engine)),
-                force=force,
-            )
+            with host.swapping():  # running searches finish first; new ones wait for the new index
+                manifest = portable.import_index(
+                    archive,
+                    host.settings.data_dir,
+                    lambda: cast(portable.Engine, _Lent(host.engine)),
+                    force=force,
+                )
         except portable.PortableError as e:
             raise ApiError(409 if "already holds" in str(e) else 422, f"file: {e}", "file") from None
         except DiskFullError as e:
             raise ApiError(507, str(e), None) from None
-        finally:
-            host.drop_readers()
     n = sum(c["count"] for c in manifest["collections"])
     ctx.audit.record(who.who(), "index.import", client_address(request), vectors=n, force=force)
     return ImportOut(vectors=n, collections=len(manifest["collections"]))

@@ -109,9 +109,10 @@ def search_image(
         dest = work / f"query{suffix if suffix.isascii() and len(suffix) <= 6 else ''}"
         save_upload(file, dest, MAX_UPLOAD, "file")
         try:
-            vec, _ = photo_vector(host.engine, dest, ledger=host.reader())
-            results = search(host.engine, vec, limit=offset + limit, min_score=min_score, where=flt,
-                             ledger=host.reader())  # fmt: skip
+            with host.querying():
+                vec, _ = photo_vector(host.engine, dest, ledger=host.reader())
+                results = search(host.engine, vec, limit=offset + limit, min_score=min_score, where=flt,
+                                 ledger=host.reader())  # fmt: skip
         except SearchError as e:
             if e.kind == "no_model":
                 raise _search_error(e, "file") from None

@@ -144,3 +144,36 @@ def test_write_actions_are_audited(api_env: Api) -> None:
     assert lines[0]["details"]["job"] == job
     assert made["key"] not in log.path.read_text()  # never a secret
     assert oct(log.path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_searches_during_an_import_wait_for_the_new_index(api_env: Api) -> None:
+    """An import switches ledger and store under the running host: searches that overlap it wait and then
+    answer from the new index, never 500 (EngineHost.querying / swapping)."""
+    assert api_env.host.wait_idle(120)
+    with api_env.client("admin") as c:
+        archive = c.post("/api/v1/index/export").content
+        before = c.get("/api/v1/search", params={"q": "photo", "limit": 50}).json()["results"]
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def searcher(i: int) -> None:
+        with api_env.client("read") as c:
+            while not stop.is_set():
+                r = c.get("/api/v1/search", params={"q": f"photo {i}", "limit": 5})
+                statuses.append(r.status_code if r.status_code != 200 or r.json()["results"] else -1)
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(searcher, i) for i in range(6)]
+        time.sleep(0.5)
+        with api_env.client("admin") as c:
+            r = c.post("/api/v1/index/import", files={"file": ("index.tar.gz", archive, "application/gzip")},
+                       data={"force": "true"})  # fmt: skip
+        time.sleep(0.5)
+        stop.set()
+        for f in futures:
+            f.result()
+    assert r.status_code == 200, r.text
+    assert statuses and set(statuses) == {200}, sorted(set(statuses))
+    with api_env.client("read") as c:
+        after = c.get("/api/v1/search", params={"q": "photo", "limit": 50}).json()["results"]
+    assert {h["fingerprint"] for h in after} == {h["fingerprint"] for h in before}
