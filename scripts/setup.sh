@@ -14,17 +14,24 @@ extras=""
 [ "${1:-}" = "--cluster" ] && extras="[cluster]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
 
-# Test tools outside Python (--dev): ExifTool, the independent reader the metadata agreement test compares with;
-# Chromium and its driver for the dashboard's browser test.
+# Test tools outside Python (--dev); each test that needs one skips with a reason when it is missing:
+#   exiftool (libimage-exiftool-perl): the independent reader the metadata and XMP tests compare with
+#   luac5.1 (lua5.1): `luac5.1 -p` syntax check of the Lightroom plugin (lupa's Lua 5.1 checks it too)
+#   Xvfb (xvfb) + Qt's xcb libraries: the desktop screenshots under a real X server (offscreen otherwise)
+#   chromium + chromium-driver: the dashboard's browser test
 if [ "${1:-}" = "--dev" ]; then
   missing=()
-  command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
-  command -v chromium >/dev/null || missing+=(chromium chromium-driver)  # the dashboard's browser test
+  command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
+  command -v luac5.1 >/dev/null 2>&1 || missing+=(lua5.1)
+  command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb libxcb-cursor0 libxcb-icccm4 libxkbcommon-x11-0 \
+    libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
   if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}") >/dev/null 2>&1 || echo "note: could not install ${missing[*]}; the tests that need them will skip" >&2
     else
-      echo "note: install ${missing[*]} (Debian/Ubuntu) for the tests that need them; they skip without" >&2
+      echo "note: not found: ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]}); their tests will skip" >&2
     fi
   fi
 fi
