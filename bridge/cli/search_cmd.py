@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
 from bridge.cli.exits import Exit
+from bridge.cli.table import Column, is_terminal, render
 from bridge.engine import Engine
-from bridge.search.query import SearchError, photo_vector, search, text_vector
+from bridge.search.query import (
+    Result,
+    SearchError,
+    metadata_search,
+    photo_vector,
+    search,
+    text_vector,
+)
 
 
 def search_cmd(
@@ -45,11 +52,12 @@ def search_cmd(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output for scripts.")] = False,
 ) -> None:
-    """Search the index by text or by example photo, with optional metadata filters."""
+    """Search the index by text or by example photo, with optional metadata filters; `--where` alone
+    lists the photos whose metadata match (newest first), with or without the model's weights."""
     from bridge.search.where import WhereError, parse_where
 
-    if (query is None) == (like is None):
-        raise fail("give either a text query or --like PHOTO", Exit.USAGE)
+    if query is not None and like is not None or (query is None and like is None and not where):
+        raise fail("give a text query, --like PHOTO or --where FILTERS (metadata alone)", Exit.USAGE)
     try:
         flt = parse_where(where) if where else None
     except WhereError as e:
@@ -57,15 +65,18 @@ def search_cmd(
     settings = settings_from(ctx, model=model)
     with user_errors(), Engine.open(settings, purpose="pixel-detective search") as engine:
         try:
-            vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
-            results = search(
-                engine,
-                vec,
-                limit=limit,
-                min_score=min_score,
-                where=flt,
-                text=None if vector_only else query,
-            )
+            if query is None and like is None:  # filters alone: no model needed
+                results = metadata_search(engine, flt, limit=limit)
+            else:
+                vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
+                results = search(
+                    engine,
+                    vec,
+                    limit=limit,
+                    min_score=min_score,
+                    where=flt,
+                    text=None if vector_only else query,
+                )
         except SearchError as e:
             raise fail(str(e)) from None
         for notice in engine.notices:  # a store being rebuilt, photos missing from it: results are partial
@@ -80,23 +91,36 @@ def search_cmd(
             }
         )
         return
-    if not results:
+    if not results and is_terminal(out):  # piped: the header line alone, as scripts expect
         out.print("no results")
         return
-    table = Table(show_header=True, header_style="bold")
-    for col in ("#", "score", "path", "camera", "date", "rating", "about"):
-        table.add_column(col, overflow="fold" if col == "path" else "ellipsis", no_wrap=col != "path")
-    for r in results:
-        table.add_row(
-            str(r.rank),
-            f"{r.score:.3f}",
-            r.path + (" [dim](offline: from Lightroom's preview)[/]" if r.fields.get("pixel_source") else ""),
-            str(r.fields.get("camera", "")),
-            str(r.fields.get("captured_at", ""))[:19],
-            str(r.fields.get("rating", "")),
-            _about(r.fields),
-        )
-    out.print(table)
+    render(out, RESULT_COLUMNS, [_row(r) for r in results])
+
+
+RESULT_COLUMNS = (
+    Column("rank", keep=True, justify="right"),
+    Column("score", keep=True, justify="right"),
+    Column("path", keep=True),
+    Column("camera"),
+    Column("date"),
+    Column("rating"),
+    Column("about"),
+)
+
+
+def _row(r: Result) -> list[str]:
+    about = _about(r.fields)
+    if r.fields.get("pixel_source"):  # an offline original, seen through Lightroom's preview
+        about = "offline: from Lightroom's preview" + (f"; {about}" if about else "")
+    return [
+        str(r.rank),
+        f"{r.score:.3f}" if r.score else "-",  # filters alone rank nothing
+        r.path,
+        str(r.fields.get("camera", "")),
+        str(r.fields.get("captured_at", ""))[:19],
+        str(r.fields.get("rating", "")),
+        about,
+    ]
 
 
 def _about(fields: dict[str, object]) -> str:

@@ -121,7 +121,14 @@ class Result:
 
 def _require_model(engine: Engine) -> None:
     if engine.embedder is None:
-        raise SearchError(f"search needs the embedding model: {engine.weights_problem}", "no_model")
+        m = engine.settings.model
+        raise SearchError(
+            f"searching by text or by example needs the weights of {m}, which are not on this machine: run "
+            f"`pixel-detective models download {m}` on a connected machine, or `pixel-detective models import "
+            f"FILE --model {m}` offline. Filters work without them: `pixel-detective search --where "
+            "'camera=canon'`",
+            "no_model",
+        )
 
 
 def text_vector(engine: Engine, text: str) -> np.ndarray:
@@ -251,3 +258,90 @@ def search(
         if len(out) == limit:
             break
     return out
+
+
+# --- metadata alone: no vector, no model ---------------------------------------------------------------------
+# `search --where camera=canon` with no query, and any search on a machine without the model's weights (an
+# index built metadata-only). The same payloads the store would hold are built from the ledger and the filter
+# is judged here with the store's semantics (`bridge.store.filters`): text fields match when every word of
+# the value is a word of the field (Qdrant's word tokenizer, lowercased); a list matches when any element
+# does; `ne` keeps photos without the field. Newest capture first, then by path; the score is 0.
+
+
+def metadata_search(
+    engine: Engine, where: Filter | None, *, limit: int = 20, ledger: Ledger | None = None
+) -> list[Result]:
+    """Photos whose metadata (and quality scores) pass `where`, newest capture first."""
+    from bridge.indexing.payload import build_payload
+    from bridge.indexing.sidecars import content_metadata
+    from bridge.records import Stage
+    from bridge.store.schema import prepare_payload
+
+    led = ledger or engine.ledger
+    paths = led.path_index()
+    metas = content_metadata(led, paths)
+    quality = {fp: data for fp, _, data in led.iter_analyses(Stage.QUALITY)}
+    hits: list[tuple[str, dict[str, Any]]] = []
+    for fp, ps in paths.items():
+        analyses = {Stage.QUALITY: quality[fp]} if fp in quality else None
+        payload = prepare_payload(build_payload(fp, engine.model_id or "", ps, metas.get(fp, {}), analyses))
+        if where is None or matches(where, payload):
+            hits.append((fp, payload))
+    hits.sort(key=lambda h: (-_number(h[1].get("captured_ts")), h[1].get("path", "")))
+    out: list[Result] = []
+    for fp, payload in hits[:limit]:
+        fields = {k: payload[k] for k in SHOWN_FIELDS if k in payload}
+        out.append(Result(len(out) + 1, 0.0, paths[fp][0], paths[fp], fp, fields))
+    return out
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("-inf")
+
+
+def _words(value: Any) -> set[str]:
+    return set(re.findall(r"[^\W_]+", str(value).casefold()))
+
+
+def matches(spec: Filter, payload: dict[str, Any]) -> bool:
+    """Whether a payload passes a filter, judged as the vector store judges it."""
+
+    def one(cond: Condition) -> bool:
+        value = payload.get(cond.field)
+        values = list(value) if isinstance(value, list | tuple) else ([] if value is None else [value])
+        if cond.op == "ne":
+            return not any(_equal(cond, v, cond.value) for v in values)
+        if cond.op == "text":
+            want = _words(cond.value)
+            return any(want <= _words(v) for v in values)
+        if cond.op == "any":
+            return any(_equal(cond, v, w) for v in values for w in cond.value)
+        if cond.op == "eq":
+            return any(_equal(cond, v, cond.value) for v in values)
+        nums = [_number(v) for v in values if _number(v) != float("-inf")]
+        compare = {
+            "gte": lambda a, b: a >= b,
+            "lte": lambda a, b: a <= b,
+            "gt": lambda a, b: a > b,
+            "lt": lambda a, b: a < b,
+        }[cond.op]
+        return any(compare(n, cond.value) for n in nums)
+
+    if spec.any_of and not any(one(c) for c in spec.any_of):
+        return False
+    return all(one(c) for c in spec.conditions)
+
+
+def _equal(cond: Any, have: Any, want: Any) -> bool:
+    from bridge.store.filters import FLOAT_EQ_TOLERANCE
+    from bridge.store.schema import PAYLOAD_FIELDS, Kind
+
+    kind = PAYLOAD_FIELDS.get(cond.field)
+    if kind is Kind.TEXT:
+        return _words(want) <= _words(have)
+    if isinstance(want, float) or kind is Kind.FLOAT:
+        h = _number(have)
+        return h != float("-inf") and abs(h - float(want)) <= FLOAT_EQ_TOLERANCE * max(1.0, abs(float(want)))
+    if isinstance(have, bool) or isinstance(want, bool):
+        return have is want
+    return bool(have == want)
