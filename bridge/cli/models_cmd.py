@@ -16,6 +16,7 @@ from bridge.models.registry import (
     ModelSpec,
     WeightsMissing,
     imported_models,
+    official_match,
     resolve,
 )
 
@@ -45,6 +46,8 @@ def list_models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
         try:
             rw = resolve(mid, s.models_dir)
             weights, spec = rw.source, rw.spec
+            if official_match(mid, str(rw.manifest.get("sha256", ""))) is False:
+                weights += " (not the official file: see `models verify`)"
         except WeightsMissing:
             weights, spec = "missing", REGISTRY.get(mid)
         rows.append(
@@ -153,14 +156,17 @@ def _sample_images(folder: Path | None, size: int):
 @app.command("download")
 def download_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Argument()] = None) -> None:
     """Download pretrained weights into the hub cache (needs internet; run on a connected machine)."""
-    from bridge.models.registry import download
+    from bridge.models.registry import Offline, download, offline_route
 
     s = settings_from(ctx)
+    mid = model or s.model
     try:
-        path = download(model or s.model)
+        path = download(mid)
+    except (Offline, ModelError) as e:  # offline (said within seconds), or an unknown model
+        raise fail(str(e)) from None
     except Exception as e:  # network errors come in many types; all mean the same to the user
-        raise fail(f"download failed (is this machine online?): {e}") from None
-    out.print(f"downloaded to {path}")
+        raise fail(f"download of {mid} failed ({type(e).__name__}); offline, {offline_route(mid)}") from None
+    out.print(f"downloaded {mid} to {path}")
 
 
 @app.command("import-caption")

@@ -19,7 +19,16 @@ import numpy as np
 
 from bridge.models.batching import Backoff
 from bridge.models.lifecycle import LazyModel
-from bridge.models.registry import ModelError, ResolvedWeights, import_weights, resolve, sha256_file
+from bridge.models.registry import (
+    REGISTRY,
+    ModelError,
+    ResolvedWeights,
+    import_weights,
+    official_match,
+    resolve,
+    sha256_file,
+    wrong_builtin,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -274,23 +283,77 @@ class Embedder:
         return feats.cpu().numpy().astype(np.float32)
 
 
+# Trained CLIP weights end with a logit scale at (or near) the training clamp of 100; open_clip starts it at
+# 1/0.07 ≈ 14.3. A built-in name whose weights still carry the initial value holds untrained (random) weights.
+UNTRAINED_LOGIT_SCALE = 20.0
+
+
+def trained_or_refuse(loaded: LoadedModel) -> None:
+    """Refuse weights imported under a built-in name that were never trained (random initialisation)."""
+    if loaded.model_id not in REGISTRY:
+        return
+    scale = getattr(loaded.model, "logit_scale", None)
+    if scale is None:
+        return
+    value = float(scale.detach().float().exp())
+    if value < UNTRAINED_LOGIT_SCALE:
+        raise wrong_builtin(
+            loaded.model_id, f"they look untrained (logit scale {value:.1f}, trained CLIP weights have ~100)"
+        )
+
+
+def _load_checked(rw: ResolvedWeights) -> LoadedModel:
+    loaded = load_or_explain(rw)
+    trained_or_refuse(loaded)
+    return loaded
+
+
 def import_checked(
     file: Path, model_id: str, models_dir: Path, *, config: Path | None = None
 ) -> dict[str, Any]:
-    """`models.import_weights` with the loading check: what does not load as `model_id` is not kept."""
-    return import_weights(file, model_id, models_dir, config=config, check=load_or_explain)
+    """`models.import_weights` with the loading check: what does not load as `model_id` is not kept, nor
+    what is not the official weights of a built-in model (a checksum known to differ, or untrained)."""
+    return import_weights(file, model_id, models_dir, config=config, check=_load_checked)
 
 
 def verify_weights(model_id: str, models_dir: Path) -> dict[str, Any]:
-    """Check checksum (imported weights) and that the weights load into the architecture."""
+    """Check checksum (imported weights against the import and, for a built-in model, against its official
+    files; hub-cache weights against the hub's own SHA-256) and that the weights load into the architecture."""
     rw = resolve(model_id, models_dir)
     report: dict[str, Any] = {"model": model_id, "source": rw.source}
     if rw.weights_file is not None:
         actual = sha256_file(rw.weights_file)
+        report["sha256"] = actual
         report["sha256_ok"] = actual == rw.manifest.get("sha256")
         if not report["sha256_ok"]:
             raise ModelError(f"{rw.weights_file} does not match the checksum recorded at import")
+        official = official_match(model_id, actual)
+        report["official"] = official
+        if official is False:
+            raise wrong_builtin(model_id, f"its sha256 is {actual}")
+    elif rw.source == "hub-cache":
+        report.update(_hub_checksum(rw))
     loaded = load_or_explain(rw)
+    trained_or_refuse(loaded)
     report["dim"] = loaded.dim
     report["image_size"] = loaded.image_size
     return report
+
+
+def _hub_checksum(rw: ResolvedWeights) -> dict[str, Any]:
+    """The hub cache names a large (Git LFS) file by its SHA-256 as the hub published it: hash and compare."""
+    from bridge.models.registry import hub_cached_file
+
+    path = hub_cached_file(rw.spec)
+    if path is None:
+        return {}
+    blob = os.path.basename(os.path.realpath(path))
+    if not re.fullmatch(r"[0-9a-f]{64}", blob):
+        return {"sha256": sha256_file(Path(path)), "official": None}  # a small file: named by its git sha1
+    actual = sha256_file(Path(path))
+    if actual != blob:
+        raise ModelError(
+            f"the cached weights of {rw.spec.id} ({path}) do not match the hub's checksum {blob}: the download "
+            f"is damaged; run `pixel-detective models download {rw.spec.id}` again"
+        )
+    return {"sha256": actual, "official": True}

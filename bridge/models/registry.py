@@ -78,12 +78,80 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class OfficialFile:
+    """A published weights file of a built-in model, known by its SHA-256."""
+
+    name: str
+    sha256: str
+    source: str  # where the checksum was published (and how it was checked)
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialWeights:
+    files: tuple[OfficialFile, ...]
+    complete: bool  # True: these are all the official files, so any other file is refused
+
+
+# Known checksums of the built-in models' official weights. Only checksums verified from the publisher are
+# listed. RN50/openai's RN50.pt: OpenAI publishes it at .../clip/models/<sha256>/RN50.pt, and openai/CLIP's
+# loader checks the download against that directory name; open_clip's own pretrained table (installed here)
+# carries the same URL. The Hugging Face copies (open_clip_model.safetensors of laion/CLIP-ViT-B-32-… and the
+# others, timm/resnet50_clip.openai for RN50) are not pinned here: their SHA-256 is the file's Git LFS object id
+# on the hub page, and for weights downloaded with `models download` the hub cache names the file by it, which
+# `models verify` checks. A model whose list is not complete also accepts other files, which must then pass
+# the trained-weights check of `bridge.models.clip` (random weights are refused).
+OFFICIAL_WEIGHTS: dict[str, OfficialWeights] = {
+    "RN50/openai": OfficialWeights(
+        (
+            OfficialFile(
+                "RN50.pt",
+                "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762",
+                "https://openaipublic.azureedge.net/clip/models/afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c"
+                "78a7b63bc04b6762/RN50.pt (OpenAI names the file by its SHA-256; openai/CLIP checks it)",
+            ),
+        ),
+        complete=False,
+    ),
+}
+
+
+def official_match(model_id: str, sha256: str) -> bool | None:
+    """True: `sha256` is an official file of the built-in `model_id`; False: it is not, and the list of
+    official files is complete (so the file is refused); None: not known either way."""
+    pins = OFFICIAL_WEIGHTS.get(model_id)
+    if pins is None:
+        return None
+    if any(f.sha256 == sha256 for f in pins.files):
+        return True
+    return False if pins.complete else None
+
+
+def wrong_builtin(model_id: str, why: str) -> NotOfficialWeights:
+    """The refusal of a file that is not the official weights of a built-in model: what was expected, and
+    the way to use the file anyway (a custom name)."""
+    pins = OFFICIAL_WEIGHTS.get(model_id)
+    expected = ""
+    if pins is not None and pins.files:
+        expected = " (expected " + " or ".join(f"sha256 {f.sha256} ({f.name})" for f in pins.files) + ")"
+    arch = model_id.split("/", 1)[0]
+    return NotOfficialWeights(
+        f"this file is not the official {model_id} weights: {why}{expected}; nothing was imported. To use "
+        f"these weights anyway, import them under a name of your own: `pixel-detective models import FILE "
+        f"--model {arch}/my-weights --config {arch}.json` (the open_clip architecture config)"
+    )
+
+
 class WeightsMissing(Exception):
     """No weights for a model on this machine; the message says how to get them."""
 
 
 class ModelError(Exception):
     pass
+
+
+class NotOfficialWeights(ModelError):
+    """A file offered under a built-in model's name that is not that model's official weights."""
 
 
 def safe_name(model_id: str) -> str:
@@ -142,18 +210,23 @@ def spec_for(model_id: str, models_dir: Path) -> ModelSpec:
 
 def hub_cached(spec: ModelSpec) -> bool:
     """True when the hub cache of this machine already holds the pretrained weights (no network use)."""
+    return hub_cached_file(spec) is not None
+
+
+def hub_cached_file(spec: ModelSpec) -> str | None:
+    """The hub cache's copy of the pretrained weights, or None (no network use)."""
     import open_clip
     from huggingface_hub import try_to_load_from_cache
 
     cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained) or {}
     repo = (cfg.get("hf_hub") or "").rstrip("/")
     if not repo:
-        return False
+        return None
     for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
         hit = try_to_load_from_cache(repo, filename)
         if isinstance(hit, str) and os.path.exists(hit):
-            return True
-    return False
+            return hit
+    return None
 
 
 def resolve(model_id: str, models_dir: Path) -> ResolvedWeights:
@@ -206,6 +279,8 @@ def import_weights(
         raise ModelError(f"{file} is not a regular file (a folder, FIFO or device cannot hold weights)")
     if model_id in REGISTRY:
         spec = REGISTRY[model_id]
+        if official_match(model_id, digest := sha256_file(file)) is False:
+            raise wrong_builtin(model_id, f"its sha256 is {digest}")
     else:
         if config is None:
             raise ModelError(
@@ -233,6 +308,9 @@ def import_weights(
     if check is not None:
         try:
             check(_resolved_in(tmp, spec, manifest))
+        except NotOfficialWeights:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         except ModelError:
             shutil.rmtree(tmp, ignore_errors=True)  # what does not load is not kept
             raise ModelError(
@@ -244,11 +322,56 @@ def import_weights(
     return manifest
 
 
+PROBE_SECONDS = 3.0  # how long `download` waits to learn whether the hub can be reached at all
+
+
+class Offline(ModelError):
+    """The model hub cannot be reached from this machine; the message names the offline route."""
+
+
+def offline_route(model_id: str) -> str:
+    return (
+        f"on a connected machine run `pixel-detective models download {model_id}` (or fetch "
+        "open_clip_model.safetensors from the model's hub page), copy the file here and run "
+        f"`pixel-detective models import FILE --model {model_id}`"
+    )
+
+
+def hub_reachable(timeout: float = PROBE_SECONDS) -> str | None:
+    """None when the hub's host answers a TCP connection within `timeout` seconds, else why not. Name
+    lookup runs in a thread, so a resolver that hangs offline cannot hold the caller longer than that."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome.append(None)
+        except OSError as e:
+            outcome.append(f"{host} cannot be reached ({e.strerror or type(e).__name__})")
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return outcome[0] if outcome else f"{host} did not answer within {timeout:.0f} s"
+
+
 def download(model_id: str, cache_dir: Path | None = None) -> str:
-    """Fetch pretrained weights from the hub (needs network). Returns the cached path."""
+    """Fetch pretrained weights from the hub (needs network). Returns the cached path. Raises `Offline`
+    within a few seconds when the hub cannot be reached (no minute of retries)."""
+    spec = spec_for(model_id, Path("."))
+    why = hub_reachable()  # before torch and open_clip are imported: offline, the answer comes in seconds
+    if why is not None:
+        raise Offline(f"cannot download {model_id}: {why}. Offline, {offline_route(model_id)}")
     import open_clip
 
-    spec = spec_for(model_id, Path("."))
     return str(
         open_clip.download_pretrained(
             open_clip.get_pretrained_cfg(spec.arch, spec.pretrained),
