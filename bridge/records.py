@@ -44,6 +44,8 @@ class Stage(StrEnum):
     DUPSIG = "dupsig"  # duplicate signature; version: the analysis version
     KEYWORDS = "keywords"  # zero-shot keywords; version: model + vocabulary
     CAPTION = "caption"  # a caption; version: the caption model
+    FACES = "faces"  # face boxes, eyes, sharpness, embeddings; version: analysis version + options (opt-in)
+    PEOPLE = "people"  # the named people a content shows (bridge/search/people.py); version: its PEOPLE_VERSION
 
 
 # Stages whose failure means the file itself could not be read: it waits until it changes (R8).

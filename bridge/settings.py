@@ -174,6 +174,15 @@ class Settings(BaseSettings):
     # indexer decodes anyway; keywords from the CLIP vector; captions need their own (BLIP) model.
     quality: bool = True
     duplicate_signatures: bool = True
+    # Faces (bridge/analyses/faces.py; needs the `faces` extra): boxes, eyes open, face sharpness, embeddings
+    # for people. Off by default (~50 ms a photo plus ~100 ms a face on one core). face_detector: "hog" (fast,
+    # frontal faces) or "cnn" (also profiles; ~2-4 s a photo on a CPU). eye_state_method "landmarks68" uses
+    # dlib's 68-point model, trained on data licensed for non-commercial use only: an explicit opt-in.
+    faces: bool = False
+    face_detector: Literal["hog", "cnn"] = "hog"
+    face_upsample: int = Field(default=0, ge=0, le=2)
+    eye_state_method: Literal["profile", "landmarks68"] = "profile"
+    people_max_distance: float = Field(default=0.5, gt=0, le=1.0)  # face embeddings closer than this: same person
     keywords: bool = True
     vocabulary_catalog: Path | None = None  # a .lrcat whose keyword tree is the keyword vocabulary
     builtin_vocabulary: bool = True  # plus the shipped photography vocabulary (bridge/data/vocabulary.toml)

@@ -9,6 +9,15 @@ table, plus a `stages` row `kind@version`), so enabling or upgrading one stage r
 | `dupsig` | decode worker, from the decoded bitmap | `dupsig.DUPSIG_VERSION` | none (read by `duplicates`) |
 | `keywords` | main process, from the CLIP vector | `KeywordAssigner.version` | `ai_keywords`, `ai_keyword_paths` |
 | `caption` | main process, BLIP on the decoded bitmap | `Captioner.model_id` | `ai_caption` |
+| `faces` | decode worker, from the decoded bitmap (opt-in, `faces` extra) | `FaceOptions.version` (`faces.FACES_VERSION` + options) | `face_count`, `eyes_open`, `face_sharpness` |
+| `people` | main process, `pixel-detective people` (clustering and naming) | `people.PEOPLE_VERSION` | `persons`, `persons_lc` |
+
+`faces` payload: `face_count` (int, 0 when the stage ran and found none), `eyes_open` (float in [0, 1], the
+lowest over the photo's faces: one blink makes the photo a blink; None without faces), `face_sharpness`
+(float in [0, 1], the highest over the faces; None without faces). `persons`: the names of the named
+people in the photo (sorted; unnamed clusters are left out), `persons_lc` the same lower-cased (for
+`--where person=`). Per-face boxes, eye centres, scores and embeddings stay in the ledger
+(`bridge/analyses/faces.py`, `bridge/analyses/README.md`).
 
 This module is the one place that maps a stored result to payload fields, so the indexer, the
 re-payload after a later stage and `rules apply` agree.
@@ -32,8 +41,22 @@ def pixel_versions() -> dict[Stage, str]:
     return {Stage.QUALITY: QUALITY_VERSION, Stage.DUPSIG: DUPSIG_VERSION}
 
 
-def compute(kind: str, pixels: np.ndarray) -> Any:
-    """A pixel analysis of one decoded bitmap, as JSON-able data (runs in a worker process)."""
+def face_versions(enabled: bool, detector: str = "hog", upsample: int = 0, eye_method: str = "profile") -> dict[Stage, str]:
+    """The faces stage's {kind: version} when it is enabled and installed (the `faces` extra), else {}."""
+    from bridge.analyses import faces
+
+    if not enabled or not faces.available():
+        return {}
+    return {Stage.FACES: faces.FaceOptions(detector, upsample, eye_method).version}
+
+
+def compute(kind: str, pixels: np.ndarray, version: str = "") -> Any:
+    """A pixel analysis of one decoded bitmap, as JSON-able data (runs in a worker process). `version`:
+    the stage version asked for (the faces stage reads its options from it)."""
+    if kind == Stage.FACES:
+        from bridge.analyses.faces import FaceOptions, analyse
+
+        return analyse(pixels, FaceOptions.from_version(version)).to_json()
     if kind == Stage.QUALITY:
         from bridge.analyses.quality import score
 
@@ -60,6 +83,16 @@ def payload_fields(analyses: Mapping[str, Any]) -> dict[str, Any]:
     quality = analyses.get(Stage.QUALITY)
     if quality:
         out.update(quality)
+    faces = analyses.get(Stage.FACES)
+    if faces is not None:
+        from bridge.analyses.faces import summary
+
+        out.update(summary(faces))
+    people = analyses.get(Stage.PEOPLE)
+    if people is not None:
+        names = sorted(people.get("names", []))
+        out["persons"] = names
+        out["persons_lc"] = [n.casefold() for n in names]
     kw = analyses.get(Stage.KEYWORDS)
     if kw is not None:
         out["ai_keywords"] = list(kw.get("labels", []))

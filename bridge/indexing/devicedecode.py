@@ -210,6 +210,10 @@ def analyses(bitmaps: Sequence[torch.Tensor], kinds: Sequence[tuple[Stage, str]]
             from bridge.analyses.dupsig_batch import signatures
 
             data = [s.to_json() for s in signatures(bitmaps)]
+        elif kind == Stage.FACES:  # dlib on the CPU (the dlib-bin wheel has no CUDA), on a copy
+            from bridge.analyses.kinds import compute as compute_faces
+
+            data = [compute_faces(kind, b.permute(1, 2, 0).cpu().numpy(), version) for b in bitmaps]
         else:
             raise ValueError(f"unknown pixel analysis {kind!r}")
         for d, value in zip(out, data, strict=True):

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 
+from bridge.analyses.faces import INSTALL_HINT
 from bridge.analyses.keywording import KeywordAssigner
-from bridge.analyses.kinds import pixel_versions
+from bridge.analyses.kinds import face_versions, pixel_versions
 from bridge.files.diskspace import disk_full_message, is_disk_full
 from bridge.indexing import passes, upkeep
 from bridge.indexing.batches import run_batches
@@ -93,7 +94,8 @@ class Indexer:
             inline=self.inline,
             keywords=self.keywords,
             captioner=self.captioner,
-            pixel_kinds=tuple((k, v) for k, v in pixel_versions().items() if enabled[k]),
+            pixel_kinds=tuple((k, v) for k, v in pixel_versions().items() if enabled[k])
+            + tuple(face_versions(s.faces, s.face_detector, s.face_upsample, s.eye_state_method).items()),
             batch_size=self.batch_size,
             decoder_log=str(s.data_dir / "logs" / "decoders.log"),
             on_batch_committed=self.on_batch_committed,
@@ -122,6 +124,8 @@ class Indexer:
         roots = [normalize_root(r) for r in roots]
         self.summary.roots = roots
         upkeep.ensure_space(ctx.settings, 0, "start indexing")
+        if ctx.settings.faces and Stage.FACES not in dict(ctx.pixel_kinds):
+            self.summary.notes.append(f"faces: not installed ({INSTALL_HINT})")
         run_id = self.ledger.start_run("index", {"roots": roots, "model": self.model_id}, os.getpid())
         failing = False
         try:

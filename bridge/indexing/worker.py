@@ -181,7 +181,7 @@ def process(job: Job) -> FileResult:
             for kind, version in job.analyses:
                 t = time.process_time()
                 try:
-                    analyses[kind] = (version, compute(kind, decoded.pixels))
+                    analyses[kind] = (version, compute(kind, decoded.pixels, version))
                 except Exception as e:  # an analysis bug or odd bitmap must not lose the file's vector
                     log.warning("%s failed on %s: %s: %s", kind, job.path, type(e).__name__, e)
                     detail = f"the {kind} analysis failed on this photo's pixels (details in the decoder log)"

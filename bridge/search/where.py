@@ -156,6 +156,18 @@ _SPECS = (
     ),
     _Spec(
         WhereField(
+            "person",
+            ("people", "who"),
+            "a named person in the photo (pixel-detective people), any case; a,b means either",
+            "person='Marie Curie'",
+        ),
+        "persons_lc",
+        "keyword",
+        _lower,
+        many=True,
+    ),
+    _Spec(
+        WhereField(
             "label",
             ("color", "colour"),
             "colour label (Red, Yellow, Green, Blue, Purple); a,b means either",
