@@ -1,9 +1,9 @@
-"""Shared CLI pieces: exit codes, settings from the global options, error reporting, progress display."""
+"""Shared CLI pieces: exit codes, settings from the global options, error reporting. The progress display
+lives in `bridge.cli.progress` (`RichProgress`, re-exported here)."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -13,21 +13,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from bridge.cli.exits import Exit
 from bridge.files.paths import ERRORS as ESCAPE_ERRORS
 from bridge.files.paths import shown
-from bridge.indexing.pipeline import Progress as PipelineProgress
 from bridge.models.registry import ModelError
 from bridge.records import RunFailure
 from bridge.settings import Settings, load_settings
@@ -123,47 +112,4 @@ def graceful_stop() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, old_term)
 
 
-class RichProgress(PipelineProgress):
-    """Live progress: files done / total, rate, ETA and failures so far."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled and sys.stderr.isatty() or os.environ.get("PIXEL_DETECTIVE_PROGRESS") == "1"
-        self.failed = 0
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("[red]{task.fields[failed]}"),
-            console=console,
-            disable=not self.enabled,
-        )
-        self.task: Any = None
-
-    def __enter__(self) -> RichProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)  # type: ignore[arg-type]
-
-    def phase(self, name: str, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(name, total=total, rate="", failed="")
-
-    def advance(self, done: int = 0, failed: int = 0) -> None:
-        self.failed += failed
-        task = self.bar.tasks[-1] if self.bar.tasks else None
-        speed = task.speed if task is not None and task.speed else None
-        self.bar.update(
-            self.task,
-            advance=done + failed,
-            rate=f"{speed:.1f} files/s" if speed else "",
-            failed=f"{self.failed} failed" if self.failed else "",
-        )
+from bridge.cli.progress import RichProgress as RichProgress  # noqa: E402  (re-exported for index_cmd)
