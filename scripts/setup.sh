@@ -2,7 +2,8 @@
 # Create .venv and install Pixel Detective with every dependency pinned by constraints.txt.
 #   scripts/setup.sh          the app
 #   scripts/setup.sh --cluster  the app + the cluster extra (Ray, s3fs, gcsfs: docs/cluster.md)
-#   scripts/setup.sh --dev    the app + the cluster extra + test tools
+#   scripts/setup.sh --faces  the app + the faces extra (dlib and its face models: faces, eyes, people)
+#   scripts/setup.sh --dev    the app + the cluster and faces extras + test tools
 # Idempotent: re-running only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ PY="${PYTHON:-python3}"
 extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
 [ "${1:-}" = "--cluster" ] && extras="[cluster]"
+[ "${1:-}" = "--faces" ] && extras="[faces]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
 
 # Test tools outside Python (--dev); each test that needs one skips with a reason when it is missing:
