@@ -46,6 +46,7 @@ class Stage(StrEnum):
     CAPTION = "caption"  # a caption; version: the caption model
     FACES = "faces"  # face boxes, eyes, sharpness, embeddings; version: analysis version + options (opt-in)
     PEOPLE = "people"  # the named people a content shows (bridge/search/people.py); version: its PEOPLE_VERSION
+    COMPOSITION = "composition"  # horizon tilt, subject placement, edge cut; version: the analysis version
 
 
 # Stages whose failure means the file itself could not be read: it waits until it changes (R8).

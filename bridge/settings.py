@@ -174,6 +174,7 @@ class Settings(BaseSettings):
     # indexer decodes anyway; keywords from the CLIP vector; captions need their own (BLIP) model.
     quality: bool = True
     duplicate_signatures: bool = True
+    composition: bool = True  # horizon tilt, subject placement, edge cut (bridge/analyses/composition.py)
     # Faces (bridge/analyses/faces.py; needs the `faces` extra): boxes, eyes open, face sharpness, embeddings
     # for people. Off by default (~50 ms a photo plus ~100 ms a face on one core). face_detector: "hog" (fast,
     # frontal faces) or "cnn" (also profiles; ~2-4 s a photo on a CPU). eye_state_method "landmarks68" uses
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
     face_detector: Literal["hog", "cnn"] = "hog"
     face_upsample: int = Field(default=0, ge=0, le=2)
     eye_state_method: Literal["profile", "landmarks68"] = "profile"
-    people_max_distance: float = Field(default=0.5, gt=0, le=1.0)  # face embeddings closer than this: same person
+    people_max_distance: float = Field(default=0.45, gt=0, le=1.0)  # face embeddings closer: same person (people.py)
     keywords: bool = True
     vocabulary_catalog: Path | None = None  # a .lrcat whose keyword tree is the keyword vocabulary
     builtin_vocabulary: bool = True  # plus the shipped photography vocabulary (bridge/data/vocabulary.toml)

@@ -9,6 +9,7 @@ table, plus a `stages` row `kind@version`), so enabling or upgrading one stage r
 | `dupsig` | decode worker, from the decoded bitmap | `dupsig.DUPSIG_VERSION` | none (read by `duplicates`) |
 | `keywords` | main process, from the CLIP vector | `KeywordAssigner.version` | `ai_keywords`, `ai_keyword_paths` |
 | `caption` | main process, BLIP on the decoded bitmap | `Captioner.model_id` | `ai_caption` |
+| `composition` | decode worker, from the decoded bitmap | `composition.COMPOSITION_VERSION` | `c_level`, `c_thirds`, `c_edge_cut`, `c_tilt_deg` (see `bridge/analyses/composition.py`) |
 | `faces` | decode worker, from the decoded bitmap (opt-in, `faces` extra) | `FaceOptions.version` (`faces.FACES_VERSION` + options) | `face_count`, `eyes_open`, `face_sharpness` |
 | `people` | main process, `pixel-detective people` (clustering and naming) | `people.PEOPLE_VERSION` | `persons`, `persons_lc` |
 
@@ -32,13 +33,17 @@ import numpy as np
 
 from bridge.records import Stage
 
+# The composition fields the payload shows (the subject's box and centre stay in the ledger only).
+COMPOSITION_PAYLOAD = ("c_level", "c_thirds", "c_edge_cut", "c_tilt_deg")
+
 
 def pixel_versions() -> dict[Stage, str]:
     """The analyses computed from a decoded bitmap (in the decode workers), with their current versions."""
+    from bridge.analyses.composition import COMPOSITION_VERSION
     from bridge.analyses.dupsig import DUPSIG_VERSION
     from bridge.analyses.quality import QUALITY_VERSION
 
-    return {Stage.QUALITY: QUALITY_VERSION, Stage.DUPSIG: DUPSIG_VERSION}
+    return {Stage.QUALITY: QUALITY_VERSION, Stage.DUPSIG: DUPSIG_VERSION, Stage.COMPOSITION: COMPOSITION_VERSION}
 
 
 def face_versions(enabled: bool, detector: str = "hog", upsample: int = 0, eye_method: str = "profile") -> dict[Stage, str]:
@@ -65,6 +70,10 @@ def compute(kind: str, pixels: np.ndarray, version: str = "") -> Any:
         from bridge.analyses.dupsig import signature
 
         return signature(pixels).to_json()
+    if kind == Stage.COMPOSITION:
+        from bridge.analyses.composition import analyse
+
+        return analyse(pixels).as_payload()
     raise ValueError(f"unknown pixel analysis {kind!r}")
 
 
@@ -83,6 +92,9 @@ def payload_fields(analyses: Mapping[str, Any]) -> dict[str, Any]:
     quality = analyses.get(Stage.QUALITY)
     if quality:
         out.update(quality)
+    composition = analyses.get(Stage.COMPOSITION)
+    if composition:
+        out.update({k: v for k, v in composition.items() if k in COMPOSITION_PAYLOAD})
     faces = analyses.get(Stage.FACES)
     if faces is not None:
         from bridge.analyses.faces import summary

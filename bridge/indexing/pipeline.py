@@ -80,7 +80,7 @@ class Indexer:
 
     def context(self) -> RunContext:
         s = self.settings
-        enabled = {Stage.QUALITY: s.quality, Stage.DUPSIG: s.duplicate_signatures}
+        enabled = {Stage.QUALITY: s.quality, Stage.DUPSIG: s.duplicate_signatures, Stage.COMPOSITION: s.composition}
         with suppress(OSError):  # when it cannot be made, the pool says so in words (DecodePool._check_log)
             (s.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         return RunContext(
