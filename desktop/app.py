@@ -60,9 +60,12 @@ class TrayApp(QObject):
         with_service: bool = True,
         instance_name: str | None = None,
         engine_process: bool = True,
+        welcome: bool = True,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.welcome_on_first_run = welcome
+        self.welcome: Any = None
         self.backend = Backend(
             settings, with_service=with_service, engine_process=engine_process, parent=self
         )
@@ -84,6 +87,8 @@ class TrayApp(QObject):
             # No tray: the window carries the menu and closing it quits.
             self.window.menuBar().addMenu(self._menu("&Pixel Detective"))
         self.window.setWindowIcon(state_icon("idle"))
+        self.window.add_folder_requested.connect(self.add_folder)
+        self.window.setup_requested.connect(self.show_welcome)
         self.backend.host_event.connect(self.on_host_event)
         self.backend.ready.connect(self.on_ready)
         self.backend.failed.connect(self.on_failed)
@@ -110,6 +115,7 @@ class TrayApp(QObject):
             return a
 
         add("Search…", self.show_search)
+        add("Set up…", self.show_welcome)
         add("Add folder…", self.add_folder)
         add("Add Lightroom catalog…", self.add_catalog)
         m.addSeparator()
@@ -138,6 +144,15 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.show()
         self.backend.start()
+        if self.welcome_on_first_run:
+            from desktop.welcome import welcome_needed
+
+            try:
+                first = welcome_needed(settings_file.desktop_section())
+            except Exception:
+                first = False
+            if first:
+                self.show_welcome()  # the first launch opens a window, not only a tray icon
 
     def on_ready(self) -> None:
         self._lr_timer.start()
@@ -248,6 +263,34 @@ class TrayApp(QObject):
             self.indexing.refresh_lists()
         self.indexing.show()
         self.indexing.raise_()
+
+    def show_welcome(self) -> None:
+        """The set-up window: folders or a catalog, the model's weights, what indexing will take."""
+        if self.welcome is None:
+            from desktop.welcome import WelcomeWindow
+
+            self.welcome = WelcomeWindow(self.settings)
+            self.welcome.start_requested.connect(self._welcome_start)
+            self.welcome.finished.connect(self._welcome_closed)
+        self.welcome.show()
+        self.welcome.raise_()
+        self.welcome.activateWindow()
+
+    def _welcome_start(self, folders: list[str], catalogs: list[str]) -> None:
+        for f in folders:
+            self.add_folder(f)
+        for c in catalogs:
+            self.add_catalog(c)
+        self.show_indexing()
+
+    def _welcome_closed(self, _result: int) -> None:
+        try:
+            settings_file.write({settings_file.DESKTOP: {"welcomed": True}})
+        except Exception:
+            log.exception("could not remember the welcome")
+        self.welcome = None
+        if self.backend.host is not None and self.window.empty.kind in ("no_photos", "starting"):
+            self.window.show_library_state()
 
     def show_settings(self) -> None:
         from desktop.settings_dialog import SettingsDialog
@@ -368,6 +411,9 @@ def run(settings: Settings, *, no_tray: bool = False, query: Sequence[str] = ())
     )
     app.setApplicationName("Pixel Detective")
     app.setQuitOnLastWindowClosed(False)
+    from desktop import theme
+
+    theme.apply(app)  # dark like a photo tool unless the system prefers light
     name = server_name(settings.data_dir)
     if hand_over(name, query or ["--show"]):
         return 0  # the running instance shows its window

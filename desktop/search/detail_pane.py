@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop.formatting import home_path, readable_date
+from desktop.results_model import badges_of
 from desktop.thumbnails import ThumbnailCache
 
 
@@ -26,6 +28,7 @@ class DetailPane(QWidget):
         lay.addWidget(self.image)
         lay.addWidget(self.text, 1)
         self.current: Any = None
+        self.show_ai = True  # AI caption and keywords shown (the screenshots of a test model hide them)
         thumbs.ready.connect(self._thumb_ready)
 
     def show_result(self, r: Any | None, count: int = 1) -> None:
@@ -36,9 +39,9 @@ class DetailPane(QWidget):
             return
         self._set_image()
         f = r.fields
-        rows = [("Path", r.path), ("Score", f"{r.score:.3f} (rank {r.rank})")]
+        rows = [("Path", home_path(r.path)), ("Score", f"{r.score:.3f} (rank {r.rank})")]
         if len(r.paths) > 1:
-            rows.append(("Also at", "<br>".join(html.escape(p) for p in r.paths[1:])))
+            rows.append(("Also at", "<br>".join(html.escape(home_path(p)) for p in r.paths[1:])))
         for key, name in (
             ("captured_at", "Taken"),
             ("camera", "Camera"),
@@ -51,12 +54,17 @@ class DetailPane(QWidget):
             ("caption", "Caption"),
         ):
             if f.get(key) not in (None, "", []):
-                rows.append((name, str(f[key])))
+                value = f[key]
+                if key == "captured_at":
+                    value = readable_date(value)
+                elif key == "rating":
+                    value = "★" * int(badges_of(f).get("stars", 0)) or str(value)
+                rows.append((name, str(value)))
         if f.get("keywords"):
             rows.append(("Keywords", ", ".join(map(str, f["keywords"]))))
-        if f.get("ai_caption"):
+        if self.show_ai and f.get("ai_caption"):
             rows.append(("AI caption", str(f["ai_caption"])))
-        if f.get("ai_keywords"):
+        if self.show_ai and f.get("ai_keywords"):
             rows.append(("AI keywords", ", ".join(map(str, f["ai_keywords"]))))
         scores = [
             f"{n} {float(f[k]):.2f}"

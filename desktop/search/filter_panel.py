@@ -64,6 +64,25 @@ class FilterPanel(QGroupBox):
         w.returnPressed.connect(self.changed)
         return w
 
+    def clear(self) -> None:
+        """Every filter back to "any" (the empty states' "Clear filters")."""
+        self.blockSignals(True)
+        for w in (
+            self.date_from,
+            self.date_to,
+            self.camera,
+            self.lens,
+            self.keyword,
+            self.folder,
+            self.extra,
+        ):
+            w.clear()
+        self.rating.setCurrentIndex(0)
+        self.label.setCurrentIndex(0)
+        self.quality.setValue(0.0)
+        self.blockSignals(False)
+        self.expression()
+
     def values(self) -> FilterValues:
         return FilterValues(
             date_from=self.date_from.text(),

@@ -35,6 +35,7 @@ def make_app(qtbot):
             s,
             use_tray=False,
             with_service=False,
+            welcome=False,
             instance_name=instance_name or f"pd-test-{uuid.uuid4().hex}",
         )
         apps.append(app)

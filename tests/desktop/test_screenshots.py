@@ -1,5 +1,6 @@
-"""Screenshots for the README, taken from the real app on a real index of ../shared/data photos
-(under Xvfb when xvfb-run works, else the offscreen platform)."""
+"""Screenshots for the README, taken from the real app on a real index of a library of ../shared/data
+photos under a temporary $HOME (so the app shows ~/Pictures/Library/…), under Xvfb when xvfb-run works,
+else the offscreen platform."""
 
 from __future__ import annotations
 
@@ -17,19 +18,21 @@ DOCS = ROOT / "docs" / "screenshots"
 # The README's images are refreshed only on request (a test run must not dirty the working tree):
 #   PIXEL_DETECTIVE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/desktop/test_screenshots.py
 UPDATE = os.environ.get("PIXEL_DETECTIVE_UPDATE_SCREENSHOTS") == "1"
+SHOTS = ("welcome.png", "search.png", "loupe.png", "indexing.png", "settings.png")
 
 
 @pytest.mark.shared_data
 def test_screenshots(settings, shared_data, tmp_path):
     out = DOCS if UPDATE else tmp_path / "screenshots"
-    photos = tmp_path / "photos"
-    shutil.copytree(shared_data / "jpeg", photos / "jpeg")
-    shutil.copytree(shared_data / "broken", photos / "broken")  # failures with reasons in the indexing view
+    home = tmp_path / "home"
+    home.mkdir()
     args = [
-        sys.executable, "-m", "tests.desktop.screenshots_driver", "--data-dir", str(settings.data_dir),
-        "--model", settings.model, "--photos", str(photos), "--out", str(out),
+        sys.executable, "-m", "tests.desktop.screenshots_driver", "--shared", str(shared_data),
+        "--data-dir", str(settings.data_dir), "--model", settings.model, "--out", str(out),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env["HOME"] = str(home)  # the library is ~/Pictures/Library: no temporary path in the pictures
+    env["PIXEL_DETECTIVE_THEME"] = "dark"
     run = None
     if shutil.which("xvfb-run"):
         run = subprocess.run(
@@ -45,7 +48,7 @@ def test_screenshots(settings, shared_data, tmp_path):
             timeout=400,
         )
     assert run.returncode == 0, run.stdout + run.stderr
-    for name in ("search.png", "indexing.png", "settings.png"):
+    for name in SHOTS:
         img = Image.open(out / name).convert("L")
         assert img.width > 500 and img.height > 300
         assert ImageStat.Stat(img).stddev[0] > 10  # not blank

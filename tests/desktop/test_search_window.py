@@ -23,6 +23,7 @@ def test_typed_query_shows_photos_in_the_hosts_order(make_app, settings, tmp_pat
     app = make_app(settings)
     index_now(app, qtbot, [folder])
     win = app.window
+    win.only_matches.setChecked(False)  # every one of the nearest photos, as the host returns them
     win.limit.setValue(25)
     _type_query(qtbot, win, "a red sky")
     shown = [r.path for r in win.model.results()]
@@ -44,6 +45,7 @@ def test_only_the_latest_query_is_shown(make_app, settings, tmp_path, qtbot):
     app = make_app(settings)
     index_now(app, qtbot, [folder])
     win = app.window
+    win.only_matches.setChecked(False)
     win.limit.setValue(10)
     with qtbot.waitSignal(win.results_shown, timeout=30_000):
         for q in ("first", "second", "third query"):
@@ -61,6 +63,7 @@ def test_filters_find_similar_and_sort_by_date(make_app, settings, copy_shared, 
     app = make_app(settings)
     index_now(app, qtbot, [photos])
     win, host = app.window, app.backend.host
+    win.only_matches.setChecked(False)
     win.limit.setValue(100)
     _type_query(qtbot, win, "camera photo")
     everything = win.model.results()
