@@ -30,6 +30,7 @@ from typing import Any
 
 from bridge.engine import Engine, load_rules
 from bridge.indexing.pipeline import Progress, RunSummary
+from bridge.indexing.summary import throughput
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 
@@ -51,7 +52,9 @@ class Job:
     done: int = 0
     failed: int = 0
     total: int | None = None
+    indexed: int = 0  # photos the main phase finished: the rate's numerator
     started_at: float | None = None
+    phase_started_at: float | None = None
     finished_at: float | None = None
     summary: dict[str, Any] | None = None
     error: str | None = None
@@ -59,10 +62,13 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        rate = None
-        if self.started_at and self.done:
-            rate = self.done / max(1e-6, (self.finished_at or time.time()) - self.started_at)
-        eta = (self.total - self.done) / rate if rate and self.total and self.status == "running" else None
+        # The run's one rate (`summary.throughput`): photos indexed ÷ seconds since the job started. The
+        # ETA is this phase's remaining items at this phase's own pace.
+        now = self.finished_at or time.time()
+        rate = throughput(self.indexed, now - self.started_at) if self.started_at else None
+        eta = None
+        if self.status == "running" and self.total and self.done and self.phase_started_at:
+            eta = (self.total - self.done) * (now - self.phase_started_at) / self.done
         return {
             "job": self.id,
             "label": self.label,
@@ -91,11 +97,14 @@ class _JobProgress(Progress):
 
     def phase(self, name: str, total: int | None = None) -> None:
         self.job.phase, self.job.total, self.job.done, self.job.failed = name, total, 0, 0
+        self.job.phase_started_at = time.time()
         self.host._emit("phase", self.job.as_dict())
 
     def advance(self, done: int = 0, failed: int = 0) -> None:
         self.job.done += done + failed
         self.job.failed += failed
+        if self.job.phase == "indexing":
+            self.job.indexed += done
         now = time.monotonic()
         if now - self._last >= 0.1 or (self.job.total and self.job.done >= self.job.total):
             self._last = now  # at most ~10 events a second: UIs and sockets need no more

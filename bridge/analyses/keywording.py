@@ -87,25 +87,39 @@ class KeywordAssigner:
         safe_model = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_id)
         return self.cache_dir / f"terms-{safe_model}-{self.vocab.version}.npz"
 
-    def term_vectors(self) -> np.ndarray:
-        """(n_terms, dim) float32, L2-normalised mean of each term's prompt embeddings; cached on disk."""
+    @property
+    def prompt_count(self) -> int:
+        """How many text prompts the vocabulary embeds (what a progress bar counts)."""
+        return sum(len(t.effective_prompts) for t in self.vocab.terms)
+
+    def term_vectors(self, on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(n_terms, dim) float32, L2-normalised mean of each term's prompt embeddings; cached on disk.
+        `on_progress(n)`: n more prompts embedded (a new model or vocabulary: ~40 s on a CPU)."""
         if self._vectors is not None:
             return self._vectors
         vectors = self._load_cache()
         if vectors is None:
-            vectors = self._encode()
+            vectors = self._encode(on_progress)
             self._save_cache(vectors)
         self._vectors = vectors
         return vectors
 
-    def _encode(self) -> np.ndarray:
+    def ready(self) -> bool:
+        """True when the term vectors are in memory or in the cache (no text to embed first)."""
+        if self._vectors is None:
+            self._vectors = self._load_cache()
+        return self._vectors is not None
+
+    def _encode(self, on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         prompts = [t.effective_prompts for t in self.vocab.terms]
         flat = [p for ps in prompts for p in ps]
         if not flat:
             return np.zeros((0, 0), dtype=np.float32)
-        parts = [
-            np.asarray(self.encode_text(flat[i : i + TEXT_BATCH])) for i in range(0, len(flat), TEXT_BATCH)
-        ]
+        parts = []
+        for i in range(0, len(flat), TEXT_BATCH):
+            parts.append(np.asarray(self.encode_text(flat[i : i + TEXT_BATCH])))
+            if on_progress is not None:
+                on_progress(len(flat[i : i + TEXT_BATCH]))
         emb = _normalize_rows(np.concatenate(parts, axis=0))
         out = np.empty((len(prompts), emb.shape[1]), dtype=np.float32)
         start = 0

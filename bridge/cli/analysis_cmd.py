@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bridge.cli.common import console, emit_json, out, settings_from, user_errors
+from bridge.cli.common import RichProgress, console, emit_json, out, settings_from, user_errors
 
 
 def duplicates(
@@ -38,8 +38,12 @@ def duplicates(
     except ValueError:
         raise fail(f"unknown --kind {kind}; use exact, near or burst", Exit.USAGE) from None
     settings = settings_from(ctx)
-    with user_errors(), Engine.open(settings, purpose="pixel-detective duplicates") as engine:
-        groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors)
+    with (
+        user_errors(),
+        Engine.open(settings, purpose="pixel-detective duplicates") as engine,
+        RichProgress(enabled=not as_json) as progress,
+    ):
+        groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors, progress=progress)
     if as_json:
         emit_json(
             {

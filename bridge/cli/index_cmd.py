@@ -25,6 +25,7 @@ from bridge.files.paths import shown
 from bridge.indexing.catalogs import catalog_sources
 from bridge.indexing.pipeline import RunSummary
 from bridge.indexing.standins import StandIn
+from bridge.indexing.summary import rate_words
 from bridge.indexing.upkeep import ensure_space
 
 USER_FILE_MODE = 0o644  # before the umask
@@ -54,7 +55,7 @@ def print_summary(s: RunSummary) -> None:
         f"{s.embedded} embedded, {s.metadata_read} metadata read, {s.analyzed} scored, "
         f"{s.keyworded} keyworded, {s.captioned} captioned, {s.repathed} moved/renamed, "
         f"{s.deleted} removed, {s.failed} failed, {s.skipped_failed} known-bad skipped "
-        f"in {s.wall_seconds:.1f}s ({d['files_per_second'] or 0} files/s)",
+        f"in {s.wall_seconds:.1f}s ({rate_words(d['files_per_second']) or 'no photos indexed'})",
         highlight=False,
     )
     if s.phase_seconds:

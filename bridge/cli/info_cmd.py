@@ -31,12 +31,13 @@ def _ledger(ctx: typer.Context) -> Ledger:
 
 
 def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """What is indexed: files, vectors per model, failures, the last runs."""
+    """What is indexed: photos, what is searchable, the model, failures and the last runs, in words."""
     s = settings_from(ctx)
     led = _ledger(ctx)
     data: dict[str, Any] = {
         "data_dir": str(s.data_dir),
         "model": s.model,
+        "model_weights": _model_state(s),
         **led.counts(),
         "stages": [
             {"stage": k[0], "version": k[1], "count": v} for k, v in sorted(led.stage_counts().items())
@@ -49,31 +50,102 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
         return
     for text in data["notices"]:
         out.print(f"[bold yellow]warning:[/] {text}", highlight=False)
-    out.print(f"index: {s.data_dir}  (current model {s.model})")
-    out.print(
-        f"files {data['files']}  distinct contents {data['contents']}  with metadata "
-        f"{data['with_metadata']}  failed {data['failed']}"
-    )
+    lines = _status_lines(data)
+    width = max(len(label) for label, _ in lines) + 2
+    for label, value in lines:
+        out.print(f"{label + ':':<{width}}{value}", highlight=False)
+
+
+STAGE_WORDS = {  # ledger stage → what it gives a photographer
+    "embed": "Searchable by content",
+    "metadata": "Metadata read",
+    "quality": "Quality scored",
+    "dupsig": "Checked for duplicates",
+    "keywords": "AI keywords",
+    "caption": "AI captions",
+}
+
+
+def _model_state(s: Settings) -> str:
+    """ready (weights here), missing, or unknown (a model id this machine does not know)."""
+    from bridge.models.registry import ModelError, WeightsMissing, resolve
+
+    try:
+        resolve(s.model, s.models_dir)
+    except WeightsMissing:
+        return "missing"
+    except ModelError:
+        return "unknown"
+    return "ready"
+
+
+def _status_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """`status` for people: labelled lines in words and grouped numbers, no internal keys."""
+    weights = {
+        "ready": "ready",
+        "missing": "weights missing: `pixel-detective models download` (online) or `models import` (offline)",
+        "unknown": "unknown model: see `pixel-detective models list`",
+    }[data["model_weights"]]
+    lines = [
+        ("Index", data["data_dir"]),
+        ("Model", f"{data['model']} ({weights})"),
+        ("Photos indexed", f"{data['files']:,}" + _distinct(data)),
+    ]
+    by_stage: dict[str, int] = {}
     for st in data["stages"]:
-        out.print(f"  {st['stage']:<9} {st['version']:<40} {st['count']}")
-    for i, r in enumerate(data["runs"]):
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"]))
-        sm = r["summary"]
-        out.print(
-            f"run {r['id']} {started} {r['status']}: {sm.get('files_seen', 0)} seen, embedded "
-            f"{sm.get('embedded', 0)}, metadata {sm.get('metadata_read', 0)}, moved {sm.get('repathed', 0)}, "
-            f"removed {sm.get('deleted', 0)}, failed {sm.get('failed', 0)} in {sm.get('wall_seconds', 0)}s "
-            f"({sm.get('files_per_second') or 0} files/s)",
-            highlight=False,
-        )
-        if i == 0 and sm.get("phase_seconds"):  # the latest run in full: where the time went, what failed
-            out.print(
-                "  phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in sorted(sm["phase_seconds"].items()))
-            )
-        if i == 0 and sm.get("failures_by_reason"):
-            out.print(
-                "  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(sm["failures_by_reason"].items()))
-            )
+        if st["stage"] == "embed" and st["version"] != data["model"]:
+            continue  # vectors of another model do not make this model's search work
+        by_stage[st["stage"]] = by_stage.get(st["stage"], 0) + st["count"]
+    for stage, words in STAGE_WORDS.items():
+        if stage in by_stage:
+            lines.append((words, f"{by_stage[stage]:,} of {data['contents']:,}"))
+    if "embed" not in by_stage and data["files"]:
+        lines.append(("Searchable by content", "none yet: metadata filters (`search --where`) still work"))
+    failed = data["failed"]
+    lines.append(("Failed", f"{failed:,} (see `pixel-detective failures`)" if failed else "none"))
+    for i, run in enumerate(data["runs"][:3]):
+        lines.append(("Last run" if i == 0 else "Earlier run", _run_words(run)))
+    if not data["runs"]:
+        lines.append(("Last run", "never: run `pixel-detective index FOLDER`"))
+    return lines
+
+
+def _distinct(data: dict[str, Any]) -> str:
+    extra = data["files"] - data["contents"]
+    return f" ({extra:,} of them copies of another)" if extra > 0 else ""
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _run_words(run: dict[str, Any]) -> str:
+    from bridge.indexing.summary import rate_words
+
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started_at"]))
+    sm = run["summary"]
+    status = {"completed": "completed", "stopped": "stopped (resumes on the next run)"}.get(
+        run["status"], run["status"]
+    )
+    parts = [f"{started}, {run['kind']} {status}"]
+    if sm.get("wall_seconds"):
+        parts.append(f"in {_duration(sm['wall_seconds'])}")
+    counts = [
+        (sm.get("files_seen", 0), "photos seen"),
+        (sm.get("embedded", 0), "newly searchable"),
+        (sm.get("metadata_read", 0), "metadata read"),
+        (sm.get("repathed", 0), "moved or renamed"),
+        (sm.get("deleted", 0), "removed"),
+        (sm.get("failed", 0), "failed"),
+    ]
+    said = ", ".join(f"{n:,} {w}" for n, w in counts if n)
+    rate = rate_words(sm.get("files_per_second"))
+    return " ".join(parts) + (f": {said}" if said else "") + (f" ({rate})" if rate else "")
 
 
 def _warnings(s: Settings, led: Ledger) -> list[str]:

@@ -82,9 +82,14 @@ class RichProgress(PipelineProgress):
         return throughput(self.indexed, time.monotonic() - self.started)
 
     def phase(self, name: str, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.phase_name, self.phase_done, self.phase_started = name, 0, time.monotonic()
+        if self.task is not None and not self.phase_done:
+            self.bar.remove_task(self.task)  # a phase with nothing done leaves no line behind
+        elif self.task is not None:
+            self.bar.stop_task(self.task)  # finished phases stay on screen, each on its own line
+        now = time.monotonic()
+        if self.phase_name == "":
+            self.started = now  # the run's first phase: the clock the summary's wall time also starts at
+        self.phase_name, self.phase_done, self.phase_started = name, 0, now
         self.task = self.bar.add_task(name, total=total, rate="", eta="", failed="")
 
     def advance(self, done: int = 0, failed: int = 0) -> None:

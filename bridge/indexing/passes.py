@@ -9,7 +9,7 @@ from collections.abc import Set
 import numpy as np
 
 from bridge.files.objects import encode_options, is_url
-from bridge.indexing.batches import keyword_results, results
+from bridge.indexing.batches import keyword_results, prepare_vocabulary, results
 from bridge.indexing.captions import CAPTION_NICENESS, commit_captions
 from bridge.indexing.context import RunContext
 from bridge.indexing.plan import Plan
@@ -32,6 +32,7 @@ def keyword_pass(ctx: RunContext, tally: Tally) -> None:
     if not todo:
         return
     embedded = frozenset(points)
+    prepare_vocabulary(ctx, tally)
     ctx.progress.phase("keywording", total=len(todo))
     for i in range(0, len(todo), KEYWORD_CHUNK):
         if ctx.stop.is_set():

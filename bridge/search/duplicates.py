@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from bridge.analyses.duplicates import DupGroup, DupItem, DupKind, DupOptions, find_duplicates
+from bridge.analyses.duplicates import (
+    DupGroup,
+    DupItem,
+    DupKind,
+    DupOptions,
+    blake2b_file,
+    find_duplicates,
+)
 from bridge.analyses.dupsig import DupSignature
 from bridge.engine import Engine
 from bridge.indexing.sidecars import content_metadata
+from bridge.indexing.summary import Progress
 from bridge.records import Stage
 
 Neighbors = Callable[[str], Sequence[tuple[str, float]]]
@@ -57,9 +65,13 @@ def find_in_index(
     kinds: Collection[DupKind] = tuple(DupKind),
     use_vectors: bool = True,
     options: DupOptions | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[DupGroup], list[str]]:
-    """The duplicate groups of the index, and notes for the user (what was not analysed)."""
+    """The duplicate groups of the index, and notes for the user (what was not analysed). `progress` gets a
+    phase for reading the index, the kNN comparisons (one per photo) and the whole-file hashes."""
     options = options or DupOptions()
+    progress = progress or Progress()
+    progress.phase("reading the index")
     items = collect_items(engine)
     notes: list[str] = []
     missing = sum(1 for i in items if i.signature is None)
@@ -73,5 +85,43 @@ def find_in_index(
     )
     if use_vectors and neighbors is None and DupKind.NEAR in kinds:
         notes.append("no vectors for the current model: near-duplicates found from image hashes only")
-    groups = find_duplicates(items, kinds=kinds, neighbors=neighbors, options=options)
+    if neighbors is not None and DupKind.NEAR in kinds:
+        neighbors = _counted(neighbors, progress, sum(1 for i in items if i.signature is not None))
+    hashes: Callable[[str], str] = blake2b_file
+    if DupKind.EXACT in kinds:
+        hashes = _counted_hash(progress)
+    groups = find_duplicates(items, kinds=kinds, neighbors=neighbors, options=options, full_hash=hashes)
     return groups, notes
+
+
+def _counted(neighbors: Neighbors, progress: Progress, total: int) -> Neighbors:
+    """The kNN lookups (one per analysed photo, the slow part of a large library) as a progress phase."""
+    started = False
+
+    def counted(fingerprint: str) -> Sequence[tuple[str, float]]:
+        nonlocal started
+        if not started:
+            progress.phase("comparing photos", total=total)
+            started = True
+        got = neighbors(fingerprint)
+        progress.advance(done=1)
+        return got
+
+    return counted
+
+
+def _counted_hash(progress: Progress) -> Callable[[str], str]:
+    """Whole-file hashes of same-size candidates (exact copies): counted as they go (the total is known only
+    inside the grouping)."""
+    started = False
+
+    def counted(path: str) -> str:
+        nonlocal started
+        if not started:
+            progress.phase("hashing candidate copies")
+            started = True
+        digest = blake2b_file(path)
+        progress.advance(done=1)
+        return digest
+
+    return counted
