@@ -1,39 +1,9 @@
-"""The indexing view on a real run: headline in words, the throughput chart keeps the run's curve and its
-average (never "0.0 photos/s"), folders with their counts, failures explained with what to do."""
+"""The indexing view's chart and words (a real run's page is checked in test_window_states.py, which
+indexes through the welcome window)."""
 
 from __future__ import annotations
 
-from desktop.indexing_view import REASON_WORDS, RunCurve, ThroughputChart, explain
-from tests.bridge.conftest import make_photos
-from tests.desktop.conftest import index_now
-
-
-def test_a_run_leaves_its_curve_average_folders_and_explained_failures(make_app, settings, tmp_path, qtbot):
-    folder = tmp_path / "Library"
-    make_photos(folder, 24, size=(64, 48))
-    (folder / "zero_bytes.jpg").write_bytes(b"")
-    (folder / "notes.jpg").write_text("not a photo")
-    app = make_app(settings.with_overrides(batch_size=4))
-    app.show_indexing()
-    view = app.indexing
-    index_now(app, qtbot, [folder])
-    qtbot.waitUntil(
-        lambda: view.chart.curve is not None and view.chart.curve.finished_s is not None, timeout=10_000
-    )
-    curve = view.chart.curve
-    assert curve.done >= 24 and curve.average() > 0
-    caption = view.chart.caption()
-    assert caption.startswith("Last run: ") and "0.0 photos/s" not in caption, caption
-    view.refresh_lists()
-    assert view.headline.text().startswith("Up to date"), view.headline.text()
-    row = view.folders.topLevelItem(0)
-    assert [row.text(i) for i in (1, 2, 3)] == ["26", "24", "2"]
-    assert view.failures.topLevelItemCount() == 2  # one row a photo, explained by its first failing stage
-    words = {view.failures.topLevelItem(i).text(1) for i in range(view.failures.topLevelItemCount())}
-    assert REASON_WORDS["empty_file"][0] in words and REASON_WORDS["not_an_image"][0] in words
-    assert "2 photos could not be indexed" in view.failures_title.text()
-    assert view.runs.topLevelItem(0).text(2).startswith("24 photos indexed, 2 could not be read")
-    view.grab()  # the chart paints with a real curve
+from desktop.indexing_view import RunCurve, ThroughputChart, explain
 
 
 def test_chart_caption_and_unknown_reasons(qtbot):
