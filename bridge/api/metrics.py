@@ -57,7 +57,7 @@ PREFIX = "pixel_detective"
 # Per-stage seconds of one run: from a few ms (a small incremental run) to hours (a first full index).
 STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, float("inf"))
 SEARCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf"))
-THROUGHPUT_WINDOW_S = 10.0  # the files/s gauge is the rate over the last progress events this long
+THROUGHPUT_WINDOW_S = 10.0  # progress events kept per phase (the gauge itself is the run's rate)
 
 
 class MetricsCollector:
@@ -134,8 +134,9 @@ class MetricsCollector:
             self._window.append((now, done))
             while len(self._window) > 2 and now - self._window[0][0] > THROUGHPUT_WINDOW_S:
                 self._window.popleft()
-            (t0, d0), (t1, d1) = self._window[0], self._window[-1]
-            rate = (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
+        # The run's one rate (`bridge.indexing.summary.throughput`, the job's "rate"): the number the CLI's
+        # bar and summary, `status` and the desktop show for the same run.
+        rate = float(data.get("rate") or 0.0)
         self.throughput.set(max(0.0, rate))
         self.last_progress.set(time.time())
         self.job_done.set(done)

@@ -93,7 +93,9 @@ def test_throughput_and_queue_depth_while_a_job_runs(settings, tmp_path):
         seen = announced(host, jobs=2)
         running = []
         host.subscribe(
-            lambda e: running.append(e.data) if e.kind == "progress" and e.data["done"] >= 24 else None
+            lambda e: running.append(e.data)
+            if e.kind == "progress" and e.data["phase"] == "indexing" and e.data["done"] >= 24
+            else None
         )
         first = host.submit([folder])
         host.submit([second])
