@@ -48,9 +48,10 @@ class Engine:
     _cache: dict[str, Any] = field(default_factory=dict)  # stage models built on first use
 
     @classmethod
-    def open(cls, settings: Settings, *, purpose: str = "", own: bool = True) -> Engine:
+    def open(cls, settings: Settings, *, purpose: str = "", own: bool = True, model: bool = True) -> Engine:
         """Take ownership of the data dir (raises OwnerBusy), open the ledger, resolve the model's weights.
-        The data dir's store.json (written by `store migrate`) decides which vector store is used."""
+        The data dir's store.json (written by `store migrate`) decides which vector store is used.
+        `model=False`: no embedding model at all (a metadata-only search: no torch, no weights needed)."""
         settings = settings.with_data_dir_store()
         owner = Ownership(settings.data_dir, purpose).acquire() if own else None
         try:
@@ -62,6 +63,8 @@ class Engine:
                 engine.notices.extend(
                     n["text"] for n in datadir.prune_notices(settings.data_dir, ledger.runs(50))
                 )
+            if not model:
+                return engine
             try:
                 # one device: an Embedder; several (`cuda:0,cuda:1`, `all`): a ReplicaEmbedder, same interface
                 engine.embedder = make_embedder(

@@ -63,9 +63,10 @@ def search_cmd(
     except WhereError as e:
         raise fail(str(e), Exit.USAGE) from None
     settings = settings_from(ctx, model=model)
-    with user_errors(), Engine.open(settings, purpose="pixel-detective search") as engine:
+    metadata_only = query is None and like is None  # filters alone: no model needed, none loaded
+    with user_errors(), Engine.open(settings, purpose="pixel-detective search", model=not metadata_only) as engine:
         try:
-            if query is None and like is None:  # filters alone: no model needed
+            if metadata_only:
                 results = metadata_search(engine, flt, limit=limit)
             else:
                 vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
