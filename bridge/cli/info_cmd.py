@@ -103,6 +103,10 @@ def _status_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("Searchable by content", "none yet: metadata filters (`search --where`) still work"))
     failed = data["failed"]
     lines.append(("Failed", f"{failed:,} (see `pixel-detective failures`)" if failed else "none"))
+    reasons = data["runs"][0]["summary"].get("failures_by_reason") if data["runs"] else None
+    if reasons:
+        said = ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in sorted(reasons.items()))
+        lines.append(("Failed in the last run", said))
     for i, run in enumerate(data["runs"][:3]):
         lines.append(("Last run" if i == 0 else "Earlier run", _run_words(run)))
     if not data["runs"]:
