@@ -200,6 +200,26 @@ class Settings(BaseSettings):
     sidecar_naming: Literal["name", "name.ext"] = "name"  # IMG_1.xmp or IMG_1.CR2.xmp
     only_on_ac_power: bool = False  # the tray app pauses indexing while on battery
 
+    # Culling (`pixel-detective cull`, bridge/analyses/culling.py): score weights (eyes, sharpness, motion, exposure,
+    # composition; missing keys keep their defaults 3, 3, 2, 1.5, 1) and the thresholds of the reason codes.
+    cull_weights: dict[str, float] = Field(default_factory=dict)
+    cull_eyes_closed_below: float = Field(default=0.35, ge=0, le=1)
+    cull_out_of_focus_below: float = Field(default=0.35, ge=0, le=1)
+    cull_motion_blur_above: float = Field(default=0.5, ge=0, le=1)
+    cull_under_exposed_below: float = Field(default=0.2, ge=0, le=1)
+    cull_over_exposed_above: float = Field(default=0.85, ge=0, le=1)
+    cull_tilted_below: float = Field(default=0.6, ge=0, le=1)  # c_level; 0.6 = a tilt of about 2.3 degrees
+    cull_cut_above: float = Field(default=0.6, ge=0, le=1)
+    cull_bracket_gap_s: float = Field(default=2.0, ge=0)
+    # How picks and rejects are written back (catalog, plugin, XMP): "flag" (Lightroom pick / reject flags; XMP
+    # has none, so there the rating), "rating" (stars below) and/or "label" (colour labels below); [] writes none.
+    cull_write_as: list[Literal["flag", "rating", "label"]] = Field(default_factory=lambda: ["flag"])
+    cull_pick_rating: int = Field(default=3, ge=0, le=5)
+    cull_reject_rating: int = Field(default=1, ge=0, le=5)
+    cull_pick_label: str = "Green"
+    cull_reject_label: str = "Red"
+    cull_undecided_label: str = "Yellow"
+
     # The window's 256 px thumbnails, written while indexing from the bitmap decoded anyway (data_dir/thumbnails)
     thumbnails: bool = True
     captions: bool = False  # BLIP captions: ~25x an embedding on CPU, so opt-in

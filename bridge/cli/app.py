@@ -30,6 +30,7 @@ from bridge.cli import (
 )
 from bridge.cli.catalog_cmd import app as catalog_app
 from bridge.cli.catalog_write_cmd import unwrite as catalog_unwrite
+from bridge.cli.cull_cmd import cull_cmd
 from bridge.cli.exits import EXIT_HELP
 from bridge.cli.tray_cmd import tray as tray_cmd
 from bridge.cli.xmp_cmd import read as xmp_read
@@ -71,6 +72,7 @@ app.command("search")(search_cmd.search_cmd)
 app.command("tray")(tray_cmd)
 app.command("serve")(serve_cmd.serve)
 app.command("duplicates")(analysis_cmd.duplicates)
+app.command("cull")(cull_cmd)
 app.command("status")(info_cmd.status)
 app.command("failures")(info_cmd.failures)
 app.command("doctor")(info_cmd.doctor)
