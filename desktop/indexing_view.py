@@ -138,8 +138,8 @@ class ThroughputChart(QWidget):
             return "Throughput appears here while photos are being indexed."
         if c.finished_s is not None:
             return (
-                f"Last run: {c.done:,} photos in {duration(c.finished_s)} — average {rate(c.average())}"
-                + (f", peak {rate(c.peak())}" if c.peak() > 0 else "")
+                f"Last run's indexing step: {c.done:,} photos in {duration(c.finished_s)} — "
+                f"average {rate(c.average())}" + (f", peak {rate(c.peak())}" if c.peak() > 0 else "")
             )
         now = c.samples[-1][1] if c.samples else 0.0
         return f"Now {rate(now)} · average {rate(c.average())} · peak {rate(c.peak())}"
@@ -181,7 +181,7 @@ class ThroughputChart(QWidget):
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 f"{ymax * i / 4:.0f}" if ymax >= 4 else f"{ymax * i / 4:.1f}",
             )
-        for i in range(5):  # elapsed time labels
+        for i in range(1, 5):  # elapsed time labels (0:00 would sit on the axis' 0)
             x = plot.left() + plot.width() * i / 4
             p.setPen(dim)
             p.drawText(
@@ -236,7 +236,7 @@ class IndexingView(QDialog):
         super().__init__(parent)
         self.backend = backend
         self.setWindowTitle("Pixel Detective — Indexing")
-        self.resize(900, 720)
+        self.resize(980, 760)
         lay = QVBoxLayout(self)
         self.headline = QLabel("Starting…")
         self.headline.setObjectName("heading")
@@ -254,13 +254,17 @@ class IndexingView(QDialog):
         self.folders.setRootIsDecorated(False)
         self.folders.setAccessibleName("Library folders")
         self.folders.setColumnWidth(0, 380)
+        for col, width in ((1, 80), (2, 80), (3, 130)):
+            self.folders.setColumnWidth(col, width)
         self.failures = QTreeWidget()
         self.failures.setHeaderLabels(["Photo", "What went wrong", "What to do"])
         self.failures.setRootIsDecorated(False)
-        self.failures.setWordWrap(True)
+        self.failures.setWordWrap(True)  # reasons and remedies are never cut to one line
+        self.failures.setUniformRowHeights(False)
+        self.failures.header().setStretchLastSection(True)
         self.failures.setAccessibleName("Photos that could not be indexed: double-click reveals the file")
-        self.failures.setColumnWidth(0, 240)
-        self.failures.setColumnWidth(1, 330)
+        self.failures.setColumnWidth(0, 250)
+        self.failures.setColumnWidth(1, 360)
         self.failures.itemActivated.connect(lambda item, _c: reveal(item.data(0, Qt.ItemDataRole.UserRole)))
         self.failures_title = QLabel("Nothing failed")
         self.runs = QTreeWidget()
