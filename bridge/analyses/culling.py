@@ -368,31 +368,48 @@ def _stack_link(a: CullPhoto, b: CullPhoto, run: list[CullPhoto]) -> bool:
     return True
 
 
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    xa, xb = a - a.mean(), b - b.mean()
+    den = math.sqrt(float((xa * xa).sum() * (xb * xb).sum()))
+    return float((xa * xb).sum() / den) if den > 1e-9 else 0.0
+
+
 def overlap_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """(best normalised cross-correlation, shift as a fraction of the frame) of `b` continuing `a` sideways
-    or up/down by 12-85 % of the frame (gray thumbnails of one size; a pan's frames share one)."""
+    or up/down by 12-85 % of the frame (gray thumbnails of one size; a pan's frames share one). The edge strip
+    of `b` that a pan brings into `a`'s field is located in `a` (`cv2.matchTemplate`), then the whole overlap
+    at that shift is correlated."""
+    import cv2
+
     if a.shape != b.shape or min(a.shape) < 8:
         return 0.0, 0.0
-    a = a.astype(np.float64)
-    b = b.astype(np.float64)
+    fa = a.astype(np.float32)
+    fb = b.astype(np.float32)
     best = (0.0, 0.0)
     for axis in (1, 0):
-        n = a.shape[axis]
-        for s in range(max(1, int(0.12 * n)), int(0.85 * n) + 1):
-            for sign in (1, -1):
-                if axis == 1:
-                    pa, pb = (a[:, s:], b[:, : n - s]) if sign > 0 else (a[:, : n - s], b[:, s:])
-                else:
-                    pa, pb = (a[s:, :], b[: n - s, :]) if sign > 0 else (a[: n - s, :], b[s:, :])
-                if pa.size < 16:
-                    continue
-                xa, xb = pa - pa.mean(), pb - pb.mean()
-                den = math.sqrt(float((xa * xa).sum() * (xb * xb).sum()))
-                if den <= 1e-9:
-                    continue
-                ncc = float((xa * xb).sum() / den)
-                if ncc > best[0]:
-                    best = (ncc, s / n)
+        n = fa.shape[axis]
+        strip = max(3, int(0.12 * n))
+        lo, hi = max(1, int(0.12 * n)), int(0.85 * n)
+        for sign in (1, -1):
+            # b[:, x] = a[:, x + s] for a pan to the right (sign 1): b's first columns sit at s in a
+            if axis == 1:
+                tmpl = fb[:, :strip] if sign > 0 else fb[:, n - strip :]
+            else:
+                tmpl = fb[:strip, :] if sign > 0 else fb[n - strip :, :]
+            if float(tmpl.std()) < 1e-3:
+                continue
+            res = cv2.matchTemplate(fa, tmpl, cv2.TM_CCOEFF_NORMED).ravel()
+            pos = int(np.argmax(res))
+            s = pos if sign > 0 else (n - strip) - pos
+            if not lo <= s <= hi:
+                continue
+            if axis == 1:
+                pa, pb = (fa[:, s:], fb[:, : n - s]) if sign > 0 else (fa[:, : n - s], fb[:, s:])
+            else:
+                pa, pb = (fa[s:, :], fb[: n - s, :]) if sign > 0 else (fa[: n - s, :], fb[s:, :])
+            ncc = _ncc(pa, pb)
+            if ncc > best[0]:
+                best = (ncc, s / n)
     return best
 
 
@@ -404,15 +421,13 @@ def _pano_link(a: CullPhoto, b: CullPhoto, run: list[CullPhoto], min_ncc: float)
     if fl_a is not None and fl_b is not None and fl_a != fl_b:
         return False
     if a.thumb is not None and b.thumb is not None:
+        if a.thumb.shape != b.thumb.shape:
+            return False
+        still = _ncc(a.thumb.astype(np.float64), b.thumb.astype(np.float64))
+        if still >= 0.8:
+            return False  # a static scene (a burst): no pan
         ncc, _ = overlap_shift(a.thumb, b.thumb)
-        if a.thumb.shape == b.thumb.shape:
-            # a static scene (a burst) matches better with no shift at all: not a pan
-            xa, xb = a.thumb.astype(np.float64), b.thumb.astype(np.float64)
-            xa, xb = xa - xa.mean(), xb - xb.mean()
-            den = math.sqrt(float((xa * xa).sum() * (xb * xb).sum())) or 1.0
-            if float((xa * xb).sum() / den) >= ncc:
-                return False
-        return ncc >= min_ncc
+        return ncc >= min_ncc and ncc > still
     da, db = _num(a.metadata.get("gps_direction")), _num(b.metadata.get("gps_direction"))
     if da is None or db is None:
         return False

@@ -12,11 +12,14 @@ from typing import Any
 
 from bridge.analyses.culling import CULL_VERSION, CullOptions, CullPhoto, CullResult, cull
 from bridge.analyses.duplicates import DupItem, DupOptions, find_duplicates
+from bridge.analyses.dupsig import DupSignature
 from bridge.engine import Engine
+from bridge.indexing.sidecars import content_metadata
 from bridge.records import Stage
-from bridge.search.duplicates import collect_items, store_neighbors
+from bridge.search.duplicates import Neighbors, store_neighbors
 from bridge.settings import Settings
 from bridge.state import culling as state
+from bridge.state.ledger import Ledger
 
 FACES = "faces"  # the faces stage's kind (bridge/analyses/README.md, "Faces"); absent when not installed
 
@@ -78,17 +81,24 @@ def parse_target(text: str | None) -> tuple[float | None, int | None]:
     return None, count
 
 
+def collect_in_scope(ledger: Ledger, in_scope: Callable[[str], bool]) -> list[DupItem]:
+    """The live contents with a path in scope (only those paths), their signatures and metadata."""
+    paths = {fp: [p for p in ps if in_scope(p)] for fp, ps in ledger.path_index().items()}
+    paths = {fp: ps for fp, ps in paths.items() if ps}
+    sigs = {
+        fp: DupSignature.from_json(data) for fp, _, data in ledger.iter_analyses(Stage.DUPSIG) if fp in paths
+    }
+    metas = content_metadata(ledger, paths)
+    return [DupItem(fp, tuple(ps), sigs.get(fp), metas.get(fp, {})) for fp, ps in sorted(paths.items())]
+
+
 def photos_from_index(
-    engine: Engine, in_scope: Callable[[str], bool]
+    ledger: Ledger, in_scope: Callable[[str], bool]
 ) -> tuple[list[CullPhoto], list[DupItem], list[str]]:
     """The indexed photos `in_scope` says yes to, with their analyses; the duplicate items; notes."""
-    items = []
-    for item in collect_items(engine):
-        paths = tuple(p for p in item.paths if in_scope(p))
-        if paths:
-            items.append(DupItem(item.fingerprint, paths, item.signature, item.metadata))
+    items = collect_in_scope(ledger, in_scope)
     fps = [i.fingerprint for i in items]
-    analyses = engine.ledger.analyses_for(fps, [Stage.QUALITY, Stage.COMPOSITION, FACES])
+    analyses = ledger.analyses_for(fps, [Stage.QUALITY, Stage.COMPOSITION, FACES])
     photos: list[CullPhoto] = []
     no_quality = no_faces = 0
     for item in items:
@@ -139,23 +149,40 @@ def cull_index(
     store: bool = True,
 ) -> CullReport:
     """Cull the photos in scope, store the results (keeping overrides) and return them."""
-    photos, items, notes = photos_from_index(engine, in_scope)
+    dup_options = dup_options or DupOptions()
+    neighbors = (
+        store_neighbors(engine, dup_options.neighbors_k, dup_options.neighbor_min_cosine) if use_vectors else None
+    )
+    return cull_ledger(engine.ledger, in_scope, options, neighbors=neighbors, dup_options=dup_options, store=store)
+
+
+def cull_ledger(
+    ledger: Ledger,
+    in_scope: Callable[[str], bool],
+    options: CullOptions,
+    *,
+    neighbors: Neighbors | None = None,
+    dup_options: DupOptions | None = None,
+    store: bool = True,
+) -> CullReport:
+    """`cull_index` on a ledger, with the vector store's neighbours when given."""
+    photos, items, notes = photos_from_index(ledger, in_scope)
     if not photos:
         return CullReport([], notes or ["no indexed photos here: run `pixel-detective index` first"])
     dup_options = dup_options or DupOptions()
-    neighbors = store_neighbors(engine, dup_options.neighbors_k, dup_options.neighbor_min_cosine) if use_vectors else None
+    scoped: Neighbors | None = None
     if neighbors is not None:
         fps = {i.fingerprint for i in items}
         inner = neighbors
 
-        def neighbors(fp: str) -> list[tuple[str, float]]:  # only neighbours in scope
+        def scoped(fp: str) -> list[tuple[str, float]]:  # only neighbours in scope
             return [(f, s) for f, s in inner(fp) if f in fps]
 
-    groups = find_duplicates(items, neighbors=neighbors, options=dup_options)
-    overrides = state.overrides(engine.ledger, [p.path for p in photos])
+    groups = find_duplicates(items, neighbors=scoped, options=dup_options)
+    overrides = state.overrides(ledger, [p.path for p in photos])
     results = cull(photos, groups, options, overrides)
     if store:
-        state.store(engine.ledger, [row_of(r) for r in results], CULL_VERSION)
+        state.store(ledger, [row_of(r) for r in results], CULL_VERSION)
     return CullReport(results, notes)
 
 
