@@ -231,6 +231,19 @@ def catalog_keyword_tree(lrcat: Path) -> KeywordTree:
         return cat.keyword_tree()
 
 
+def catalog_top_keywords(lrcat: Path | None) -> tuple[tuple[str, ...], str | None]:
+    """The top-level keyword names of the vocabulary catalog (what the keyword-parent rule keeps in place when
+    writing XMP: catalog/keyword_parent.py), and a sentence when it could not be read (Lightroom has it open,
+    it is missing …). No catalog: ((), None)."""
+    if lrcat is None:
+        return (), None
+    try:
+        tree = catalog_keyword_tree(Path(lrcat))
+    except Exception as e:  # CatalogError, OSError: the caller says so and goes on without
+        return (), f"the vocabulary catalog {lrcat} could not be read ({e})"
+    return tuple(sorted(k.name for k in tree.by_id.values() if k.parent_id is None and k.name)), None
+
+
 def _dedupe_labels(terms: Iterable[Term]) -> list[Term]:
     out: list[Term] = []
     labels: set[str] = set()

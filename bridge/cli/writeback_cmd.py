@@ -146,10 +146,26 @@ def xmp_write(
         ),
     ] = None,
     naming: Annotated[str | None, typer.Option(help="name | name.ext (default: settings)")] = None,
+    embed: Annotated[
+        bool,
+        typer.Option(
+            "--embed",
+            help="Also write JPEG, TIFF and DNG files: into the XMP inside the file, where Lightroom reads it "
+            "(the original is changed; without it they are skipped: Lightroom ignores sidecars beside them).",
+        ),
+    ] = False,
+    keyword_parent: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from-index: the keyword the AI keywords go under ('' for none; default: settings, "
+            f"{DEFAULT_PARENT!r})."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Write keywords, caption, title, rating, label (and scores) into XMP sidecars, merged."""
+    """Write keywords, caption, title, rating, label (and scores) where Lightroom reads them, merged: a sidecar
+    for RAW files; JPEG/TIFF/DNG only with --embed (inside the file); other formats are skipped."""
     from bridge.cli import xmp_cmd
 
     naming = xmp_cmd.check_naming(naming or settings_from(ctx).sidecar_naming)
@@ -167,14 +183,24 @@ def xmp_write(
             rating=rating,
             label=label,
         )
-        xmp_cmd.write_given(paths, update, naming, dry_run=dry_run, as_json=as_json)
+        xmp_cmd.write_given(paths, update, naming, embed=embed, dry_run=dry_run, as_json=as_json)
         return
     import json as _json
     import os
 
     from bridge.lightroom.changes import score_rules
-    from catalog.xmp import plan, write_sidecars
+    from catalog.xmp.targets import plan_photo, write_photo
     from catalog.xmp.write import photo_problem
+
+    if keyword_parent is None:
+        keyword_parent = settings_from(ctx).keyword_parent
+    tops: tuple[str, ...] = ()
+    if keyword_parent:
+        from bridge.analyses.vocabulary import catalog_top_keywords
+
+        tops, problem = catalog_top_keywords(settings_from(ctx).vocabulary_catalog)
+        if problem and not as_json:
+            console.print(f"note: {problem}: every AI keyword goes under {keyword_parent!r}", markup=False)
 
     try:
         rules = score_rules(rule, settings_from(ctx))
@@ -197,18 +223,20 @@ def xmp_write(
             markup=False,
         )
     for path, change in sorted(found.items()):
-        update = change.xmp_update(overwrite_caption=overwrite_caption)
+        update = change.xmp_update(
+            overwrite_caption=overwrite_caption, keyword_parent=keyword_parent, keyword_tops=tops
+        )
         if dry_run:
-            for p in plan([Path(path)], update, naming):  # type: ignore[arg-type]
-                rows.append(
-                    {"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes), "error": p.error,
-                     "reason": p.reason}
-                )  # fmt: skip
-                failed |= bool(p.error)
+            p = plan_photo(Path(path), update, naming=naming, embed=embed)  # type: ignore[arg-type]
+            rows.append(
+                {"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes), "error": p.error,
+                 "reason": p.reason, "status": "skipped" if p.skipped else None, "detail": p.skipped or None}
+            )  # fmt: skip
+            failed |= bool(p.error)
             continue
-        for r in write_sidecars([Path(path)], update, naming):  # type: ignore[arg-type]
-            rows.append({"photo": path, "status": r.status, "reason": r.reason, "detail": r.detail})
-            failed |= r.status == "failed"
+        r = write_photo(Path(path), update, naming=naming, embed=embed)  # type: ignore[arg-type]
+        rows.append({"photo": path, "status": r.status, "reason": r.reason, "detail": r.detail})
+        failed |= r.status == "failed"
     if as_json:
         print(_json.dumps(rows, indent=2, ensure_ascii=False))
     else:

@@ -1,5 +1,6 @@
 """`pixel-detective xmp read` and the writing behind `xmp write` (its options: `writeback_cmd.xmp_write`): XMP
-sidecars for photos, the sidecar path derived from each photo's name."""
+where Lightroom reads it (catalog/xmp/targets.py): a sidecar for RAW files, named after the photo; JPEG, TIFF
+and DNG only with `--embed` (inside the file); other formats skipped, each skip reported with its reason."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from catalog.fsutil import FileTooLarge, NotRegularFile
-from catalog.xmp import XmpError, XmpUpdate, plan, read_sidecar, sidecar_path, write_sidecars
+from catalog.xmp import XmpError, XmpUpdate, read_sidecar, sidecar_path
+from catalog.xmp.targets import plan_photo, write_photos
 
 _out = Console()
 _err = Console(stderr=True)
@@ -25,32 +27,33 @@ def check_naming(value: str) -> str:
     return value
 
 
-def write_given(paths: list[Path], update: XmpUpdate, naming: str, *, dry_run: bool, as_json: bool) -> None:
-    """Merge `update` into each photo's sidecar (or, with `dry_run`, show what would change); exit 1 when any
-    photo failed."""
+def write_given(
+    paths: list[Path], update: XmpUpdate, naming: str, *, embed: bool = False, dry_run: bool, as_json: bool
+) -> None:
+    """Merge `update` where Lightroom reads each photo's metadata (or, with `dry_run`, show what would change);
+    skipped photos are listed with their reason; exit 1 when any photo failed."""
     if dry_run:
-        planned = plan(paths, update, naming)  # type: ignore[arg-type]
+        planned = [plan_photo(p, update, naming=naming, embed=embed) for p in paths]  # type: ignore[arg-type]
         rows = [asdict(p) | {"photo": str(p.photo), "sidecar": str(p.sidecar)} for p in planned]
         if as_json:
             print(json.dumps(rows, indent=2))
         for p in [] if as_json else planned:
-            what = (
-                f"[red]{p.reason}[/]: {escape(p.error)}"
-                if p.error
-                else escape("; ".join(p.changes) or "no change")
-            )
-            _out.print(
-                f"[bold]{escape(str(p.sidecar))}[/] ({'merge' if p.exists else 'new'}): {what}",
-                highlight=False,
-            )
+            if p.error:
+                what = f"[red]{p.reason}[/]: {escape(p.error)}"
+            elif p.skipped:
+                what = f"[yellow]skipped {p.reason}[/]: {escape(p.skipped)}"
+            else:
+                what = escape("; ".join(p.changes) or "no change")
+            kind = "skipped" if p.skipped else "inside the photo" if p.embedded else "merge" if p.exists else "new"
+            _out.print(f"[bold]{escape(str(p.sidecar))}[/] ({kind}): {what}", highlight=False)
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
-    results = write_sidecars(paths, update, naming)  # type: ignore[arg-type]
+    results = write_photos(paths, update, naming=naming, embed=embed)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps([asdict(r) | {"path": str(r.path)} for r in results], indent=2))
     else:
         for r in results:
-            style = {"written": "green", "unchanged": "dim", "failed": "red"}[r.status]
-            extra = f" {r.reason}: {r.detail}" if r.status == "failed" else ""
+            style = {"written": "green", "unchanged": "dim", "failed": "red", "skipped": "yellow"}[r.status]
+            extra = f" {r.reason}: {r.detail}" if r.status in ("failed", "skipped") else ""
             _out.print(f"[{style}]{r.status}[/] {escape(str(r.path) + extra)}", highlight=False)
     raise typer.Exit(1 if any(r.status == "failed" for r in results) else 0)
 

@@ -72,11 +72,22 @@ class LightroomChange:
         picks the fields (WriteOptions.what). `path`: the photo as the catalog spells it."""
         return {"path": path or self.path, "scores": dict(self.scores), **self.written, **self.decided}
 
-    def xmp_update(self, *, overwrite_caption: bool = False) -> XmpUpdate:
+    def xmp_update(
+        self,
+        *,
+        overwrite_caption: bool = False,
+        keyword_parent: str | None = None,
+        keyword_tops: tuple[str, ...] = (),
+    ) -> XmpUpdate:
         """The sidecar form: scores as `pd:` properties (pd:Quality, pd:MotionBlur …). XMP has no pick
-        flag (Lightroom keeps picks in the catalog only), so a decided pick is not written there."""
+        flag (Lightroom keeps picks in the catalog only), so a decided pick is not written there.
+        `keyword_parent` (the setting): the keywords go under it by the rule every writer shares
+        (catalog/keyword_parent.py); `keyword_tops`: the vocabulary catalog's top-level keywords, kept in place
+        as a catalog write keeps them."""
         return XmpUpdate(
             keywords=self.keywords,
+            keyword_parent=keyword_parent or None,
+            keyword_tops=keyword_tops,
             caption=self.caption,
             overwrite_caption=overwrite_caption,
             rating=self.rating,

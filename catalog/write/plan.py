@@ -5,8 +5,10 @@ refuses (HostileCatalog) a catalog with views or triggers Lightroom does not cre
 Keywords: with `reuse_existing`, an AI path is attached to an existing node whose full path, name or synonym
 matches case-insensitively (anywhere in the tree; faces excluded; best = longest matching path suffix, then
 outside our parent, then shallowest, then lowest id). Otherwise the path is created under `keyword_parent`
-(default top-level "Pixel Detective"; None = under the root), reusing every node that already exists at the same
-(parent, lc_name), so nothing is ever duplicated. Only the leaf is linked to the photo, as Lightroom does.
+(default top-level "Pixel Detective"; None = under the root) by the rule every writer shares
+(`catalog.keyword_parent.keyword_path`: a path whose top level is an existing top-level keyword stays there),
+reusing every node that already exists at the same (parent, lc_name), so nothing is ever duplicated. Only the
+leaf is linked to the photo, as Lightroom does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import CatalogError, UnsupportedCatalog
+from catalog.keyword_parent import keyword_path
 from catalog.keywords import SEPARATOR
 from catalog.lrschema import refusal
 from catalog.photos import Photo
@@ -72,7 +75,6 @@ class _Planner:
         self.by_path: dict[str, Photo] = {}
         for p in sorted(photos, key=lambda p: (p.is_virtual_copy, p.id)):  # masters win
             self.by_path.setdefault(p.path, p)
-        self.prefix = split_path(options.keyword_parent) if options.keyword_parent else ()
 
     def find(self, ch: PhotoChange) -> Photo | None:
         if ch.id is not None and ch.id in self.by_id:
@@ -154,6 +156,7 @@ def plan(
         node_id = ours_top = node.id
     index = TreeIndex(tree, _subtree(children, ours_top))
     planner = _Planner(photos, index, tree.root_id, options)
+    tops = [name for (parent, name) in index.child if parent is None]  # existing top-level keywords
 
     out = WritePlan(
         catalog=source,
@@ -179,8 +182,8 @@ def plan(
                     kid, kpath = match.id, match.full_path
                     if SEPARATOR.join(parts) != kpath:
                         out.reused[raw] = kpath
-                else:
-                    kid, kpath = planner.chain(planner.prefix + parts)
+                else:  # the one keyword-parent rule every writer shares (catalog/keyword_parent.py)
+                    kid, kpath = planner.chain(split_path(keyword_path(raw, options.keyword_parent, tops)))
                 if kid is not None and kpath in linked:
                     continue
                 if (photo.id, lc(kpath)) in seen_links:

@@ -7,6 +7,7 @@ from catalog.xmp.dom import XmpError
 from catalog.xmp.merge import MergeResult, XmpUpdate, merge
 from catalog.xmp.naming import Naming, can_embed, is_raw, sidecar_path
 from catalog.xmp.read import SidecarData, read_packet, read_sidecar
+from catalog.xmp.targets import Target, plan_photo, target, write_photo, write_photos
 from catalog.xmp.write import PlannedChange, WriteResult, plan, write_sidecar, write_sidecars, write_xmp_file
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "PlannedChange",
     "RetryPolicy",
     "SidecarData",
+    "Target",
     "WriteResult",
     "XmpError",
     "XmpUpdate",
@@ -22,10 +24,14 @@ __all__ = [
     "is_raw",
     "merge",
     "plan",
+    "plan_photo",
     "read_packet",
     "read_sidecar",
     "sidecar_path",
+    "target",
     "write_sidecar",
     "write_sidecars",
+    "write_photo",
+    "write_photos",
     "write_xmp_file",
 ]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from catalog.keyword_parent import keyword_path, top_levels
 from catalog.xmp import dom, edit, ns
 
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -17,6 +18,10 @@ class XmpUpdate:
     """What to change. None / empty means "leave as it is"."""
 
     keywords: tuple[str, ...] = ()  # flat names ("dog") or full paths ("Animals|Mammals|Dog")
+    # Set for AI keywords: each goes under this parent by the shared rule (catalog.keyword_parent), reusing
+    # the sidecar's own top-level trees in place. None: keywords are written exactly as given.
+    keyword_parent: str | None = None
+    keyword_tops: tuple[str, ...] = ()  # top-level keywords of the user's catalog: reused in place, never nested
     remove_keywords: tuple[str, ...] = ()  # removed only where we added them (pd:AddedKeywords)
     replace_ours: bool = False  # drop keywords we added earlier that are not in `keywords`
     include_parents: bool = True  # dc:subject also gets "Animals", "Mammals" for "Animals|Mammals|Dog"
@@ -96,13 +101,18 @@ def _merge_alt(doc, uri, local, label, value: str | None, overwrite: bool, chang
 
 
 def _merge_keywords(doc, update: XmpUpdate, changes: list[str]) -> None:
-    wanted = _uniq(normalize_path(k) for k in update.keywords)
     hier = dom.array_items(doc, ns.LR, "hierarchicalSubject")
     subject = dom.array_items(doc, ns.DC, "subject")
     ours = dom.array_items(doc, ns.PD, "AddedKeywords")
     our_subjects = dom.array_items(doc, ns.PD, "AddedSubjects")
+    # The user's own trees in this packet (not ours) are reused in place, as the catalog's are.
+    tops = top_levels(h for h in hier if h not in ours) | top_levels(update.keyword_tops)
 
-    drop = {normalize_path(k) for k in update.remove_keywords}
+    def placed(k: str) -> str:
+        return keyword_path(k, update.keyword_parent, tops) if update.keyword_parent else normalize_path(k)
+
+    wanted = _uniq(placed(k) for k in update.keywords)
+    drop = {placed(k) for k in update.remove_keywords} | {normalize_path(k) for k in update.remove_keywords}
     if update.replace_ours:
         drop |= set(ours) - set(wanted)
     drop &= set(ours)  # only keywords we added ourselves are ever removed

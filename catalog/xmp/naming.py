@@ -41,8 +41,9 @@ RAW_EXTENSIONS = frozenset(
         ".x3f",
     ]
 )
-# Formats Lightroom embeds XMP into; we still default to a sidecar and embed only when asked.
-EMBEDDABLE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".tif", ".tiff"})
+# Formats Lightroom reads (and writes) XMP inside the file, never from a sidecar: `xmp write` skips them unless
+# asked to embed (`--embed`).
+EMBEDDABLE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".dng"})
 
 
 def is_raw(photo: Path) -> bool:

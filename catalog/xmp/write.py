@@ -18,7 +18,7 @@ from catalog.xmp.merge import XmpUpdate, merge
 from catalog.xmp.naming import Naming, sidecar_path
 from catalog.xmp.read import MAX_SIDECAR_BYTES, read_packet
 
-Status = Literal["written", "unchanged", "failed"]
+Status = Literal["written", "unchanged", "failed", "skipped"]
 _READ_ONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
@@ -28,6 +28,7 @@ class WriteResult:
     status: Status
     # failed: photo-missing | not-a-regular-file | too-large | read-only | locked | invalid-xmp | verify-failed
     #         | not-embeddable | io-error
+    # skipped (catalog/xmp/targets.py): embedded-only | no-sidecar-format | not-a-photo
     reason: str | None = None
     detail: str = ""
     changes: tuple[str, ...] = ()
@@ -41,6 +42,8 @@ class PlannedChange:
     changes: tuple[str, ...]  # empty: nothing would change
     error: str | None = None
     reason: str | None = None  # named reason when error is set (same names as WriteResult.reason)
+    skipped: str = ""  # set (why) when the photo would be skipped (targets.py), with `reason`
+    embedded: bool = False  # the change would go inside the photo (`sidecar` is then the photo)
 
 
 def photo_problem(photo: Path) -> tuple[str, str] | None:

@@ -132,8 +132,8 @@ def test_fifo_and_oversized_files_are_never_read(tmp_path: Path) -> None:
 
 
 def test_fifo_sidecar_read_write_and_dry_run_return_promptly(tmp_path: Path) -> None:
-    photo = tmp_path / "IMG_1.jpg"
-    photo.write_bytes(b"jpg")
+    photo = tmp_path / "IMG_1.CR2"  # a RAW: the format `xmp write` gives a sidecar
+    photo.write_bytes(b"raw")
     os.mkfifo(tmp_path / "IMG_1.xmp")
     result = write_sidecar(photo, UPDATE)
     assert (result.status, result.reason) == ("failed", "not-a-regular-file")

@@ -158,7 +158,10 @@ def writeback(req: WritebackRequest, request: Request, ctx: Ctx, who: Admin) -> 
     if req.target == "xmp":
         if not req.photos:
             raise ApiError(422, "photos: give the photos whose sidecars to write", "photos")
-        rows, n = _write_xmp(req, changes, s.sidecar_naming)
+        from bridge.analyses.vocabulary import catalog_top_keywords
+
+        tops = catalog_top_keywords(s.vocabulary_catalog)[0] if s.keyword_parent else ()
+        rows, n = _write_xmp(req, changes, s.sidecar_naming, s.keyword_parent, tops)
     else:
         if not req.catalog:
             raise ApiError(422, "catalog: give the .lrcat to write to", "catalog")
@@ -169,8 +172,12 @@ def writeback(req: WritebackRequest, request: Request, ctx: Ctx, who: Admin) -> 
     return WritebackOut(target=req.target, dry_run=req.dry_run, photos=n, result=rows)
 
 
-def _write_xmp(req: WritebackRequest, changes: Any, naming: Any) -> tuple[list[dict[str, Any]], int]:
-    from catalog.xmp import plan, write_sidecars
+def _write_xmp(
+    req: WritebackRequest, changes: Any, naming: Any, keyword_parent: str, tops: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], int]:
+    """Sidecars for RAW files only (JPEG/TIFF/DNG and other formats are skipped with their reason, as by
+    `xmp write` without --embed: catalog/xmp/targets.py); keywords under the keyword parent."""
+    from catalog.xmp.targets import plan_photo, write_photo
     from catalog.xmp.write import photo_problem
 
     rows: list[dict[str, Any]] = []
@@ -187,14 +194,16 @@ def _write_xmp(req: WritebackRequest, changes: Any, naming: Any) -> tuple[list[d
         if path not in found:
             rows.append({"photo": path, "status": "skipped", "reason": "not_indexed"})
     for path, change in sorted(found.items()):
-        update = change.xmp_update(overwrite_caption=req.overwrite_caption)
+        update = change.xmp_update(
+            overwrite_caption=req.overwrite_caption, keyword_parent=keyword_parent, keyword_tops=tops
+        )
         if req.dry_run:
-            for p in plan([Path(path)], update, naming):
-                rows.append({"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes),
-                             "error": p.error, "reason": p.reason})  # fmt: skip
+            p = plan_photo(Path(path), update, naming=naming)
+            rows.append({"photo": path, "sidecar": str(p.sidecar), "changes": list(p.changes),
+                         "error": p.error, "reason": p.reason, "skipped": p.skipped or None})  # fmt: skip
         else:
-            for r in write_sidecars([Path(path)], update, naming):
-                rows.append({"photo": path, "status": r.status, "reason": r.reason, "detail": r.detail})
+            r = write_photo(Path(path), update, naming=naming)
+            rows.append({"photo": path, "status": r.status, "reason": r.reason, "detail": r.detail})
     return rows, len(found)
 
 

@@ -24,6 +24,7 @@ from bridge.lightroom.changes import LightroomChange, changes_from_index, score_
 from bridge.lightroom.handlers import Handlers
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
+from catalog.keyword_parent import keyword_path
 from catalog.reader import open_catalog
 from catalog.write.model import PhotoChange
 from catalog.xmp import read_sidecar, sidecar_path
@@ -118,27 +119,39 @@ def test_catalog_write_needs_exactly_one_source(indexed_catalog, tmp_path):
     assert both.exit_code == 2 and "either" in both.output
 
 
-def test_xmp_write_from_index_writes_sidecars_not_photos(indexed_catalog):
+def test_xmp_write_from_index_writes_where_lightroom_reads(indexed_catalog):
+    """A JPEG's metadata lives inside it for Lightroom: plain `xmp write` skips it (no sidecar Lightroom would
+    never read, the photo untouched); `--embed` writes its XMP, keywords under the keyword parent except the
+    vocabulary catalog's own trees (Places, Nature), which stay in place as `catalog write` keeps them."""
     _, pictures, s = indexed_catalog
     photo = pictures / "2024" / "Lisbon trip" / "IMG_0001.JPG"
     original = photo.read_bytes()
     res = cli(s, "xmp", "write", "--from-index", str(photo))
     assert res.exit_code == 0, res.output
-    assert photo.read_bytes() == original  # never written into the photo
-    side = read_sidecar(sidecar_path(photo))
-    assert "Trips|Lisbon 2024" in side.hierarchical
+    assert "skipped embedded-only" in res.output and "--embed" in res.output
+    assert photo.read_bytes() == original and not sidecar_path(photo).exists()
+    res = cli(s, "xmp", "write", "--from-index", "--embed", str(photo))
+    assert res.exit_code == 0, res.output
+    import pyexiv2
+
+    from catalog.xmp import read_packet
+
+    with pyexiv2.ImageData(photo.read_bytes()) as img:
+        side = read_packet(img.read_raw_xmp().encode("utf-8"))
+    assert "Pixel Detective|Trips|Lisbon 2024" in side.hierarchical
+    assert "Trips|Lisbon 2024" not in side.hierarchical
     assert any(h.startswith(("Places", "Nature")) for h in side.hierarchical), side
     assert 0.0 <= float(side.scores["Quality"]) <= 1.0 and "Sharpness" in side.scores
-    again = cli(s, "xmp", "write", "--from-index", str(photo), "--json")
+    again = cli(s, "xmp", "write", "--from-index", "--embed", str(photo), "--json")
     assert json.loads(again.output)[0]["status"] == "unchanged"
 
 
 def test_xmp_write_with_explicit_values_still_works(tmp_path, settings):
-    photo = make_photos(tmp_path / "x", 1)[0]
+    photo = make_photos(tmp_path / "x", 1)[0].rename(tmp_path / "x" / "IMG_1.NEF")  # a RAW: sidecar
     res = cli(settings, "xmp", "write", str(photo), "-k", "Dog,Beach", "--rating", "3")
     assert res.exit_code == 0, res.output
     side = read_sidecar(sidecar_path(Path(photo)))
-    assert set(side.keywords) >= {"Dog", "Beach"} and side.rating == 3
+    assert set(side.keywords) >= {"Dog", "Beach"} and side.rating == 3  # given by hand: kept as given
 
 
 def test_an_unreadable_vocabulary_catalog_is_reported_and_exits_4(settings, tmp_path):
@@ -282,11 +295,13 @@ def test_cli_catalog_and_xmp_writes_and_the_plugin_reply_agree_on_one_photo(inde
         assert all(where[k] & (linked | set(before.keywords)) for k in meta["keywords"]), (where, linked)
         assert linked <= set().union(*where.values())
 
-        res = cli(s, "xmp", "write", "--from-index", str(photo), "--dry-run", "--json", *args)
+        res = cli(s, "xmp", "write", "--from-index", "--embed", str(photo), "--dry-run", "--json", *args)
         assert res.exit_code == 0, res.output
         (row,) = json.loads(res.output)
         xmp = _xmp_changes(row["changes"])
-        assert xmp["lr:hierarchicalSubject"] == meta["keywords"]
+        # the one keyword-parent rule: the catalog's own trees in place, anything else under the parent
+        placed = [keyword_path(k, "Pixel Detective", ("Places", "Nature")) for k in meta["keywords"]]
+        assert xmp["lr:hierarchicalSubject"] == placed
         assert xmp.get("dc:description") == meta["caption"]
         assert xmp["pd:Quality"] == format(round(meta["scores"]["quality"], 4), ".6g")
         assert xmp.get("xmp:Rating") == str(rating) and xmp.get("xmp:Label") == label

@@ -117,7 +117,8 @@ def test_raw_bytes_unchanged_by_every_operation(copy_shared, tmp_path: Path) -> 
         assert write_sidecar(p, UPDATE, naming="name.ext").status == "written"
         assert write_sidecar(p, XmpUpdate(remove_keywords=("Animals|Dog",))).status == "written"
         read_sidecar(p.with_suffix(".xmp"))
-        assert write_embedded(p, UPDATE).status == "failed"
+        if p.suffix.lower() != ".dng":  # a DNG takes embedded XMP when asked (xmp write --embed), as Lightroom does
+            assert write_embedded(p, UPDATE).status == "failed"
         assert runner.invoke(app, ["xmp", "write", str(p), "--keywords", "x", "--rating", "2"]).exit_code == 0
         assert runner.invoke(app, ["xmp", "write", str(p), "--keywords", "y", "--dry-run"]).exit_code == 0
         assert runner.invoke(app, ["xmp", "read", str(p), "--json"]).exit_code == 0
@@ -226,11 +227,14 @@ def test_read_only_folder_is_a_visible_per_file_failure(lr_pair, tmp_path: Path)
     other.parent.mkdir()
     other.write_bytes(b"raw")
     (xmp.parent / "NEW.CR2").write_bytes(b"raw")  # the photo exists; only its sidecar cannot be created
+    # a RAW sharing the pair's sidecar (`xmp write` leaves the DNG itself alone: Lightroom reads no sidecar for it)
+    raw = dng.with_suffix(".CR2")
+    raw.write_bytes(b"raw")
     before = xmp.read_bytes()
     _make_read_only(xmp.parent)
     try:
         results = CliRunner().invoke(
-            app, ["xmp", "write", str(dng), str(other), "--keywords", "dog", "--json"]
+            app, ["xmp", "write", str(raw), str(other), "--keywords", "dog", "--json"]
         )
         new_sidecar_result = write_sidecar(xmp.parent / "NEW.CR2", UPDATE)
     finally:
