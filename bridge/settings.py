@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     cull_bracket_gap_s: float = Field(default=2.0, ge=0)
     # How picks and rejects are written back (catalog, plugin, XMP): "flag" (Lightroom pick / reject flags; XMP
     # has none, so there the rating), "rating" (stars below) and/or "label" (colour labels below); [] writes none.
-    cull_write_as: list[Literal["flag", "rating", "label"]] = Field(default_factory=lambda: ["flag"])
+    cull_write_as: list[Literal["flag", "rating", "label"]] = Field(default=["flag"])  # pydantic copies the default
     cull_pick_rating: int = Field(default=3, ge=0, le=5)
     cull_reject_rating: int = Field(default=1, ge=0, le=5)
     cull_pick_label: str = "Green"

@@ -109,7 +109,7 @@ GROUP_WORDS = {
 
 def reason_text(reason: str, group_kind: str = "burst") -> str:
     words = GROUP_WORDS.get(group_kind, "group")
-    text = {
+    text: dict[Reason, str] = {
         Reason.SHARPEST: f"sharpest in {words}",
         Reason.BEST: f"best of {words}",
         Reason.EYES_OPEN: "eyes open",
@@ -130,8 +130,9 @@ def reason_text(reason: str, group_kind: str = "burst") -> str:
         Reason.OVER_TARGET: "beyond the target",
         Reason.NEEDS_LOOK: "best of a weak group: have a look",
         Reason.USER_CHOICE: "your choice",
-    }.get(Reason(reason) if reason in Reason._value2member_map_ else reason, str(reason))
-    return text
+    }
+    known = Reason(reason) if reason in Reason._value2member_map_ else None
+    return text[known] if known is not None else str(reason)
 
 
 @dataclass(frozen=True)
@@ -534,11 +535,11 @@ def cull(
     uf = _UnionFind()
     kinds: dict[str, str] = {}
     for g in groups:
-        present = [p for p in g.paths if p in unit_of]
-        for p in present[1:]:
-            uf.union(unit_of[present[0]], unit_of[p])
-        for p in present:
-            kinds.setdefault(unit_of[p], str(g.kind))
+        present = [q for q in g.paths if q in unit_of]
+        for q in present[1:]:
+            uf.union(unit_of[present[0]], unit_of[q])
+        for q in present:
+            kinds.setdefault(unit_of[q], str(g.kind))
     members_of: dict[str, list[_Unit]] = defaultdict(list)
     for uid, unit in units.items():
         members_of[uf.find(uid)].append(unit)

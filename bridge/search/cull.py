@@ -47,7 +47,7 @@ def options_from(settings: Settings, **given: Any) -> CullOptions:
     """The cull options of the settings (`cull_*`), with the command's target and `per` on top."""
     weights = dict(CullOptions().weights)
     weights.update(settings.cull_weights)
-    base = {
+    base: dict[str, Any] = {
         "weights": weights,
         "eyes_closed_below": settings.cull_eyes_closed_below,
         "out_of_focus_below": settings.cull_out_of_focus_below,

@@ -93,6 +93,9 @@ class CullRow:
         }
 
 
+_FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
+
+
 def ensure(ledger: Ledger) -> None:
     with ledger.write() as conn:
         for statement in filter(str.strip, SCHEMA.split(";")):
@@ -196,5 +199,7 @@ def rows(ledger: Ledger, paths: Iterable[str] | None = None) -> list[CullRow]:
     for r in got:
         if wanted is not None and r[0] not in wanted:
             continue
-        out.append(CullRow(*r[:8], tuple(json.loads(r[8] or "[]")), *r[9:]))  # type: ignore[arg-type]
+        values = dict(zip(_FIELDS, r, strict=True))
+        values["reasons"] = tuple(json.loads(values["reasons"] or "[]"))
+        out.append(CullRow(**values))
     return out
