@@ -59,9 +59,10 @@ def compute(kind: str, pixels: np.ndarray, version: str = "") -> Any:
     """A pixel analysis of one decoded bitmap, as JSON-able data (runs in a worker process). `version`:
     the stage version asked for (the faces stage reads its options from it)."""
     if kind == Stage.FACES:
-        from bridge.analyses.faces import FaceOptions, analyse
+        from bridge.analyses.faces import FaceOptions
+        from bridge.analyses.faces import analyse as analyse_faces
 
-        return analyse(pixels, FaceOptions.from_version(version)).to_json()
+        return analyse_faces(pixels, FaceOptions.from_version(version)).to_json()
     if kind == Stage.QUALITY:
         from bridge.analyses.quality import score
 

@@ -20,6 +20,7 @@ from bridge.cli import (
     last_resort,
     logsetup,
     models_cmd,
+    people_cmd,
     plugin_cmd,
     remote_cmd,
     rules_cmd,
@@ -85,6 +86,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(remote_cmd.app, name="remote")
 app.add_typer(plugin_cmd.app, name="plugin")
+app.add_typer(people_cmd.app, name="people")
 catalog_app.command("write")(writeback_cmd.catalog_write)
 catalog_app.command("unwrite")(catalog_unwrite)
 app.add_typer(

@@ -280,10 +280,13 @@ def metadata_search(
     led = ledger or engine.ledger
     paths = led.path_index()
     metas = content_metadata(led, paths)
-    quality = {fp: data for fp, _, data in led.iter_analyses(Stage.QUALITY)}
+    stored: dict[str, dict[str, Any]] = {}  # the analyses whose payload fields --where filters on
+    for kind in (Stage.QUALITY, Stage.FACES, Stage.PEOPLE):
+        for fp, _, data in led.iter_analyses(kind):
+            stored.setdefault(fp, {})[kind] = data
     hits: list[tuple[str, dict[str, Any]]] = []
     for fp, ps in paths.items():
-        analyses = {Stage.QUALITY: quality[fp]} if fp in quality else None
+        analyses = stored.get(fp)
         payload = prepare_payload(build_payload(fp, engine.model_id or "", ps, metas.get(fp, {}), analyses))
         if where is None or matches(where, payload):
             hits.append((fp, payload))

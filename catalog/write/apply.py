@@ -81,8 +81,8 @@ def _keywords(
         conn.execute(
             "INSERT INTO AgLibraryKeyword (id_local, id_global, dateCreated, genealogy, imageCountCache,"
             " includeOnExport, includeParents, includeSynonyms, keywordType, lastApplied, lc_name, name, parent)"
-            " VALUES (?, ?, CAST(? AS REAL), ?, -1, 1, 1, 1, NULL, NULL, ?, ?, ?)",
-            rows[-1],
+            " VALUES (?1, ?2, CAST(?3 AS REAL), ?4, -1, 1, 1, 1, ?8, NULL, ?5, ?6, ?7)",
+            (*rows[-1], nk.keyword_type),  # keywordType: NULL, or 'person' for a person keyword
         )
         created.append({"id": kid, "uuid": rows[-1][1], "name": nk.name, "parent": parent})
     return resolved, created

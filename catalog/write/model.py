@@ -142,6 +142,7 @@ class NewKeyword:
     name: str
     parent_id: int | None  # an existing keyword (root id for top level) …
     parent_path: str | None  # … or a keyword created earlier in this plan
+    keyword_type: str | None = None  # 'person': a Lightroom person keyword (People view; catalog/write/people.py)
 
 
 @dataclass
