@@ -123,6 +123,7 @@ class TrayApp(QObject):
         self.act_sync = add("Sync to Lightroom now", self.sync_lightroom)
         self.act_sync.setEnabled(False)
         add("Recent activity", self.show_indexing)
+        add("Culling…", self.show_cull)
         add("Settings…", self.show_settings)
         add("Open log folder", self.open_logs)
         m.addSeparator()
@@ -264,6 +265,14 @@ class TrayApp(QObject):
         self.indexing.show()
         self.indexing.raise_()
 
+    def show_cull(self) -> None:
+        """The last cull run's groups, picks and reasons; P / X / U override (desktop/cull_view.py)."""
+        from desktop.cull_view import CullView, LedgerCullSource
+
+        self.cull_view = CullView(LedgerCullSource(self.settings.ledger_path))
+        self.cull_view.show()
+        self.cull_view.raise_()
+
     def show_welcome(self) -> None:
         """The set-up window: folders or a catalog, the model's weights, what indexing will take."""
         if self.welcome is None:
@@ -288,7 +297,8 @@ class TrayApp(QObject):
             settings_file.write({settings_file.DESKTOP: {"welcomed": True}})
         except Exception:
             log.exception("could not remember the welcome")
-        self.welcome = None
+        # The window is kept (Set up… shows it again): dropping it here would delete it inside its own
+        # `finished` signal.
         if self.backend.host is not None and self.window.empty.kind in ("no_photos", "starting"):
             self.window.show_library_state()
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -174,7 +174,9 @@ class Backend(QObject):
                 from bridge.search.where import parse_where
 
                 flt = parse_where(where) if where.strip() else None
-                if like:
+                if not like and not (text or "").strip():
+                    hits = self._metadata_search(host, flt, limit)  # filters alone: no model needed
+                elif like:
                     hits = host.search_like(list(like), limit=limit, where=flt)
                 else:
                     hits = host.search_text(text or "", limit=limit, where=flt)
@@ -186,6 +188,18 @@ class Backend(QObject):
 
         self._pool.start(_Task(run))
         return gen
+
+    def _metadata_search(self, host: Any, flt: Any, limit: int) -> list[Any]:
+        """Photos whose metadata pass the filters, newest first (`bridge.search.query.metadata_search`, what
+        `search --where` runs without a query): read from this process's read-only ledger, so it works with
+        no model weights and needs no call to the engine process."""
+        from types import SimpleNamespace
+
+        from bridge.search.query import metadata_search
+
+        led = host.reader()
+        engine = SimpleNamespace(model_id=self.settings.model, ledger=led)  # all metadata_search reads
+        return metadata_search(cast(Any, engine), flt, limit=limit, ledger=led)
 
     @property
     def generation(self) -> int:

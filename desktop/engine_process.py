@@ -51,6 +51,10 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
         send(("failed", f"{type(e).__name__}: {e}"))
         return
     host.subscribe(lambda ev: send(("event", ev.kind, ev.data)))
+    # `pixel-detective search/index/…` started while the tray runs are served here (bridge/api/routes/local.py)
+    from bridge.api.server import serve_local_clients
+
+    clients = serve_local_clients(host, "the tray app")
     service, problem = None, None
     if with_service:
         try:
@@ -62,7 +66,8 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
             problem = "Lightroom bridge unavailable"
         except Exception as e:
             service, problem = None, f"Lightroom bridge failed: {e}"
-    send(("ready", {"service": service is not None, "service_problem": problem}))
+    send(("ready", {"service": service is not None, "service_problem": problem,
+                    "clients_url": clients.url if clients is not None else None}))  # fmt: skip
     stop = threading.Event()
 
     def poll_service() -> None:
@@ -106,6 +111,9 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
                 msg = ("close", 0)  # the app died: stop cleanly anyway (after the current batch)
             if msg[0] == "close":
                 stop.set()
+                if clients is not None:
+                    with contextlib.suppress(Exception):
+                        clients.close()
                 if service is not None:
                     with contextlib.suppress(Exception):
                         service.stop()
@@ -199,6 +207,7 @@ class RemoteHost:
             raise RemoteError(first[1] if len(first) > 1 else "the engine process failed")
         self.service_available = bool(first[1]["service"])
         self.service_problem = first[1]["service_problem"]
+        self.clients_url: str | None = first[1].get("clients_url")  # where CLI commands beside the app go
         self._rx = threading.Thread(target=self._receive, name="pd-engine-rx", daemon=True)
         self._rx.start()
 

@@ -179,7 +179,7 @@ class ThroughputChart(QWidget):
             p.drawText(
                 QRectF(0, y - 8, left - 4, 16),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"{ymax * i / 4:.0f}" if ymax >= 4 else f"{ymax * i / 4:.1f}",
+                f"{ymax * i / 4:g}",
             )
         for i in range(1, 5):  # elapsed time labels (0:00 would sit on the axis' 0)
             x = plot.left() + plot.width() * i / 4
@@ -220,7 +220,7 @@ class ThroughputChart(QWidget):
 
 
 def _nice(v: float) -> float:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
+    for step in (1, 2, 4, 8, 12, 20, 40, 60, 80, 100, 200, 400, 600, 800, 1000, 2000, 4000):  # quarters
         if v <= step:
             return float(step)
     return float(int(v) + 1)

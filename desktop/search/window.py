@@ -411,10 +411,10 @@ class SearchWindow(QMainWindow):
             self._pending_query = text  # run once the engine is ready (a query given on the command line)
             self.set_status(f"“{text}” will be searched as soon as the index is open…")
             return
-        if not text:
-            self.set_status("Type a description, or drop a photo on the search field")
+        if not text and not self.where():
+            self.set_status("Type a description, drop a photo on the search field, or set a filter")
             return
-        self._start(text=text)
+        self._start(text=text)  # no text: the filters alone, on the photos' metadata (no model needed)
 
     def search_like(self, paths: list[str]) -> None:
         self._like = list(paths)
@@ -475,7 +475,8 @@ class SearchWindow(QMainWindow):
                 "error",
                 "The search could not run",
                 error,
-                "If it names the model's weights, import them (Set up…); otherwise the log has the details.",
+                "If it names the model's weights, import them (Set up…); until then the filters alone work: "
+                "clear the search text and set a filter. Otherwise the log has the details.",
                 (("Set up…", self.setup_requested.emit),),
             )
             self.results_shown.emit(0)
@@ -486,6 +487,8 @@ class SearchWindow(QMainWindow):
 
     def match_list(self) -> list[Any]:
         """The photos that match the last search (all of them for a search by example with one photo)."""
+        if not self._last_text and not self._like:
+            return list(self._nearest)  # filters alone: every photo they return matches
         return matches(self._nearest, self._last_text)
 
     def _show_results(self) -> None:
@@ -495,7 +498,9 @@ class SearchWindow(QMainWindow):
         self.thumbs.clear_queue()
         self.model.set_results(shown)
         ms = getattr(self, "_elapsed_ms", 0.0)
-        if nearest:
+        if nearest and not self._last_text and not self._like:
+            self.set_status(f"{len(found)} photos pass the filters (newest first) · {ms:.0f} ms")
+        elif nearest:
             self.set_status(
                 f"{len(found)} {'match' if len(found) == 1 else 'matches'} · {len(nearest)} nearest photos "
                 f"looked at · {ms:.0f} ms"
@@ -514,7 +519,11 @@ class SearchWindow(QMainWindow):
             self.show_empty(
                 "no_results",
                 "No photos match",
-                f"Nothing matches “{self.query.text().strip()}”"
+                (
+                    f"Nothing matches “{self.query.text().strip()}”"
+                    if self.query.text().strip()
+                    else "No photo"
+                )
                 + (f" with --where {where}" if where else "")
                 + ".",
                 "Try other words, or loosen the filters."

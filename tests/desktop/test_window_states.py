@@ -81,6 +81,18 @@ def test_first_run_to_search_loupe_and_errors(make_app, settings, tmp_path, qtbo
     }
     assert all(not badges_of(r.fields) for r in win.model.results() if r is not marked)
 
+    # Filters alone (no text): the photos' metadata, no model needed — here the one rated photo.
+    win.query.clear()
+    win.filters.rating.setCurrentIndex(3)  # ★ 3+
+    qtbot.waitUntil(lambda: win.model.rowCount() == 1, timeout=30_000)
+    assert win.model.result(0).path == str(photos[3]) and win.status.text().startswith(
+        "1 photos pass the filters"
+    )
+    win.filters.clear()
+    win.query.setText("red sky")
+    with qtbot.waitSignal(win.results_shown, timeout=30_000):
+        win.run_search()
+
     # The loupe: Space opens, Right moves on, Esc goes back to the grid.
     win.grid.setCurrentIndex(win.model.index(0))
     win.grid.setFocus()
