@@ -3,6 +3,7 @@
 #   scripts/setup.sh          the app
 #   scripts/setup.sh --cluster  the app + the cluster extra (Ray, s3fs, gcsfs: docs/cluster.md)
 #   scripts/setup.sh --faces  the app + the faces extra (dlib and its face models: faces, eyes, people)
+#   scripts/setup.sh --installer  the app + PyInstaller (installer/README.md)
 #   scripts/setup.sh --dev    the app + the cluster and faces extras + test tools
 # Idempotent: re-running only installs what changed.
 set -euo pipefail
@@ -14,6 +15,7 @@ extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
 [ "${1:-}" = "--cluster" ] && extras="[cluster]"
 [ "${1:-}" = "--faces" ] && extras="[faces]"
+[ "${1:-}" = "--installer" ] && extras="[installer]"  # PyInstaller: installer/README.md
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
 
 # Test tools outside Python (--dev); each test that needs one skips with a reason when it is missing:
