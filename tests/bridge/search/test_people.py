@@ -6,6 +6,7 @@ back. Real dlib, real ledger, real Qdrant Edge, real catalog writer."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -79,7 +80,7 @@ def person_of(engine: Engine, stem: str, folder: Path) -> set[int]:
 
 
 @pytest.mark.slow  # ~15 s of CPU: 16 photos through the indexer with faces; the default run has the catalog test
-def test_faces_while_indexing_then_people_named_and_filtered(settings, face_photos, tmp_path):
+def test_faces_while_indexing_then_people_named_and_filtered(settings, face_photos, tmp_path, monkeypatch):
     folder = tmp_path / "photos"
     shutil.copytree(face_photos, folder)
     late = folder / "astro_orig.jpg"
@@ -128,6 +129,21 @@ def test_faces_while_indexing_then_people_named_and_filtered(settings, face_phot
         assert by_name(engine)["dudley_orig"]["persons"] == ["Eileen Collins"]
         with pytest.raises(PeopleError):
             people.name(engine, 99999, "Nobody")
+        curie = next(iter(ids["curie"]))
+
+    # the same through the CLI (a subprocess on the same data dir)
+    from tests.bridge.cli.test_cli import pd
+
+    monkeypatch.setenv("PIXEL_DETECTIVE_MODEL", settings.model)
+    monkeypatch.setenv("PIXEL_DETECTIVE_FACES", "true")
+    listed = json.loads(pd(settings.data_dir, "people", "list", "--json").stdout)
+    eileen = [p for p in listed["people"] if p["name"] == "Eileen Collins"]
+    assert len(eileen) == 1 and eileen[0]["photos"] == 10 and eileen[0]["named_by"] == "cli"
+    assert "Marie Curie" in pd(settings.data_dir, "people", "name", str(curie), "Marie Curie").stdout
+    found = json.loads(pd(settings.data_dir, "search", "--where", "person='marie curie'", "--json").stdout)
+    assert sorted(Path(r["path"]).stem for r in found["results"]) == sorted(f"curie_{v}" for v in VARIANTS)
+    bad = pd(settings.data_dir, "people", "name", "4242", "X", check=False)
+    assert bad.returncode != 0 and "no person 4242" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_the_faces_stage_is_skipped_with_a_note_when_not_installed(settings, tmp_path, monkeypatch):
