@@ -22,7 +22,7 @@ from bridge.engine import Engine, load_rules
 from bridge.files import datadir
 from bridge.files.objects import is_url
 from bridge.files.paths import shown
-from bridge.indexing.catalogs import catalog_sources
+from bridge.indexing.catalogs import catalog_sources, nothing_to_index
 from bridge.indexing.pipeline import RunSummary
 from bridge.indexing.standins import StandIn
 from bridge.indexing.summary import rate_words
@@ -206,7 +206,7 @@ def index(
         found, stand_ins, notes = catalog_roots(catalog, settings.data_dir, previews=catalog_previews)
         roots += found
         if not roots and not stand_ins:
-            raise fail("the catalog names no photo that is on disk or has a Lightroom preview", Exit.USAGE)
+            raise fail(nothing_to_index(catalog, notes))  # every original offline, no preview: say so
     if watch:
         _folders_only(roots)
     with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:

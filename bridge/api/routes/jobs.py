@@ -80,7 +80,7 @@ def _sources(ctx: ApiContext, req: JobRequest) -> tuple[list[str], list[str]]:
         if not folder.is_dir():
             raise ApiError(422, "folder: not a folder on the service's machine", "folder")
         return [os.path.abspath(folder)], []
-    from bridge.indexing.catalogs import catalog_sources
+    from bridge.indexing.catalogs import catalog_sources, nothing_to_index
     from catalog.errors import CatalogError
 
     cat = Path(str(req.catalog)).expanduser()
@@ -92,7 +92,7 @@ def _sources(ctx: ApiContext, req: JobRequest) -> tuple[list[str], list[str]]:
         status = 409 if type(e).__name__ == "CatalogLocked" else 422
         raise ApiError(status, f"catalog: {e}", "catalog") from None
     if not roots:
-        raise ApiError(422, "catalog: it names no photo that is on disk", "catalog")
+        raise ApiError(422, f"catalog: {nothing_to_index([cat], notes)}", "catalog")  # offline originals: said
     return roots, notes
 
 
