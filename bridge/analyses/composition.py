@@ -3,6 +3,9 @@
 Pure numpy/OpenCV (no torch, no model): this runs in the decode worker processes on the decoded bitmap, like
 `quality`. `analyse(pixels)` takes an H x W x 3 uint8 RGB array and returns `Composition`; `as_payload()` gives
 the stored form (`c_*` fields). `COMPOSITION_VERSION` changes whenever a score's meaning changes.
+Cost: ~26 ms CPU per 448 px bitmap on one core (the horizon's structure tensor ~20 ms, saliency ~5 ms;
+`quality` is ~5 ms), measured on the shared test photos on a loaded 2-core box; setting `composition = false`
+turns the stage off. Measuring the tilt at 240 or 336 px instead lost the 1 deg accuracy on a real photo.
 
 Analysis frame
     As `quality`: inputs whose shortest side exceeds ``ANALYSIS_SIDE`` (448 px) are area-downscaled first, and
