@@ -25,6 +25,9 @@ from pydantic_settings import (
 APP_NAME = "pixel-detective"
 ENV_PREFIX = "PIXEL_DETECTIVE_"
 DATA_DIR_STORE_FILE = "store.json"  # where this data dir's vectors live, written by `store migrate`
+# The keyword vocabulary catalog the last `index --vocabulary-catalog` chose for this data dir (kept so the next
+# plain `index` keywords with the same vocabulary instead of re-keywording everything with the built-in one)
+DATA_DIR_VOCABULARY_FILE = "vocabulary.json"
 
 # Names that are never photos (gitignore syntax, matched against the path relative to the scanned
 # folder): editors' temp files, partial downloads, OS metadata, catalog previews.
@@ -159,6 +162,25 @@ class Settings(BaseSettings):
 
     # --- end of the vector store block ----------------------------------------------------------------------
 
+    def with_data_dir_vocabulary(self, keep: Collection[str] = ()) -> Settings:
+        """A copy whose `vocabulary_catalog` is the data dir's vocabulary.json (written by `index
+        --vocabulary-catalog`) when nothing else names one: the settings file, the environment or a flag (`keep`)
+        still win. A record that cannot be read is ignored: it is a preference, the index does not depend on it."""
+        if (
+            self.vocabulary_catalog is not None
+            or "vocabulary_catalog" in keep
+            or (ENV_PREFIX + "vocabulary_catalog").upper() in {k.upper() for k in os.environ}
+        ):
+            return self
+        try:
+            recorded = json.loads((self.data_dir / DATA_DIR_VOCABULARY_FILE).read_text())
+        except (OSError, ValueError):
+            return self
+        path = recorded.get("vocabulary_catalog") if isinstance(recorded, dict) else None
+        if not isinstance(path, str) or not path:
+            return self
+        return self.model_copy(update={"vocabulary_catalog": Path(path)})
+
     # Watching
     watch_stable_seconds: float = Field(default=2.0, ge=0)
     watch_rescan_minutes: float = Field(default=30.0, ge=0)
@@ -287,4 +309,6 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     given = {k for k, v in overrides.items() if v is not None}
-    return Settings().with_overrides(**overrides).with_data_dir_store(keep=given)
+    return (
+        Settings().with_overrides(**overrides).with_data_dir_store(keep=given).with_data_dir_vocabulary(keep=given)
+    )

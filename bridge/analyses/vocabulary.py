@@ -231,6 +231,26 @@ def catalog_keyword_tree(lrcat: Path) -> KeywordTree:
         return cat.keyword_tree()
 
 
+def remember_vocabulary_catalog(data_dir: Path, lrcat: Path) -> Path | None:
+    """Keep `index --vocabulary-catalog LRCAT` for the next runs of this data dir (vocabulary.json, read by
+    `Settings.with_data_dir_vocabulary`), so a plain `index` goes on with the same vocabulary instead of
+    re-keywording the library with the built-in one. An empty path (`--vocabulary-catalog ''`) forgets it: back
+    to the built-in vocabulary. A path that is not a file is not remembered (the run says it was not used).
+    Returns the catalog this run uses (absolute), or None when forgotten."""
+    from bridge.files import datadir
+    from bridge.settings import DATA_DIR_VOCABULARY_FILE
+
+    record = Path(data_dir) / DATA_DIR_VOCABULARY_FILE
+    if str(lrcat) in ("", "."):
+        record.unlink(missing_ok=True)
+        return None
+    chosen = Path(lrcat).expanduser().absolute()
+    if chosen.is_file():
+        record.parent.mkdir(parents=True, exist_ok=True)
+        datadir.write_json_atomic(record, {"vocabulary_catalog": str(chosen)}, indent=2)
+    return chosen
+
+
 def catalog_top_keywords(lrcat: Path | None) -> tuple[tuple[str, ...], str | None]:
     """The top-level keyword names of the vocabulary catalog (what the keyword-parent rule keeps in place when
     writing XMP: catalog/keyword_parent.py), and a sentence when it could not be read (Lightroom has it open,

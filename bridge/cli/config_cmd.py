@@ -139,6 +139,8 @@ def _sources(ctx: typer.Context, s: Settings, file_data: dict[str, Any]) -> dict
             out[name] = "env"
         elif getattr(plain, name) != getattr(s, name) and name in ("store", "qdrant_url"):
             out[name] = "data dir store.json"
+        elif getattr(plain, name) != getattr(s, name) and name == "vocabulary_catalog":
+            out[name] = "data dir vocabulary.json"  # the last `index --vocabulary-catalog`
         elif name in file_data:
             out[name] = "file"
         else:

@@ -168,7 +168,8 @@ def index(
         Path | None,
         typer.Option(
             "--vocabulary-catalog",
-            help="Use this Lightroom catalog's keyword tree as the keyword vocabulary (read-only).",
+            help="Use this Lightroom catalog's keyword tree as the keyword vocabulary (read-only); kept for "
+            "the next runs of this index ('' goes back to the built-in vocabulary).",
         ),
     ] = None,
     quality: Annotated[
@@ -209,6 +210,11 @@ def index(
             raise fail(nothing_to_index(catalog, notes))  # every original offline, no preview: say so
     if watch:
         _folders_only(roots)
+    if vocabulary_catalog is not None:  # kept for this data dir's next runs (vocabulary.json); '' forgets it
+        from bridge.analyses.vocabulary import remember_vocabulary_catalog
+
+        chosen = remember_vocabulary_catalog(settings.data_dir, vocabulary_catalog)
+        settings = settings.model_copy(update={"vocabulary_catalog": chosen})
     with user_errors(), Engine.open(settings, purpose="pixel-detective index") as engine:
         if engine.weights_problem:
             console.print(f"[bold yellow]warning:[/] {engine.weights_problem}", highlight=False)
