@@ -209,6 +209,19 @@ _SPECS = (
         "number",
         float,
     ),
+    _Spec(WhereField("faces", ("face_count",), "faces found (faces stage)", "faces>=2"), "face_count", "number", int),
+    _Spec(
+        WhereField("eyes_open", ("eyes",), "eyes-open score 0-1 of the photo's least open face", "eyes_open<0.35"),
+        "eyes_open",
+        "number",
+        float,
+    ),
+    _Spec(
+        WhereField("face_sharpness", (), "sharpest face 0-1, face and eye region", "face_sharpness>=0.5"),
+        "face_sharpness",
+        "number",
+        float,
+    ),
     _Spec(
         WhereField("exposure", (), "exposure 0-1 (0.5 well exposed; lower darker)", "exposure<0.3"),
         "q_exposure",

@@ -198,6 +198,8 @@ def test_names_from_and_person_keywords_to_a_real_lightroom_5_catalog(settings, 
     )
     with Engine.open(face_settings(settings)) as engine:
         engine.index([str(folder)])
+        assert len(metadata_search(engine, parse_where("faces>=1 eyes_open>=0.5 face_sharpness>0.1"), limit=50)) == 6
+        assert metadata_search(engine, parse_where("faces=0"), limit=50) == []
         report = people.from_catalog(engine, cat)
         assert list(report.named.values()) == ["Eileen Collins"]
         assert len(metadata_search(engine, parse_where("person='Eileen Collins'"), limit=50)) == 3
