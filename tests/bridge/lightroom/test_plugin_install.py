@@ -106,7 +106,7 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the Linux branch of the command")
-def test_cli_on_linux_asks_for_dest_then_installs_and_reinstalls(tmp_path):
+def test_cli_on_linux_asks_for_dest_then_installs(tmp_path):
     r = run_cli(tmp_path)
     assert r.returncode == 2 and "--dest" in r.stderr and "Traceback" not in r.stderr
     assert not list(tmp_path.rglob("*.lrplugin"))  # no plug-in written anywhere under the fake home
@@ -114,6 +114,4 @@ def test_cli_on_linux_asks_for_dest_then_installs_and_reinstalls(tmp_path):
     r = run_cli(tmp_path, "--dest", str(dest))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"installed: {dest / PLUGIN_NAME}"
-    assert "Plug-in Extras" in r.stderr
-    r = run_cli(tmp_path, "--dest", str(dest))
-    assert r.returncode == 0 and r.stdout.startswith("already installed, unchanged:")
+    assert "Plug-in Extras" in r.stderr  # (a second run says "already installed, unchanged": the function test)
