@@ -213,7 +213,7 @@ def analyses(bitmaps: Sequence[torch.Tensor], kinds: Sequence[tuple[Stage, str]]
         elif kind == Stage.COMPOSITION:  # no torch twin: the CPU analysis on a copy (~50 ms a bitmap)
             from bridge.analyses.kinds import compute
 
-            data = [compute(kind, b.permute(1, 2, 0).cpu().numpy()) for b in bitmaps]
+            data = [compute(kind, b.permute(1, 2, 0).contiguous().cpu().numpy()) for b in bitmaps]
         elif kind == Stage.FACES:  # dlib on the CPU (the dlib-bin wheel has no CUDA), on a copy
             from bridge.analyses.kinds import compute as compute_faces
 
