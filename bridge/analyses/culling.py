@@ -52,6 +52,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,7 @@ GROUP_WORDS = {
 }
 
 
+@cache
 def reason_text(reason: str, group_kind: str = "burst") -> str:
     words = GROUP_WORDS.get(group_kind, "group")
     text: dict[Reason, str] = {
