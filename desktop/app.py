@@ -269,7 +269,18 @@ class TrayApp(QObject):
         """The last cull run's groups, picks and reasons; P / X / U override (desktop/cull_view.py)."""
         from desktop.cull_view import CullView, LedgerCullSource
 
-        self.cull_view = CullView(LedgerCullSource(self.settings.ledger_path))
+        def send(photos: list[dict[str, Any]], collections: dict[str, list[str]]) -> None:
+            if photos:
+                self.window._service_call("push_apply", photos)
+            for name, paths in collections.items():
+                self.window._service_call("show_collection", name, paths)
+
+        self.cull_view = CullView(
+            LedgerCullSource(self.settings.ledger_path),
+            settings=self.settings,
+            send=send if self.backend.service is not None else None,
+            send_problem="" if self.backend.service is not None else (self.backend.service_problem or ""),
+        )
         self.cull_view.show()
         self.cull_view.raise_()
 

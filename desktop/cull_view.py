@@ -10,13 +10,22 @@ data dir's ledger, WAL, so the engine process that owns the index keeps running)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
-from PySide6.QtWidgets import QDialog, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bridge.state.culling import CullRow
 
@@ -62,10 +71,24 @@ class LedgerCullSource:
             led.close()
 
 
+# Sends the decisions through the plug-in: (apply photos, {collection name: paths}); the window's service call.
+Send = Callable[[list[dict[str, Any]], dict[str, list[str]]], None]
+
+
 class CullView(QDialog):
-    def __init__(self, source: CullSource, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        source: CullSource,
+        parent: QWidget | None = None,
+        *,
+        settings: Any = None,
+        send: Send | None = None,
+        send_problem: str = "",
+    ) -> None:
         super().__init__(parent)
         self.source = source
+        self.settings = settings
+        self.send = send
         self.setWindowTitle("Culling — Pixel Detective")
         self.resize(900, 600)
         self.hint = QLabel("P pick · X reject · U undecided · 0 forget my choice — your choices are never re-decided")
@@ -76,11 +99,34 @@ class CullView(QDialog):
         self.tree.setAccessibleName("Cull groups")
         self.empty = QLabel("Nothing culled yet: run `pixel-detective cull FOLDER` (or --catalog CATALOG).")
         self.empty.setWordWrap(True)
+        self.send_button = QPushButton("Send to Lightroom")
+        self.send_button.setToolTip(
+            send_problem
+            or "Flags, stars or labels as the settings map them (cull_write_as), and the collections "
+            "Pixel Detective: picks / rejects / eyes closed, through the plug-in"
+        )
+        self.send_button.setEnabled(send is not None and settings is not None)
+        self.send_button.clicked.connect(self.send_to_lightroom)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.send_button)
         lay = QVBoxLayout(self)
         lay.addWidget(self.hint)
         lay.addWidget(self.empty)
         lay.addWidget(self.tree)
+        lay.addLayout(buttons)
         self.refresh()
+
+    def send_to_lightroom(self) -> None:
+        """Every stored decision as the plug-in's `apply` photos, plus the three collections."""
+        from bridge.lightroom.cullwrite import apply_photos, collections
+
+        if self.send is None or self.settings is None:
+            return
+        rows = [{"path": r.path, "decision": r.decision, "reasons": list(r.reasons)} for r in self.source.rows()]
+        photos = apply_photos(rows, self.settings)
+        if photos or rows:
+            self.send(photos, {k: v for k, v in collections(rows).items() if v})
 
     def refresh(self) -> None:
         expanded = {top.data(0, PATH_ROLE) for top in self._tops() if top.isExpanded()}

@@ -53,3 +53,26 @@ def test_empty_index_says_what_to_do(qtbot, tmp_path: Path) -> None:
     view = CullView(LedgerCullSource(tmp_path / "none.sqlite"))
     qtbot.addWidget(view)
     assert view.tree.topLevelItemCount() == 0 and not view.empty.isHidden()
+
+
+def test_send_to_lightroom_pushes_decisions_and_collections(qtbot, tmp_path: Path) -> None:
+    from bridge.settings import Settings
+
+    path = tmp_path / "ledger.sqlite"
+    led = Ledger(path)
+    paths = _fill(led, "/shoot", [0.6, 0.9])
+    cull_ledger(led, under("/shoot"), CullOptions())
+    led.close()
+    sent: list[tuple[list[dict[str, object]], dict[str, list[str]]]] = []
+    settings = Settings(data_dir=tmp_path / "d", cull_write_as=["flag", "label"])
+    view = CullView(LedgerCullSource(path), settings=settings, send=lambda p, c: sent.append((p, c)))
+    qtbot.addWidget(view)
+    assert view.send_button.isEnabled()
+    qtbot.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
+    (photos, collections) = sent[0]
+    assert {p["path"]: (p["pick"], p["label"]) for p in photos} == {paths[1]: (1, "Green"), paths[0]: (-1, "Red")}
+    assert collections == {"Pixel Detective: picks": [paths[1]], "Pixel Detective: rejects": [paths[0]]}
+    # without the plug-in service the button says why it is off
+    off = CullView(LedgerCullSource(path), send_problem="Lightroom is not connected")
+    qtbot.addWidget(off)
+    assert not off.send_button.isEnabled() and "not connected" in off.send_button.toolTip()
