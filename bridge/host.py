@@ -348,6 +348,14 @@ class EngineHost:
                 ledger=self.reader(),
             )  # fmt: skip
 
+    def search_metadata(self, *, limit: int = 50, where: Any = None) -> list[Any]:
+        """Photos whose metadata pass `where`, newest first, without a query or the model (so it works while
+        the weights are missing): what `search --where` alone does."""
+        from bridge.search.query import metadata_search
+
+        with self.querying():
+            return metadata_search(self.engine, where, limit=limit, ledger=self.reader())
+
     def search_like(self, paths: Sequence[str], *, limit: int = 50, where: Any = None) -> list[Any]:
         """Photos similar to all of `paths` (the mean of their vectors); the query photos excluded."""
         import numpy as np

@@ -6,6 +6,7 @@ import threading
 import time
 
 from bridge.host import PAUSED, EngineHost
+from bridge.search.where import parse_where
 from tests.bridge.conftest import make_photos
 
 
@@ -26,6 +27,9 @@ def test_jobs_run_in_the_background_and_report_progress(settings, tmp_path):
         assert len(hits) == 5
         similar = host.search_like([str(folder / "gen_00000.jpg")], limit=3)
         assert str(folder / "gen_00000.jpg") not in [h.path for h in similar] and len(similar) == 3
+        listed = host.search_metadata(where=parse_where("ext=jpg width>=96"), limit=20)  # no query, no vector
+        assert sorted(h.path for h in listed) == sorted(str(p) for p in folder.glob("*.jpg"))
+        assert host.search_metadata(where=parse_where("camera=canon")) == []
 
 
 def test_pause_stops_within_one_batch_and_resume_finishes(settings, tmp_path):
