@@ -23,7 +23,7 @@ from bridge.analyses.faces import INSTALL_HINT
 from bridge.analyses.keywording import KeywordAssigner
 from bridge.analyses.kinds import face_versions, pixel_versions
 from bridge.files.diskspace import disk_full_message, is_disk_full
-from bridge.indexing import passes, upkeep
+from bridge.indexing import passes, people, upkeep
 from bridge.indexing.batches import run_batches
 from bridge.indexing.context import METADATA_VERSION, Rules, RunContext
 from bridge.indexing.plan import plan, scan
@@ -174,6 +174,9 @@ class Indexer:
             passes.keyword_pass(ctx, tally)
         if not ctx.stop.is_set():
             passes.caption_pass(ctx, tally, work, {f.fingerprint for f in scanned.files if f.fingerprint})
+        if not ctx.stop.is_set() and tally.summary.analyzed and Stage.FACES in dict(ctx.pixel_kinds):
+            with tally.timed("people"):
+                people.after_run(ctx)  # new faces join their people (once people are in use)
         if ctx.store is not None:
             ctx.store.flush()
             if tally.summary.embedded and not ctx.stop.is_set():

@@ -1,8 +1,9 @@
 """People across the index: faces clustered into persons, named from the CLI or from a catalog's person
 keywords, and shown in the payload (`persons`, filtered by `--where person=NAME`).
 
-`update(engine)` is incremental: faces already placed keep their person; new faces join the person of
-their nearest placed face when close enough, the rest are clustered among themselves
+`update(engine)` is incremental (`bridge/indexing/people.py`, which the indexer also runs after a run that
+analysed faces, once people are in use): faces already placed keep their person; new faces join the person
+of their nearest placed face when close enough, the rest are clustered among themselves
 (`bridge.analyses.people.assign`). A content whose faces were analysed again (another `faces` version)
 is placed again. Names live in the ledger's `people` table (`bridge.state.people`); each content's named
 people are stored as its `people` analysis and copied into its payload, so search filters on them without
@@ -12,72 +13,31 @@ reading the ledger.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bridge.analyses.kinds import payload_fields
-from bridge.analyses.people import PEOPLE_VERSION, FaceRef, assign
-from bridge.indexing.payload import point_id
-from bridge.records import Stage
+from bridge.indexing.people import PeopleReport, Target, refresh
+from bridge.indexing.people import update as update_people
 from bridge.state.people import People
-from bridge.state.rows import AnalysisResult
 
 if TYPE_CHECKING:
     from bridge.engine import Engine
 
 
-@dataclass
-class PeopleReport:
-    faces: int = 0  # faces in the index
-    joined: int = 0  # new faces that joined an existing person
-    new_people: int = 0
-    unassigned: int = 0  # faces in no person yet (seen once)
-    payloads: int = 0  # contents whose `persons` changed
-    named: dict[int, str] = field(default_factory=dict)  # from-catalog: person id → name
-    notes: list[str] = field(default_factory=list)
-
-
-def live_faces(engine: Engine) -> tuple[dict[FaceRef, list[float]], dict[str, str]]:
-    """Every face of live content with its embedding, and each content's `faces` version."""
-    faces: dict[FaceRef, list[float]] = {}
-    versions: dict[str, str] = {}
-    for fp, version, data in engine.ledger.iter_analyses(Stage.FACES):
-        versions[fp] = version
-        for i, f in enumerate(data.get("faces") or []):
-            if f.get("embedding"):
-                faces[(fp, i)] = f["embedding"]
-    return faces, versions
+def target(engine: Engine) -> Target:
+    return Target(engine.model_id, engine.store)
 
 
 def update(engine: Engine) -> PeopleReport:
     """Place every face not yet in a person; new people for clusters of faces seen at least twice."""
-    people = People(engine.ledger)
-    faces, versions = live_faces(engine)
-    report = PeopleReport(faces=len(faces))
-    before = people.names_for()
-    stale = people.forget_stale(versions)
-    placed = people.placed()
-    known = {ref: (pid, faces[ref]) for ref, (pid, _) in placed.items() if pid is not None and ref in faces}
-    new = {ref: emb for ref, emb in faces.items() if placed.get(ref, (None, ""))[0] is None}
-    result = assign(known, new, max_distance=engine.settings.people_max_distance, min_faces=2)
-    people.record(result.joined, result.new_people, result.unassigned, versions)
-    report.joined, report.new_people, report.unassigned = (
-        len(result.joined),
-        len(result.new_people),
-        len(result.unassigned),
-    )
-    touched = stale | {fp for fp, _ in result.joined} | set(before)
-    report.payloads = refresh(engine, people, touched, before)
-    return report
+    return update_people(engine.ledger, target(engine), engine.settings.people_max_distance)
 
 
 def name(engine: Engine, pid: int, new_name: str, source: str = "cli") -> int:
     people = People(engine.ledger)
     before = people.names_for()
     people.name(pid, new_name, source)
-    return refresh(engine, people, people.fingerprints_of([pid]), before)
+    return refresh(engine.ledger, target(engine), people, people.fingerprints_of([pid]), before)
 
 
 def merge(engine: Engine, into: int, others: list[int]) -> int:
@@ -85,29 +45,8 @@ def merge(engine: Engine, into: int, others: list[int]) -> int:
     before = people.names_for()
     fps = people.fingerprints_of([into, *others])
     people.merge(into, others)
-    refresh(engine, people, fps, before)
+    refresh(engine.ledger, target(engine), people, fps, before)
     return len(people.faces_of(into))
-
-
-def refresh(engine: Engine, people: People, fingerprints: Iterable[str], before: dict[str, list[str]]) -> int:
-    """Store each content's named people (`people` analysis) and show them in its payload when they changed."""
-    fps = set(fingerprints)
-    now = people.names_for(fps)
-    changed = [fp for fp in sorted(fps) if now.get(fp, []) != before.get(fp, [])]
-    if not changed:
-        return 0
-    results = [
-        AnalysisResult(fp, Stage.PEOPLE, PEOPLE_VERSION, {"names": now.get(fp, [])}) for fp in changed
-    ]
-    engine.ledger.commit_batch(analyses=results)
-    model_id = engine.model_id
-    points = engine.ledger.stage_points(Stage.EMBED, model_id)
-    if any(fp in points for fp in changed):
-        store = engine.store()
-        for r in results:
-            if r.fingerprint in points:
-                store.set_payload([point_id(r.fingerprint, model_id)], payload_fields({Stage.PEOPLE: r.data}))
-    return len(changed)
 
 
 def photos_of(engine: Engine, pid: int) -> list[str]:
