@@ -44,6 +44,8 @@ class ApiSettings:
     self_signed: bool = True  # beyond loopback without a certificate: generate one (False: refuse)
     advertise: bool | None = None  # zeroconf (discovery.py); None: exactly when listening beyond loopback
     webhooks: bool = True  # deliver settings.webhooks (webhooks.py) while serving
+    metrics: bool = True  # `/metrics` and its collector
+    local_clients: bool = False  # the `/api/v1/local` routes for CLI commands beside the owner (routes/local.py)
 
 
 def local_token_reader(directory: Path | None = None) -> Callable[[], str | None]:
@@ -122,8 +124,18 @@ class ApiServer:
         sock = _bind(s.listen, s.port)
         self._port = sock.getsockname()[1]
         app = create_app(
-            self.host, local_token=self.local_token, loopback_only=self.loopback, limiter=self.limiter
-        )
+            self.host, local_token=self.local_token, loopback_only=self.loopback, limiter=self.limiter,
+            with_metrics=s.metrics,
+        )  # fmt: skip
+        if s.local_clients and self.loopback:
+            from fastapi import APIRouter
+
+            from bridge.api.app import API_PREFIX
+            from bridge.api.routes import local
+
+            v1 = APIRouter(prefix=API_PREFIX)
+            v1.include_router(local.router)
+            app.include_router(v1)
         self.app = app  # type: ignore[assignment]
         config = uvicorn.Config(
             app,
@@ -191,6 +203,47 @@ class ApiServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ClientEndpoint:
+    """The owner's door for CLI commands started beside it: the API on 127.0.0.1 at a port the system picks,
+    with a token of this run, published in the data dir (`bridge.api.endpoint`) until `close()`.
+
+    Its own server, not the `--http` one: that may listen beyond loopback, use TLS or a fixed port, and
+    accepts API keys; this one is loopback-only, plain HTTP, and its local routes take this token alone."""
+
+    def __init__(self, host: EngineHost, purpose: str) -> None:
+        from bridge.api import endpoint
+
+        self.host = host
+        self.token = endpoint.new_token()
+        self.server = ApiServer(
+            host,
+            ApiSettings(listen="127.0.0.1", port=0, advertise=False, webhooks=False, metrics=False,
+                        local_clients=True),
+            local_token=lambda: self.token,
+        ).start()  # fmt: skip
+        self.path = endpoint.publish(host.settings.data_dir, self.server.url, self.token, purpose)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def close(self) -> None:
+        from bridge.api import endpoint
+
+        endpoint.withdraw(self.host.settings.data_dir)  # first: no new client finds a server going away
+        self.server.stop()
+
+
+def serve_local_clients(host: EngineHost, purpose: str) -> ClientEndpoint | None:
+    """`ClientEndpoint(host, purpose)`, or None with a warning when it cannot start: the owner still works,
+    and commands beside it exit 75 as they did before there were clients."""
+    try:
+        return ClientEndpoint(host, purpose)
+    except Exception as e:
+        log.warning("commands beside this process cannot use its engine: %s", type(e).__name__)
+        return None
 
 
 def _loopback_address(listen: str) -> bool:

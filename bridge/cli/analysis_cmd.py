@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bridge.cli.common import RichProgress, console, emit_json, out, settings_from, user_errors
+from bridge.cli import remote_run
+from bridge.cli.common import RichProgress, console, emit_json, out, owner_client, settings_from, user_errors
 
 
 def duplicates(
@@ -38,12 +39,17 @@ def duplicates(
     except ValueError:
         raise fail(f"unknown --kind {kind}; use exact, near or burst", Exit.USAGE) from None
     settings = settings_from(ctx)
-    with (
-        user_errors(),
-        Engine.open(settings, purpose="pixel-detective duplicates") as engine,
-        RichProgress(enabled=not as_json) as progress,
-    ):
-        groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors, progress=progress)
+    client = owner_client(settings)
+    if client is not None:  # the tray app or `serve` owns the index: it finds them (remote_run.py)
+        with client, user_errors():
+            groups, notes = remote_run.duplicates(client, kinds, vectors)
+    else:
+        with (
+            user_errors(),
+            Engine.open(settings, purpose="pixel-detective duplicates") as engine,
+            RichProgress(enabled=not as_json) as progress,
+        ):
+            groups, notes = find_in_index(engine, kinds=kinds, use_vectors=vectors, progress=progress)
     if as_json:
         emit_json(
             {

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from bridge.records import RunFailure
 from bridge.settings import Settings, load_settings
 from bridge.state.ledger import LedgerError
 from bridge.state.owner import OwnerBusy
+
+if TYPE_CHECKING:
+    from bridge.api.client import LocalClient
 
 
 def _escape_unencodable_output() -> None:
@@ -63,17 +66,44 @@ def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors users can act on into one clear line and a stable exit code."""
+    from bridge.api.client import ClientError
     from bridge.files.diskspace import DiskFullError
     from bridge.store import StoreError
 
     try:
         yield
     except OwnerBusy as e:
-        raise fail(str(e), Exit.BUSY) from None
+        raise fail(f"{e}{_NO_ENDPOINT}", Exit.BUSY) from None
+    except ClientError as e:  # the running owner refused or stopped answering (see owner_client)
+        raise fail(str(e), Exit.BUSY if e.status in (409, 423) else Exit.ERROR) from None
     except (LedgerError, ModelError, StoreError, DiskFullError) as e:
         raise fail(str(e)) from None
     except RunFailure as e:  # the environment failed the run (workers, disk): no file was blamed for it
         raise fail(f"indexing failed: {e}") from None
+
+
+_NO_ENDPOINT = (  # an owner with an endpoint would have run the command (owner_client)
+    " It runs no commands for others (the tray app and `serve` do, once they have started)."
+)
+
+
+def owner_client(settings: Settings) -> LocalClient | None:
+    """The running owner of this data dir (the tray app, `serve`), when it takes commands beside it: the
+    command then runs in that process (`bridge/api/routes/local.py`) instead of exiting 75. None: no owner,
+    or one that left a stale endpoint file; the command opens the engine itself as before."""
+    from bridge.api.client import connect
+
+    return connect(settings.data_dir)
+
+
+def needs_own_engine(client: LocalClient, what: str) -> typer.Exit:
+    """A command (or an option) that a running owner cannot run for us: exit 75 naming it."""
+    client.close()
+    return fail(
+        f"{what} needs the index to itself, and {client.owner} is using it. Stop it (quit the tray app, "
+        "Ctrl-C `serve`) and run the command again.",
+        Exit.BUSY,
+    )
 
 
 def emit_json(data: Any) -> None:

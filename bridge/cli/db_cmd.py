@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.common import fail, out, settings_from, user_errors
+from bridge.cli import remote_run
+from bridge.cli.common import fail, needs_own_engine, out, owner_client, settings_from, user_errors
 from bridge.engine import Engine
 from bridge.files.diskspace import DiskFullError
 from bridge.state.portable import PortableError, check_destination, export_index, import_index
@@ -18,8 +19,13 @@ def export_db(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Des
     s = settings_from(ctx)
     try:
         check_destination(file)  # before the index is even opened: a folder or a missing one is refused
-        with user_errors(), Engine.open(s, purpose="pixel-detective export-db") as engine:
-            manifest = export_index(engine, file)
+        client = owner_client(s)
+        if client is not None:  # the tray app or `serve` owns the index: it writes the archive (remote_run.py)
+            with client, user_errors():
+                manifest = remote_run.export(client, file)
+        else:
+            with user_errors(), Engine.open(s, purpose="pixel-detective export-db") as engine:
+                manifest = export_index(engine, file)
     except (PortableError, DiskFullError) as e:
         raise fail(str(e)) from None
     n = sum(c["count"] for c in manifest["collections"])
@@ -34,6 +40,9 @@ def import_db(
     """Import an archive made by export-db: verified and built beside the current index, then switched in
     at once (an interrupted import leaves the previous index as it was)."""
     s = settings_from(ctx)
+    client = owner_client(s)
+    if client is not None:  # replacing the index under a running owner: never from beside it
+        raise needs_own_engine(client, "import-db")
     with user_errors():
         try:
             manifest = import_index(

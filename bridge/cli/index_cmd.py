@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bridge.cli import remote_run
 from bridge.cli.common import (
     RichProgress,
     console,
     emit_json,
     fail,
     graceful_stop,
+    needs_own_engine,
+    owner_client,
     settings_from,
     user_errors,
 )
@@ -27,6 +30,9 @@ from bridge.indexing.pipeline import RunSummary
 from bridge.indexing.standins import StandIn
 from bridge.indexing.summary import rate_words
 from bridge.indexing.upkeep import ensure_space
+
+if TYPE_CHECKING:
+    from bridge.api.client import LocalClient
 
 USER_FILE_MODE = 0o644  # before the umask
 
@@ -210,6 +216,20 @@ def index(
             raise fail(nothing_to_index(catalog, notes))  # every original offline, no preview: say so
     if watch:
         _folders_only(roots)
+    client = owner_client(settings)
+    if client is not None:  # the tray app or `serve` owns the index: the job runs there (remote_run.py)
+        given = {"--rebuild-embeddings": rebuild, "--retry-failed": retry_failed, "--watch": watch,
+                 "--checkpoint": checkpoint is not None, f"--model {model}": model is not None
+                 and model != client.info.get("model"), "--keywords/--no-keywords": keywords is not None,
+                 "--quality/--no-quality": quality is not None, "--vocabulary-catalog": vocabulary_catalog
+                 is not None, "--caption-beams": caption_beams is not None, "--caption-model": caption_model
+                 is not None}  # fmt: skip
+        tuning = {"--batch-size": batch_size, "--workers": workers, "--device": device,
+                  "--device-decode": device_decode, "--cluster": cluster}  # fmt: skip
+        _index_in_owner(client, roots, stand_ins, notes, refused=[k for k, v in given.items() if v],
+                        ignored=[k for k, v in tuning.items() if v is not None], captions=captions,
+                        summary=summary, as_json=as_json)  # fmt: skip
+        return
     if vocabulary_catalog is not None:  # kept for this data dir's next runs (vocabulary.json); '' forgets it
         from bridge.analyses.vocabulary import remember_vocabulary_catalog
 
@@ -264,6 +284,48 @@ def index(
                 watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False, on_start=_say_watching)
         if engine.weights_problem or engine.caption_problem or engine.keywords_problem:
             raise typer.Exit(int(Exit.DEGRADED))  # a stage was skipped or ran without what was asked
+
+
+def _index_in_owner(
+    client: LocalClient,
+    roots: list[str],
+    stand_ins: list[StandIn],
+    notes: list[str],
+    *,
+    refused: list[str],
+    ignored: list[str],
+    captions: bool | None,
+    summary: Path | None,
+    as_json: bool,
+) -> None:
+    """`index` as a job of the running owner: the same messages, summary and exit codes as a local run."""
+    if refused:
+        raise needs_own_engine(client, ", ".join(refused))
+    if ignored:
+        console.print(f"[yellow]note:[/] {client.owner} indexes with its own settings; "
+                      f"{', '.join(ignored)} not applied", highlight=False)  # fmt: skip
+    if stand_ins:
+        notes.append(f"{len(stand_ins)} offline original(s) were left for a run without the tray app or "
+                     "`serve` (indexing from Lightroom's previews needs the index to itself)")  # fmt: skip
+    if not roots:
+        raise needs_own_engine(client, "indexing offline originals from Lightroom's previews")
+    with client, user_errors():
+        outcome = remote_run.index(client, roots, captions=captions, show_progress=not as_json)
+    result = outcome.summary
+    if result is None:  # cancelled while it waited in the owner's queue
+        console.print("[bold]stopped[/]: the job was cancelled before it started", highlight=False)
+        raise typer.Exit(int(Exit.INTERRUPTED))
+    result.notes.extend(notes)
+    if summary:
+        write_json_atomic(summary, result.as_dict())
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        print_summary(result)
+    if result.status == "stopped":
+        raise typer.Exit(int(Exit.INTERRUPTED))
+    if outcome.degraded:
+        raise typer.Exit(int(Exit.DEGRADED))
 
 
 def watch_cmd(

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.common import console, emit_json, fail, out, settings_from, shown, user_errors
+from bridge.cli import remote_run
+from bridge.cli.common import (
+    console,
+    emit_json,
+    fail,
+    needs_own_engine,
+    out,
+    owner_client,
+    settings_from,
+    shown,
+    user_errors,
+)
 from bridge.cli.exits import Exit
 from bridge.cli.table import Column, is_terminal, render
 from bridge.engine import Engine
@@ -64,24 +75,34 @@ def search_cmd(
         raise fail(str(e), Exit.USAGE) from None
     settings = settings_from(ctx, model=model)
     metadata_only = query is None and like is None  # filters alone: no model needed, none loaded
-    with user_errors(), Engine.open(settings, purpose="pixel-detective search", model=not metadata_only) as engine:
-        try:
-            if metadata_only:
-                results = metadata_search(engine, flt, limit=limit)
-            else:
-                vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
-                results = search(
-                    engine,
-                    vec,
-                    limit=limit,
-                    min_score=min_score,
-                    where=flt,
-                    text=None if vector_only else query,
-                )
-        except SearchError as e:
-            raise fail(str(e)) from None
-        for notice in engine.notices:  # a store being rebuilt, photos missing from it: results are partial
+    client = owner_client(settings)
+    if client is not None:  # the tray app or `serve` owns the index: it runs the search (remote_run.py)
+        with client, user_errors():
+            if model is not None and model != client.info.get("model"):
+                raise needs_own_engine(client, f"--model {model}")
+            results, notices = remote_run.search(client, query=query, like=like, limit=limit,
+                                                 min_score=min_score, where=where, vector_only=vector_only)  # fmt: skip
+        for notice in notices:
             console.print(f"[bold yellow]warning:[/] {shown(notice)}", highlight=False)
+    else:
+        with user_errors(), Engine.open(settings, purpose="pixel-detective search", model=not metadata_only) as engine:
+            try:
+                if metadata_only:
+                    results = metadata_search(engine, flt, limit=limit)
+                else:
+                    vec = text_vector(engine, query) if query is not None else photo_vector(engine, like)[0]  # type: ignore[arg-type]
+                    results = search(
+                        engine,
+                        vec,
+                        limit=limit,
+                        min_score=min_score,
+                        where=flt,
+                        text=None if vector_only else query,
+                    )
+            except SearchError as e:
+                raise fail(str(e)) from None
+            for notice in engine.notices:  # a store being rebuilt, photos missing from it: results are partial
+                console.print(f"[bold yellow]warning:[/] {shown(notice)}", highlight=False)
     if as_json:
         emit_json(
             {

@@ -12,7 +12,7 @@ from bridge.cli.common import console, fail, graceful_stop, settings_from, user_
 from bridge.cli.exits import Exit
 
 if TYPE_CHECKING:
-    from bridge.api.server import ApiServer
+    from bridge.api.server import ApiServer, ClientEndpoint
     from bridge.lightroom import Service
 
 
@@ -61,9 +61,14 @@ def serve(
     with graceful_stop() as stop, user_errors():
         service = Service(settings, advertise=advertise).start()  # OwnerBusy → exit 75
         api_server: ApiServer | None = None
+        clients: ClientEndpoint | None = None
         try:
             if http:
                 api_server = _start_http(service, port or 8765, listen, tls_cert, tls_key)
+            if service.host is not None:  # `pixel-detective search/index/…` beside it run in this process
+                from bridge.api.server import serve_local_clients
+
+                clients = serve_local_clients(service.host, "`pixel-detective serve`")
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)
             console.print(f"port file:  {st['port_file']} (written by the Lightroom plugin)", highlight=False)
@@ -92,6 +97,8 @@ def serve(
                     else:
                         console.print("Lightroom disconnected; waiting for it to come back…")
         finally:
+            if clients is not None:
+                clients.close()
             if api_server is not None:
                 api_server.stop()
             service.stop()
