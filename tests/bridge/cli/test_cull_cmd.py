@@ -1,9 +1,11 @@
 """`pixel-detective cull` end to end: a real photo made into a burst (blur ladder, motion blur) and an exposure
-bracket, indexed, culled, an override kept across a re-run, decisions written to XMP sidecars."""
+bracket, indexed, culled, an override kept across a re-run, decisions written to XMP sidecars and to a copy of
+the real LR5 catalog (flags and collections read back)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import cv2
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from catalog.reader import open_catalog
 from tests.bridge.cli.test_cli import pd
 
 
@@ -51,9 +54,9 @@ def _shoot(shared_data: Path, folder: Path) -> None:
         _save(px, folder / f"bracket_{i}.jpg", "2024:05:01 11:00:00", f"{i * 3}0", bias=bias)
 
 
-@pytest.mark.slow  # indexes 7 photos and runs the CLI 5 times: ~20 s idle, over a minute on a loaded machine
+@pytest.mark.slow  # indexes 7 photos, runs the CLI 6 times: ~25 s idle, 1.5-3 min on the loaded shared box
 def test_cull_picks_the_sharpest_keeps_brackets_and_overrides(
-    settings, shared_data: Path, tmp_path: Path, monkeypatch
+    settings, shared_data: Path, tmp_path: Path, monkeypatch, copy_shared
 ) -> None:
     folder = tmp_path / "shoot"
     _shoot(shared_data, folder)
@@ -87,6 +90,39 @@ def test_cull_picks_the_sharpest_keeps_brackets_and_overrides(
 
     r = pd(settings.data_dir, "cull", str(folder), "--target", "150%", check=False)
     assert r.returncode == 2 and "share" in r.stderr
+
+    # the real LR5 catalog, its four photos pointed at the burst: flags and collections written and read back
+    cat = _catalog_of(copy_shared, folder, tmp_path)
+    done = json.loads(pd(settings.data_dir, "cull", "--catalog", str(cat), "--write", "catalog", "--json").stdout)
+    assert done["written"]["collections"]["Pixel Detective: picks"] == 1
+    with open_catalog(cat) as c:
+        flags = {Path(p.path).name: p.pick for p in c.photos()}
+        names = {k.name for k in c.collections()}
+    assert flags == {"burst_1.jpg": -1, "burst_2.jpg": -1, "burst_3.jpg": -1, "burst_4.jpg": 1}
+    assert {"Pixel Detective: picks", "Pixel Detective: rejects", "Pixel Detective: eyes closed"} <= names
+
+
+def _catalog_of(copy_shared, folder: Path, tmp_path: Path) -> Path:
+    """A copy of the real LR5 catalog whose four photos are the burst's four frames in `folder`."""
+    (cat,) = copy_shared("catalogs/lr5_test_catalog_1.lrcat", dest=tmp_path / "catalog")
+    conn = sqlite3.connect(cat)
+    with conn:
+        # every file into the top folder of one root, and that root is the shoot
+        root, top = conn.execute(
+            "SELECT rootFolder, id_local FROM AgLibraryFolder WHERE pathFromRoot = '' ORDER BY id_local"
+        ).fetchone()
+        conn.execute("UPDATE AgLibraryRootFolder SET absolutePath = ? WHERE id_local = ?", (f"{folder}/", root))
+        conn.execute("UPDATE AgLibraryFile SET folder = ?", (top,))
+        ids = [r[0] for r in conn.execute("SELECT id_local FROM AgLibraryFile ORDER BY id_local")]
+        for i, fid in enumerate(ids, 1):
+            name = f"burst_{i}"
+            conn.execute(
+                "UPDATE AgLibraryFile SET baseName = ?, extension = 'jpg', idx_filename = ?, "
+                "lc_idx_filename = ?, originalFilename = ? WHERE id_local = ?",
+                (name, f"{name}.jpg", f"{name}.jpg", f"{name}.jpg", fid),
+            )
+    conn.close()
+    return cat
 
 
 def test_cull_usage_errors(data_dir: Path, tmp_path: Path) -> None:
