@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from bridge.models.registry import REGISTRY, imported_models
 from bridge.settings import Settings, default_config_file
 from desktop import settings_file
+from desktop.formatting import home_path
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "lrplugin" / "PixelDetective.lrplugin"
 SIDECAR_STYLES = ("name", "name.ext")  # IMG_1.xmp / IMG_1.CR2.xmp (Settings.sidecar_naming)
@@ -235,7 +236,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save_and_close)
         buttons.rejected.connect(self.reject)
         note = QLabel(
-            f"Saved to {self.config_file}; the engine uses model and performance changes on next start."
+            f"Saved to {home_path(str(self.config_file))}; the engine uses model and performance changes on next start."
         )
         note.setWordWrap(True)
         lay = QVBoxLayout(self)

@@ -225,4 +225,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The pictures are saved and the host is closed: skip the interpreter's teardown of the Qt objects, which
+    # sometimes ended this process with "shared QObject was deleted directly" and a segfault under Xvfb
+    # (seen only here, after everything was written; cause not found).
+    os._exit(code)

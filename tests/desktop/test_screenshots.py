@@ -33,6 +33,7 @@ def test_screenshots(settings, shared_data, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env["HOME"] = str(home)  # the library is ~/Pictures/Library: no temporary path in the pictures
     env["PIXEL_DETECTIVE_THEME"] = "dark"
+    env["PIXEL_DETECTIVE_CONFIG"] = str(home / ".config" / "pixel-detective" / "settings.toml")
     run = first = None
     if shutil.which("xvfb-run"):
         run = subprocess.run(
