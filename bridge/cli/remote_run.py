@@ -91,14 +91,18 @@ def index(client: LocalClient, roots: list[str], *, captions: bool | None, show_
     console.print(f"indexing in {shown(client.owner)}", highlight=False)
     if reply.get("busy"):
         console.print(f"queued behind {len(reply['busy'])} job(s) of the running service", highlight=False)
-    cancelled = False
+    cancelled = started = False
     finished: dict[str, Any] | None = None
     done = failed = 0
     with graceful_stop() as stop, RichProgress(enabled=show_progress) as progress:
         while finished is None:
             if stop.is_set() and not cancelled:
                 cancelled = True
-                client.cancel(job_id)
+                if client.cancel(job_id) and not started:
+                    # still waiting in the owner's queue (perhaps held by a pause there): it is dropped when
+                    # the queue reaches it, and never runs; nothing to wait for
+                    finished = {"job": job_id, "status": "cancelled", "summary": None}
+                    break
             try:
                 item = events.get(timeout=0.2)
             except queue.Empty:
@@ -108,7 +112,9 @@ def index(client: LocalClient, roots: list[str], *, captions: bool | None, show_
             kind, data = item
             if data.get("job") != job_id:
                 continue
-            if kind == "phase":
+            if kind == "job_started":
+                started = True
+            elif kind == "phase":
                 progress.phase(str(data.get("phase") or ""), data.get("total"))
                 done = failed = 0
             elif kind == "progress":

@@ -138,11 +138,46 @@ def test_index_as_a_client_streams_progress_and_ends_like_a_local_run(lib):
     assert r.returncode == 1 and "not found" in r.stderr  # checked before anything is sent
 
 
+def test_ctrl_c_on_a_client_index_cancels_its_job_in_the_owner(lib, tmp_path):
+    import httpx
+
+    found = endpoint.read(lib.data)
+    assert found is not None
+    api = httpx.Client(base_url=f"{found.url}/api/v1", headers={"Authorization": f"Bearer {found.token}"},
+                       trust_env=False)  # fmt: skip
+    held = make_photos(tmp_path / "held", 3, seed=11)
+    first = api.post("/local/index", json={"roots": [str(held[0].parent)]}).json()["job"]["job"]
+    api.post(f"/jobs/{first}/pause")  # the owner's queue is held: the client's job waits behind it
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "index", str(lib.more)], env=_env(lib.data, lib.bridge),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not any(j["status"] == "queued" and j["job"] != first for j in api.get("/jobs").json()):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "the job was cancelled before it started" in err
+    mine = [j["job"] for j in api.get("/jobs").json() if j["job"] != first][-1]
+    api.post(f"/jobs/{first}/resume")
+    deadline = time.monotonic() + 120
+    while api.get(f"/jobs/{mine}").json()["status"] != "cancelled":  # dropped when the queue reaches it
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert api.get(f"/jobs/{first}").json()["status"] == "completed"
+    api.close()
+
+
 def test_export_db_as_a_client_and_import_refused(lib, tmp_path):
     archive = tmp_path / "index.tar.gz"
     r = lib.pd("export-db", str(archive))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("exported 14 vectors in 1 collection(s) to ")
+    assert r.stdout.startswith("exported 17 vectors in 1 collection(s) to ")  # 10 + 4 + the 3 held
     assert archive.is_file() and archive.stat().st_size > 0
     r = lib.pd("import-db", str(archive), "--force")
     assert r.returncode == 75 and "import-db needs the index to itself" in r.stderr
@@ -163,4 +198,4 @@ def test_stopped_owner_removes_its_endpoint_and_a_stale_one_is_ignored(lib):
     endpoint.path(lib.data).write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": os.getpid(),
                                                    "token": "x", "purpose": "old"}))  # fmt: skip
     r = _run(lib, QUERIES["where"])
-    assert r.returncode == 0 and r.stdout.count("\n") == 16, r.stderr  # header + 15 photos
+    assert r.returncode == 0 and r.stdout.count("\n") == 18, r.stderr  # header + 17 contents (a copy is one)
