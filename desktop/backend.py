@@ -191,8 +191,10 @@ class Backend(QObject):
 
     def _metadata_search(self, host: Any, flt: Any, limit: int) -> list[Any]:
         """Photos whose metadata pass the filters, newest first (`bridge.search.query.metadata_search`, what
-        `search --where` runs without a query): read from this process's read-only ledger, so it works with
-        no model weights and needs no call to the engine process."""
+        `search --where` runs without a query), with no model weights: the host's `search_metadata` when it
+        has one, else read from this process's read-only ledger (the engine process does not offer it)."""
+        if callable(getattr(host, "search_metadata", None)):  # the host's own (in-process EngineHost)
+            return list(host.search_metadata(limit=limit, where=flt))
         from types import SimpleNamespace
 
         from bridge.search.query import metadata_search
