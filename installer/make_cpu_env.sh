@@ -24,4 +24,6 @@ fi
 "${pip[@]}" --no-deps -r "$reqs"
 "${pip[@]}" --no-deps -e .
 "${pip[@]}" pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.10
-"$VENV/bin/python" -c 'import torch; assert torch.version.cuda is None, "torch in build/venv-cpu is a CUDA build"; print("CPU build environment ready: torch", torch.__version__)'
+# torchvision's compiled ops must match torch (a CUDA-built torchvision beside the CPU torch fails at import).
+"$VENV/bin/python" -c 'import torch; assert torch.version.cuda is None, "torch in build/venv-cpu is a CUDA build"
+import torchvision.ops; print("CPU build environment ready: torch", torch.__version__, "torchvision", torchvision.__version__)'

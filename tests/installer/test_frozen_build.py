@@ -2,8 +2,8 @@
 broken files (R7's named reasons), `search`, `failures`, and the plug-in bridge (`serve` with the plug-in
 simulator: right token answered, wrong token refused, R25).
 
-Slow: building takes minutes (set PD_FROZEN_APP=dist/<name> to test an existing build). The CPU build is made when
-build/venv-cpu exists (installer/make_cpu_env.sh), else the variant this environment's torch allows.
+Slow: building takes minutes (set PD_FROZEN_APP=dist/<name> to test an existing build). It builds with this
+environment's Python (PD_BUILD_PYTHON to use another, e.g. build/venv-cpu/bin/python), in the variant its torch allows.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from tests.bridge.lightroom.plugin_sim import PluginSim
 from tests.model_factory import TINY_MODEL_ID
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "installer"))
-import bundle  # noqa: E402
-
 pytestmark = [pytest.mark.slow, pytest.mark.reliability, pytest.mark.timeout(3600)]
 pytest.importorskip("PyInstaller", reason="the installer extra (pip install -e .[installer])")
 
@@ -37,9 +34,14 @@ def frozen_app(tmp_path_factory) -> Path:
     given = os.environ.get("PD_FROZEN_APP")
     if given:
         return Path(given).resolve()
-    cpu_env = ROOT / "build" / "venv-cpu" / "bin" / "python"
-    python = str(cpu_env) if cpu_env.exists() else sys.executable
-    variant = "cpu" if cpu_env.exists() or bundle.check_torch("cpu") is None else "gpu"
+    # PD_BUILD_PYTHON=build/venv-cpu/bin/python builds the CPU variant (installer/make_cpu_env.sh); by default this
+    # environment builds the variant its torch allows (Linux .venv: PyPI's CUDA torch, so the GPU build).
+    python = os.environ.get("PD_BUILD_PYTHON") or sys.executable
+    probe = subprocess.run(
+        [python, "-c", "import torch; print('gpu' if torch.version.cuda else 'cpu')"],
+        capture_output=True, text=True, timeout=300,
+    )
+    variant = probe.stdout.strip() or "gpu"
     out = tmp_path_factory.mktemp("frozen")
     r = subprocess.run(
         ["nice", "-n", "10", python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
