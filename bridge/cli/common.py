@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -52,10 +53,16 @@ console = _Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay 
 out = _Console(soft_wrap=True)
 
 
+_data_dir: Path | None = None
+
+
 def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
     base: dict[str, Any] = dict(ctx.obj or {})
     base.update({k: v for k, v in overrides.items() if v is not None})
-    return load_settings(**base)
+    global _data_dir
+    settings = load_settings(**base)
+    _data_dir = settings.data_dir  # this command's index, for the busy message (_busy_hint)
+    return settings
 
 
 def fail(message: str, code: Exit = Exit.ERROR) -> typer.Exit:
@@ -73,7 +80,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except OwnerBusy as e:
-        raise fail(f"{e}{_NO_ENDPOINT}", Exit.BUSY) from None
+        raise fail(f"{e}{_busy_hint()}", Exit.BUSY) from None
     except ClientError as e:  # the running owner refused or stopped answering (see owner_client)
         raise fail(str(e), Exit.BUSY if e.status in (409, 423) else Exit.ERROR) from None
     except (LedgerError, ModelError, StoreError, DiskFullError) as e:
@@ -85,6 +92,21 @@ def user_errors() -> Iterator[None]:
 _NO_ENDPOINT = (  # an owner with an endpoint would have run the command (owner_client)
     " It runs no commands for others (the tray app and `serve` do, once they have started)."
 )
+
+
+_ENDPOINT_ELSEWHERE = (  # an owner that serves clients, and a command it does not run for others
+    " It runs `search`, `index`, `duplicates` and `export-db` for other commands; this one needs the index "
+    "to itself."
+)
+
+
+def _busy_hint() -> str:
+    """Why this command could not simply run in the owner: it takes no commands, or not this one."""
+    from bridge.api import endpoint
+
+    if _data_dir is None:  # outside a command (settings_from not called): the general wording
+        return _NO_ENDPOINT
+    return _ENDPOINT_ELSEWHERE if endpoint.read(_data_dir) is not None else _NO_ENDPOINT
 
 
 def owner_client(settings: Settings) -> LocalClient | None:

@@ -1,6 +1,6 @@
 """The quick check of CLI commands beside a running owner (the full set is `test_clients.py`, slow): with
-`pixel-detective serve` running, `index` and `search` run in it (they would exit 75 otherwise), and the
-endpoint file is gone once it stops."""
+`pixel-detective serve` running, `index` and `search` run in it (they would exit 75 otherwise), `watch` still
+exits 75 saying why, and the endpoint file is gone once it stops."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_index_and_search_beside_serve(tmp_path: Path, tiny_models_dir: Path) ->
         r = lib.pd("search", "--where", "width>=10", "--json")
         assert r.returncode == 0, r.stderr
         assert len(json.loads(r.stdout)["results"]) == 4
+        r = lib.pd("watch", str(lib.more))  # not run for others: 75, and the line says why
+        assert r.returncode == 75 and "this one needs the index to itself" in r.stderr, r.stderr
         lib.serve.send_signal(signal.SIGINT)
         _, err = lib.serve.communicate(timeout=60)
         assert lib.serve.returncode == 0, err
