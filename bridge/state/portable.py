@@ -4,6 +4,13 @@ Layout: manifest.json, ledger.sqlite (an online backup), and per collection vect
 (same order). Vectors travel as plain arrays, not store files, so an export from the embedded store
 imports into a Qdrant server and back.
 
+Models: the manifest's `models` names each collection's model — a built-in one by id, an imported (custom) one
+with its spec, weights file name and SHA-256, and its open_clip config under `models/<name>/`; with
+`with_weights` the weights file travels too. An import registers a custom model the archive carries (staged
+and switched in with the ledger, so still all or nothing), accepts one already registered here with the same
+weights, refuses one registered here under the same name with other weights (before anything changes), and
+otherwise imports the index and says which weights to import (`missing_models`).
+
 All or nothing (R37, R45): both directions work in `<data>/tmp/` and publish with a rename. An import
 builds the new ledger and stores beside the old ones and switches them in through the data dir's switch
 journal (bridge/files/datadir.py), so a kill at any moment leaves the old index or the new one, never half;
@@ -19,7 +26,7 @@ import shutil
 import sqlite3
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +36,8 @@ import numpy as np
 from bridge import __version__
 from bridge.files import datadir
 from bridge.files.diskspace import DiskFullError, disk_full_message, ensure_free, is_disk_full, same_disk
-from bridge.models.registry import sha256_file
+from bridge.models.registry import REGISTRY, model_dir, safe_name, sha256_file
+from bridge.models.registry import read_manifest as model_manifest
 from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import SCHEMA_VERSION, Ledger
@@ -87,10 +95,13 @@ def check_destination(dest: Path) -> Path:
     return dest
 
 
-def export_index(engine: Engine, dest: Path, *, check_space: bool = True) -> dict[str, Any]:
+def export_index(
+    engine: Engine, dest: Path, *, check_space: bool = True, with_weights: bool = False
+) -> dict[str, Any]:
     """Write the index to `dest` (.tar.gz). On any failure nothing is left at `dest` or beside it.
 
     `check_space=False` skips the up-front estimate (tests use it to meet a real full disk mid-write).
+    `with_weights`: imported (custom) models travel with their weights file, not only its checksum.
     """
     dest = check_destination(dest)
     models = sorted({v for (stage, v) in engine.ledger.stage_counts() if stage == Stage.EMBED})
@@ -99,7 +110,7 @@ def export_index(engine: Engine, dest: Path, *, check_space: bool = True) -> dic
         with datadir.temp_work(engine.settings.data_dir, "export") as tmp:
             if check_space:
                 _ensure_export_space(engine, models, tmp, dest)
-            manifest = _write_export(engine, models, tmp, part)
+            manifest = _write_export(engine, models, tmp, part, with_weights=with_weights)
             part.replace(dest)
             datadir.fsync_dir(dest.parent)
     except BaseException as e:
@@ -137,13 +148,16 @@ def collection_bytes(store: VectorStore) -> int:
     return int(n * (store.dim * 4 + per_point)) + 4096
 
 
-def _write_export(engine: Engine, models: list[str], tmp: Path, part: Path) -> dict[str, Any]:
+def _write_export(
+    engine: Engine, models: list[str], tmp: Path, part: Path, *, with_weights: bool = False
+) -> dict[str, Any]:
     backup = sqlite3.connect(tmp / LEDGER)
     try:
         engine.ledger.db.conn.backup(backup)  # consistent snapshot even while others read
     finally:
         backup.close()
     collections = [_export_collection(engine.store(m), m, tmp) for m in models]
+    model_entries = [_export_model(engine.settings.models_dir, m, tmp, with_weights) for m in models]
     files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = {
         "format": FORMAT,
@@ -153,6 +167,7 @@ def _write_export(engine: Engine, models: list[str], tmp: Path, part: Path) -> d
         "store_schema": STORE_SCHEMA_VERSION,
         "created_at": time.time(),
         "collections": collections,
+        "models": model_entries,
         "files": files,
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -188,7 +203,99 @@ def _export_collection(store: VectorStore, model_id: str, tmp: Path) -> dict[str
     return {"model": model_id, "name": store.name, "dim": store.dim, "count": n}
 
 
+def _export_model(models_dir: Path, model_id: str, tmp: Path, with_weights: bool) -> dict[str, Any]:
+    """The identity of a collection's model; an imported one's config (and, asked, weights) into `tmp`."""
+    manifest = model_manifest(models_dir, model_id)
+    if manifest is None:
+        source = "builtin" if model_id in REGISTRY else "unknown"  # unknown: its weights are not here either
+        return {"id": model_id, "source": source}
+    entry: dict[str, Any] = {
+        "id": model_id,
+        "source": "imported",
+        "spec": manifest["spec"],
+        "weights_file": manifest["weights_file"],
+        "sha256": manifest["sha256"],
+        "config_file": manifest.get("config_file"),
+        "weights_included": with_weights,
+    }
+    src, dst = model_dir(models_dir, model_id), tmp / "models" / safe_name(model_id)
+    dst.mkdir(parents=True)
+    if manifest.get("config_file"):
+        shutil.copy2(src / manifest["config_file"], dst / manifest["config_file"])
+    if with_weights:
+        shutil.copy2(src / manifest["weights_file"], dst / manifest["weights_file"])
+        if sha256_file(dst / manifest["weights_file"]) != manifest["sha256"]:
+            raise PortableError(
+                f"the weights of {model_id} in {src} no longer match their checksum; run "
+                f"`pixel-detective models verify {model_id}`"
+            )
+    return entry
+
+
 # -- import ------------------------------------------------------------------------------------------
+
+
+def plan_models(manifest: dict[str, Any], models_dir: Path) -> tuple[list[str], list[str]]:
+    """(custom models to register from the archive, sentences naming the weights still missing here).
+    Raises PortableError when this data dir holds another model's weights under an archive model's name."""
+    register: list[str] = []
+    missing: list[str] = []
+    for m in manifest.get("models", []):
+        if m.get("source") != "imported":
+            if m.get("source") == "unknown":
+                missing.append(f"{m['id']}: the exporting machine had no weights for it either")
+            continue
+        here = model_manifest(models_dir, m["id"])
+        if here is not None:
+            if here.get("sha256") != m["sha256"]:
+                raise PortableError(
+                    f"this index was built with {m['id']} weights {m['weights_file']} (sha256 {m['sha256']}), "
+                    f"but {models_dir} holds other weights under that name (sha256 {here.get('sha256')}); "
+                    "nothing was imported. Remove or rename that model here first."
+                )
+            continue  # the same weights are already registered
+        if m.get("weights_included"):
+            register.append(m["id"])
+            continue
+        cfg = f" --config {m['config_file']}" if m.get("config_file") else ""
+        where = (
+            f" (its config is in the archive: models/{safe_name(m['id'])}/{m['config_file']})"
+            if m.get("config_file")
+            else ""
+        )
+        missing.append(
+            f"{m['id']}: import its weights {m['weights_file']} (sha256 {m['sha256']}) with "
+            f"`pixel-detective models import {m['weights_file']} --model {m['id']}{cfg}`{where}, or export "
+            "again with `export-db --with-weights`"
+        )
+    return register, missing
+
+
+def _stage_models(work: Path, manifest: dict[str, Any], register: list[str]) -> list[str]:
+    """The archive's custom models, as registered model folders under `work/new/models/`; their paths."""
+    out = []
+    for m in manifest.get("models", []):
+        if m["id"] not in register:
+            continue
+        rel = f"models/{safe_name(m['id'])}"
+        src, dst = work / "unpacked" / rel, work / "new" / rel
+        if sha256_file(src / m["weights_file"]) != m["sha256"]:
+            raise PortableError(f"the archive's weights of {m['id']} do not match their recorded checksum")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        registered = {
+            "format": 1,
+            "spec": m["spec"],
+            "weights_file": m["weights_file"],
+            "sha256": m["sha256"],
+            "imported_at": time.time(),
+            "imported_from": "import-db",
+        }
+        if m.get("config_file"):
+            registered["config_file"] = m["config_file"]
+        (dst / "manifest.json").write_text(json.dumps(registered, indent=2))
+        out.append(rel)
+    return out
 
 
 def read_manifest(archive: Path, into: Path) -> dict[str, Any]:
@@ -240,11 +347,14 @@ def import_index(
             if check_space:
                 ensure_free(work, _import_need(archive), f"import {archive}")
             manifest = read_manifest(archive, work / "unpacked")
+            register, missing = plan_models(manifest, engine.settings.models_dir)  # refusals before any change
+            manifest["missing_models"] = missing
             if engine.settings.store == "edge":
                 _stage(work, manifest)
-                _switch(engine, work, manifest)
+                models = _stage_models(work, manifest, register)
+                _switch(engine, work, manifest, models)
             else:
-                _import_remote(engine, work, manifest)
+                _import_remote(engine, work, manifest, register)
     finally:
         engine.close()
     return manifest
@@ -291,7 +401,7 @@ def _stage(work: Path, manifest: dict[str, Any]) -> None:
             store.optimize()  # built now, so the switched-in store is searched through its index at once
         finally:
             store.close()
-    shutil.rmtree(unpacked)  # room for nothing else: the switch is renames only
+    shutil.rmtree(unpacked / "collections", ignore_errors=True)  # room: the switch is renames only
 
 
 def _fill(store: VectorStore, cdir: Path, count: int) -> None:
@@ -311,13 +421,14 @@ def _fill(store: VectorStore, cdir: Path, count: int) -> None:
         raise PortableError(f"import of {store.name} ended with {store.count()} of {count} points")
 
 
-def _switch(engine: Engine, work: Path, manifest: dict[str, Any]) -> None:
-    """Swap the staged ledger and stores in (one journaled step); the old ones go to `work/old`."""
+def _switch(engine: Engine, work: Path, manifest: dict[str, Any], models: Sequence[str] = ()) -> None:
+    """Swap the staged ledger, stores and custom models in (one journaled step); the old ones go to
+    `work/old`."""
     s = engine.settings
     engine.close_stores()
     engine.ledger.close()
     names = {collection_name(c["model"], STORE_SCHEMA_VERSION) for c in manifest["collections"]}
-    replace = [LEDGER, *(f"store/{n}" for n in sorted(names))]
+    replace = [LEDGER, *(f"store/{n}" for n in sorted(names)), *models]
     # Collections the archive does not have belong to the old index: their ids would not match the new
     # ledger. Damaged copies kept for inspection stay.
     old_only = sorted(
@@ -330,10 +441,15 @@ def _switch(engine: Engine, work: Path, manifest: dict[str, Any]) -> None:
     engine.ledger = Ledger(s.ledger_path)
 
 
-def _import_remote(engine: Engine, work: Path, manifest: dict[str, Any]) -> None:
+def _import_remote(engine: Engine, work: Path, manifest: dict[str, Any], register: list[str]) -> None:
     """A Qdrant server's collections cannot be renamed into place: the ledger is still switched
     atomically, but the server's points are replaced in place (not all-or-nothing; see the README)."""
     unpacked = work / "unpacked"
+    models = _stage_models(work, manifest, register)  # registered first: the store needs their dimension
+    for rel in models:
+        dst = engine.settings.data_dir / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work / "new" / rel, dst)
     for c in manifest["collections"]:
         engine.drop_store(c["model"])
         store = engine.open_uncached_store(c["model"])
