@@ -36,13 +36,14 @@ HIDDEN_MODULES = (
 # Packages whose data files (not Python) must travel: open_clip's model configs and tokenizer vocabulary, certifi's
 # CA bundle (also covered by its hook), the engine's vocabulary and the dashboard's static files.
 DATA_PACKAGES = ("open_clip", "certifi", "bridge")
-# Packages whose shared libraries sit next to their Python files and are opened by path.
-DYLIB_PACKAGES = ("pyexiv2", "qdrant_edge", "rawpy")
+# Packages whose shared libraries sit next to their Python files and are opened by path (torchvision 0.29: its
+# ops in _C_stable.so, loaded with torch.ops.load_library, which the analysis cannot see).
+DYLIB_PACKAGES = ("pyexiv2", "qdrant_edge", "rawpy", "torchvision")
 # Never in the app: the cluster extra, test tools, and what no code path imports.
 EXCLUDES = (
     "ray", "fsspec", "s3fs", "gcsfs", "boto3", "botocore", "moto", "pytest", "hypothesis", "mypy", "ruff",
     "lupa", "selenium", "tkinter", "IPython", "matplotlib", "pandas", "tensorboard", "torch.utils.tensorboard",
-    "sympy.plotting", "importlinter", "grimp",
+    "importlinter", "grimp",  # (not sympy.plotting: sympy imports it at start; torch needs sympy)
 )
 # The CPU build leaves out everything CUDA: the nvidia-* and cuda-* packages, triton (GPU kernels) and torch's own
 # CUDA libraries (a CUDA torch cannot import without them, so the CPU build needs the CPU torch wheel:
