@@ -38,7 +38,10 @@ HIDDEN_MODULES = (
 DATA_PACKAGES = ("open_clip", "certifi", "bridge")
 # Packages whose shared libraries sit next to their Python files and are opened by path (torchvision 0.29: its
 # ops in _C_stable.so, loaded with torch.ops.load_library, which the analysis cannot see).
-DYLIB_PACKAGES = ("pyexiv2", "qdrant_edge", "rawpy", "torchvision")
+DYLIB_PACKAGES = {
+    "pyexiv2": None, "qdrant_edge": None, "rawpy": None,  # None: PyInstaller's default patterns (lib*.so*, ...)
+    "torchvision": ["_C*.so", "_C*.pyd", "_C*.dylib", "image*.so", "image*.pyd", "image*.dylib"],
+}
 # Never in the app: the cluster extra, test tools, and what no code path imports.
 EXCLUDES = (
     "ray", "fsspec", "s3fs", "gcsfs", "boto3", "botocore", "moto", "pytest", "hypothesis", "mypy", "ruff",

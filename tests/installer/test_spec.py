@@ -54,6 +54,7 @@ def test_the_spec_resolves_and_bundles_the_plugin_data_and_dynamic_imports(tmp_p
     assert any(dest.startswith("open_clip") and "bpe" in name for name, dest in datas)  # tokenizer vocabulary
 
     assert any("libexiv2" in Path(src).name for src, _ in got["binaries"])
+    assert any(dest == "torchvision" for _, dest in got["binaries"])  # its ops, loaded by path (nms, ...)
     hidden = set(got["hidden"])
     for name in ("bridge.cli.app", "bridge.api.app", "desktop.app", "pyexiv2.lib.exiv2api", "qdrant_edge",
                  "uvicorn.loops.auto", "uvicorn.protocols.http.h11_impl", "uvicorn.lifespan.on"):
