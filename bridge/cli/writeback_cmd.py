@@ -198,9 +198,9 @@ def xmp_write(
     if keyword_parent:
         from bridge.analyses.vocabulary import catalog_top_keywords
 
-        tops, problem = catalog_top_keywords(settings_from(ctx).vocabulary_catalog)
-        if problem and not as_json:
-            console.print(f"note: {problem}: every AI keyword goes under {keyword_parent!r}", markup=False)
+        tops, unread = catalog_top_keywords(settings_from(ctx).vocabulary_catalog)
+        if unread and not as_json:
+            console.print(f"note: {unread}: every AI keyword goes under {keyword_parent!r}", markup=False)
 
     try:
         rules = score_rules(rule, settings_from(ctx))
