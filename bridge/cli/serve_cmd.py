@@ -69,6 +69,9 @@ def serve(
                 from bridge.api.server import serve_local_clients
 
                 clients = serve_local_clients(service.host, "`pixel-detective serve`")
+                if clients is not None:
+                    console.print(f"CLI commands beside it (search, index, duplicates, export-db) run here: "
+                                  f"{clients.path}", highlight=False)  # fmt: skip
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)
             console.print(f"port file:  {st['port_file']} (written by the Lightroom plugin)", highlight=False)
