@@ -38,6 +38,8 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
         "data_dir": str(s.data_dir),
         "model": s.model,
         "model_weights": _model_state(s),
+        "vocabulary_catalog": str(s.vocabulary_catalog) if s.vocabulary_catalog else None,
+        "builtin_vocabulary": s.builtin_vocabulary,
         **led.counts(),
         "stages": [
             {"stage": k[0], "version": k[1], "count": v} for k, v in sorted(led.stage_counts().items())
@@ -89,6 +91,7 @@ def _status_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     lines = [
         ("Index", data["data_dir"]),
         ("Model", f"{data['model']} ({weights})"),
+        ("Keyword vocabulary", _vocabulary_words(data)),
         ("Photos indexed", f"{data['files']:,}" + _distinct(data)),
     ]
     by_stage: dict[str, int] = {}
@@ -112,6 +115,14 @@ def _status_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     if not data["runs"]:
         lines.append(("Last run", "never: run `pixel-detective index FOLDER`"))
     return lines
+
+
+def _vocabulary_words(data: dict[str, Any]) -> str:
+    """Which vocabulary keywords come from (the catalog a past `index --vocabulary-catalog` chose is kept)."""
+    builtin = "the built-in photography vocabulary" if data.get("builtin_vocabulary", True) else ""
+    if not data.get("vocabulary_catalog"):
+        return builtin or "none"
+    return f"your keywords in {data['vocabulary_catalog']}" + (f" + {builtin}" if builtin else "")
 
 
 def _distinct(data: dict[str, Any]) -> str:

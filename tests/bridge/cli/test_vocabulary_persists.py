@@ -34,6 +34,9 @@ def test_vocabulary_catalog_persists_until_forgotten(settings: Settings, shared_
     assert again["keyworded"] == 0, again
     shown = json.loads(pd(settings.data_dir, "config", "show", "--json").stdout)["settings"]
     assert shown["vocabulary_catalog"] == {"value": str(cat), "source": "data dir vocabulary.json"}
+    status = json.loads(pd(settings.data_dir, "status", "--json").stdout)
+    assert status["vocabulary_catalog"] == str(cat)
+    assert f"Keyword vocabulary: your keywords in {cat}" in " ".join(pd(settings.data_dir, "status").stdout.split())
 
     back = _index(settings, folder, "--vocabulary-catalog", "")  # forgotten: the built-in vocabulary
     assert back["keyworded"] == 3, back
@@ -52,3 +55,12 @@ def test_an_explicit_setting_wins_over_the_record(settings: Settings, tmp_path: 
     monkeypatch.delenv("PIXEL_DETECTIVE_VOCABULARY_CATALOG")
     (settings.data_dir / DATA_DIR_VOCABULARY_FILE).write_text("not json")  # damaged: ignored, never fatal
     assert load_settings(data_dir=settings.data_dir).vocabulary_catalog is None
+
+
+def test_status_says_which_vocabulary() -> None:
+    from bridge.cli.info_cmd import _vocabulary_words
+
+    assert _vocabulary_words({"vocabulary_catalog": None}) == "the built-in photography vocabulary"
+    assert _vocabulary_words({"vocabulary_catalog": "/a.lrcat", "builtin_vocabulary": False}) == (
+        "your keywords in /a.lrcat"
+    )
