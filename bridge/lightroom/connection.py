@@ -27,6 +27,7 @@ from bridge.lightroom.files import Ports, PortsProblem, load_ports
 from bridge.lightroom.peers import foreign_listener
 from bridge.lightroom.protocol import (
     BOTH,
+    FEATURES,
     MAX_FRAME,
     MESSAGES,
     PROTOCOL_VERSION,
@@ -119,6 +120,7 @@ class PluginSession:
         self.closed = threading.Event()
         self.close_reason = ""
         self.plugin: dict[str, str] = {}
+        self.features: frozenset[str] = frozenset()  # optional protocol features the plugin announced
         self.started_at: float | None = None
         self.requests = 0
         self.errors = 0
@@ -143,6 +145,7 @@ class PluginSession:
             "service": SERVICE_NAME,
             "version": self.version,
             "protocol": PROTOCOL_VERSION,
+            "features": list(FEATURES),
         }
         hello = Frame("hello", body)
         ack = self._exchange(hello, "hello.ack")
@@ -158,7 +161,10 @@ class PluginSession:
         ok = self._exchange(
             Frame("auth", {"proof": service_proof(self.token, nonce_p, nonce_s, receive, send)}), "auth.ok"
         )
-        self.plugin = {k: str(v) for k, v in ok.body.items()}
+        self.plugin = {k: str(v) for k, v in ok.body.items() if k != "features"}
+        said = ok.body.get("features")
+        # Only what both sides speak: a plugin before "chunks" gets whole replies (or `too_large`).
+        self.features = frozenset(x for x in said if x in FEATURES) if isinstance(said, list) else frozenset()
         self.started_at = time.time()
         self._last_heard = time.monotonic()
 
@@ -270,7 +276,13 @@ class PluginSession:
                 break
             self._last_heard = time.monotonic()
             if isinstance(item, TooLarge):
-                self.error("too_large", f"frame of {item.size} bytes or more discarded", None)
+                # Its id from the first/last bytes kept, so the plugin can fail that request at once.
+                self.error(
+                    "too_large",
+                    f"frame of {item.size} bytes or more discarded (at most {MAX_FRAME}): send fewer paths "
+                    "per request",
+                    item.id,
+                )
                 continue
             if not item.strip():
                 continue  # blank lines carry nothing; not a request, so no reply

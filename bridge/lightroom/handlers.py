@@ -26,10 +26,13 @@ from bridge.lightroom.connection import PluginSession
 from bridge.lightroom.dupgroups import group_id, groups_among
 from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
+from bridge.lightroom.uploads import Cancelled, PartSender, Uploads
 from bridge.records import Stage
 from bridge.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
+
+_Answer = dict[str, Any] | Callable[[], None] | None
 
 
 class Handlers:
@@ -40,12 +43,16 @@ class Handlers:
         self._count_lock = threading.Lock()
         self._subs: dict[int, list[Callable[[], None]]] = {}
         self._subs_lock = threading.Lock()
+        self._uploads: dict[int, Uploads] = {}  # id(session) → its open uploads
+        self._streaming: dict[tuple[int, str], threading.Event] = {}  # replies in parts → their cancel flag
         # Job events arrive on the indexing thread; frames for them are sent from this one thread, in
         # order, so a slow plugin socket never holds up indexing.
         self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._sender = threading.Thread(target=self._send_loop, name="pd-bridge-events", daemon=True)
         self._sender.start()
-        self.table: dict[str, Callable[[Any, Frame, PluginSession], dict[str, Any] | None]] = {
+        # A handler answers with the reply's body, None (it replies itself), or — a reply in parts — the
+        # callable that sends its last frame.
+        self.table: dict[str, Callable[[Any, Frame, PluginSession], _Answer]] = {
             "status": self.status,
             "search": self.search,
             "similar": self.similar,
@@ -53,6 +60,7 @@ class Handlers:
             "cancel": self.cancel,
             "metadata": self.metadata,
             "duplicates": self.duplicates,
+            "upload": self.upload,
         }
 
     def _send_loop(self) -> None:
@@ -85,10 +93,15 @@ class Handlers:
             result = handler(body, frame, session)
             # Counted before the reply goes out: whoever reads the reply then sees it counted.
             self._count(ok=True)
-            if result is not None:
+            if callable(result):  # a reply in parts: its last frame goes out now
+                result()
+            elif result is not None:
                 reply = p.MESSAGES[frame.type].reply
                 assert reply is not None
                 session.reply(frame, reply, result)
+        except Cancelled:
+            self._count(ok=False)
+            session.error("cancelled", f"{frame.type} cancelled", frame.id)
         except ProtocolError as e:
             self._count(ok=False)
             session.error(e.code, e.message, frame.id)
@@ -186,24 +199,72 @@ class Handlers:
                     )
                     unsubscribe()
 
+        paths = self._paths(body, frame, session)
         gate = PathGate(self.host.reader())
-        roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in body.paths]  # before any job
+        roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in paths]  # before any job
         unsubscribe = self.host.subscribe(on_event)
         self._track(session, unsubscribe)
         with lock:
             job = self.host.submit(
                 roots,
                 captions=body.captions,
-                label=f"Lightroom: {len(body.paths)} photos",
+                label=f"Lightroom: {len(paths)} photos",
             )
             state["job"] = job.id
-            session.reply(frame, "analyze.accepted", {"job": job.id, "total": len(body.paths)})
+            session.reply(frame, "analyze.accepted", {"job": job.id, "total": len(paths)})
         return None
 
     def cancel(self, body: p.Cancel, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        """A job, or a request of this session whose reply is still being sent in parts (`job` = its id)."""
+        with self._subs_lock:
+            flag = self._streaming.get((id(session), body.job))
+        if flag is not None:
+            flag.set()
+            return {"job": body.job, "cancelled": True}
         return {"job": body.job, "cancelled": self.host.cancel(body.job)}
 
-    def metadata(self, body: p.Metadata, frame: Frame, session: PluginSession) -> dict[str, Any]:
+    def upload(self, body: p.Upload, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        with self._subs_lock:
+            uploads = self._uploads.setdefault(id(session), Uploads())
+        upload, count = uploads.add(body.upload, list(body.paths), frame.id)
+        return {"upload": upload, "count": count}
+
+    def _paths(self, body: p.PathsOrUpload, frame: Frame, session: PluginSession) -> list[str]:
+        if body.paths is not None:
+            return list(body.paths)
+        assert body.upload is not None  # the body's validator wants one of the two
+        with self._subs_lock:
+            uploads = self._uploads.get(id(session))
+        if uploads is None:
+            raise ProtocolError("not_found", "no such upload (it was used already, or replaced)", frame.id)
+        return uploads.take(body.upload, frame.id)
+
+    def _parts(self, frame: Frame, session: PluginSession, total: int) -> PartSender:
+        """The sender of this request's reply; in parts when the plugin takes them (cancel: `_done`)."""
+        reply = p.MESSAGES[frame.type].reply
+        assert reply is not None
+        field = p.MESSAGES[reply].parts
+        assert field is not None
+        flag = threading.Event()
+        with self._subs_lock:
+            self._streaming[(id(session), frame.id)] = flag
+        return PartSender(
+            session.send,
+            frame,
+            reply,
+            field,
+            chunked="chunks" in session.features,
+            total=total,
+            cancelled=flag.is_set,
+        )
+
+    def _done(self, frame: Frame, session: PluginSession) -> None:
+        with self._subs_lock:
+            self._streaming.pop((id(session), frame.id), None)
+
+    def metadata(self, body: p.Metadata, frame: Frame, session: PluginSession) -> Callable[[], None]:
+        """The photos are converted a slice at a time, each slice's `part` frames going out as they fill,
+        so a plugin that takes parts sees progress and can cancel between them."""
         from bridge.engine import load_rules
         from bridge.lightroom.changes import LightroomChange, changes_from_index, score_rules
 
@@ -213,27 +274,52 @@ class Handlers:
         except ValueError as e:
             raise ProtocolError("bad_request", str(e), frame.id) from None
         led = self.host.reader()
-        norm = _normalized(body.paths)
+        norm = _normalized(self._paths(body, frame, session))
         fps = led.fingerprints_for(norm)  # batched: only indexed photos from here on
-        found = changes_from_index(led, list(fps), keyword_rules=load_rules(settings), score_rules=rules)
-        groups = self._group_ids(led, fps)
+        keyword_rules = load_rules(settings)
+        groups = self._group_ids(led, fps)  # among all the requested photos, not per slice
         analyzed = _analyzed_at(led, set(fps.values()))
-        photos = [
-            {
-                **(found.get(n) or LightroomChange(n)).metadata_photo(norm[n]),
-                "duplicate_group": groups.get(n),
-                "analyzed_at": analyzed.get(fp),
-            }
-            for n, fp in fps.items()
-        ]
-        return {"photos": photos, "keyword_parent": settings.keyword_parent or None}
+        out = self._parts(frame, session, total=len(fps))
+        try:
+            items = list(fps.items())
+            for i in range(0, len(items), _SLICE):
+                part = items[i : i + _SLICE]
+                found = changes_from_index(
+                    led, [n for n, _ in part], keyword_rules=keyword_rules, score_rules=rules
+                )
+                out.add(
+                    [
+                        {
+                            **(found.get(n) or LightroomChange(n)).metadata_photo(norm[n]),
+                            "duplicate_group": groups.get(n),
+                            "analyzed_at": analyzed.get(fp),
+                        }
+                        for n, fp in part
+                    ]
+                )
+        except BaseException:
+            self._done(frame, session)
+            raise
+        return lambda: self._finish(out, {"keyword_parent": settings.keyword_parent or None}, session)
 
-    def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> dict[str, Any]:
+    def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> Callable[[], None]:
         led = self.host.reader()
-        norm = _normalized(body.paths)
+        norm = _normalized(self._paths(body, frame, session))
         fps = led.fingerprints_for(norm)
         groups = groups_among(self.host.engine, led, _by_fingerprint(fps), kinds=body.kinds)
-        return {"groups": [{"kind": g.kind.value, "paths": [norm[x] for x in g.paths]} for g in groups]}
+        out = self._parts(frame, session, total=len(groups))
+        try:
+            out.add([{"kind": g.kind.value, "paths": [norm[x] for x in g.paths]} for g in groups])
+        except BaseException:
+            self._done(frame, session)
+            raise
+        return lambda: self._finish(out, {}, session)
+
+    def _finish(self, out: PartSender, rest: dict[str, Any], session: PluginSession) -> None:
+        try:
+            out.finish(rest)
+        finally:
+            self._done(out.request, session)
 
     def _group_ids(self, ledger: Ledger, fps: dict[str, str]) -> dict[str, str]:
         """path → id of its duplicate group among the requested photos (exact first, then near, burst)."""
@@ -253,9 +339,15 @@ class Handlers:
         """Drop the session's job listeners (the jobs themselves keep running: the index is shared)."""
         with self._subs_lock:
             subs = self._subs.pop(id(session), [])
+            self._uploads.pop(id(session), None)
+            for key in [k for k in self._streaming if k[0] == id(session)]:
+                self._streaming.pop(key).set()  # its reply has nowhere to go
         for u in subs:
             with contextlib.suppress(Exception):
                 u()
+
+
+_SLICE = 1000  # photos converted per step of `metadata` (parts go out between steps)
 
 
 def _normalized(paths: Iterable[str]) -> dict[str, str]:

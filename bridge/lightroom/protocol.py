@@ -7,7 +7,9 @@ Everything that crosses the socket goes through `parse_frame` (bytes → `Frame`
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -21,6 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 PROTOCOL_VERSION = 2
 MAX_FRAME = 1024 * 1024  # bytes per frame, newline excluded
 SERVICE_NAME = "pixel-detective"
+# Optional features within protocol 2, announced by both sides (the service in `hello`, the plugin in
+# `auth.ok`); a side uses one only when the other announced it too, so older peers keep working.
+# "chunks": `upload` of long path lists in pieces, and `part` frames before a long reply (lrplugin/README.md).
+FEATURES = ("chunks",)
+PART_BYTES = 512 * 1024  # a `part` frame's items, well under MAX_FRAME with the envelope around them
+UPLOAD_MAX_PATHS = 100_000  # paths one upload may collect
 
 ERROR_CODES = (
     "bad_frame",
@@ -33,6 +41,7 @@ ERROR_CODES = (
     "refused",
     "busy",
     "internal",
+    "cancelled",
 )
 
 
@@ -69,11 +78,15 @@ Nonce = Annotated[str, Field(pattern=r"^[0-9a-f]{32,128}$")]
 Proof = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # hex HMAC-SHA256
 
 
+Feature = Annotated[str, Field(max_length=50)]
+
+
 class Hello(Body):
     nonce: Nonce  # the service's challenge
     service: str
     version: str
     protocol: int
+    features: list[Feature] = Field(default_factory=list, max_length=50)
 
 
 class HelloAck(Body):
@@ -89,6 +102,7 @@ class AuthOk(Body):
     plugin_version: str = ""
     lightroom: str = ""
     catalog: str = ""
+    features: list[Feature] = Field(default_factory=list, max_length=50)
 
 
 class StatusResult(Body):
@@ -124,8 +138,46 @@ class Similar(Body):
     limit: int = Field(50, ge=1, le=1000)
 
 
-class Analyze(Body):
-    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+UploadId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PathsOrUpload(Body):
+    """A request about many photos: its `paths` inline, or the id of an `upload` that collected them
+    (feature "chunks"): exactly one of the two."""
+
+    paths: list[Path_] | None = Field(None, min_length=1, max_length=UPLOAD_MAX_PATHS)
+    upload: UploadId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PathsOrUpload:
+        if (self.paths is None) == (self.upload is None):
+            raise ValueError("give exactly one of 'paths' and 'upload'")
+        return self
+
+
+class Upload(Body):
+    """One piece of a long path list (feature "chunks"): without `upload` it opens a new one."""
+
+    upload: UploadId | None = None
+    paths: list[Path_] = Field(min_length=1, max_length=UPLOAD_MAX_PATHS)
+
+
+class UploadResult(Body):
+    upload: str
+    count: int  # paths collected so far
+
+
+class Part(Body):
+    """One piece of a long reply (feature "chunks"), sent before the reply itself, `re` = the request's id:
+    `items` belong at the front of the reply's `field` list (parts arrive in order)."""
+
+    field: str
+    items: list[Any]
+    done: int  # items sent so far, this part's included
+    total: int  # items in the whole reply
+
+
+class Analyze(PathsOrUpload):
     captions: bool = False
 
 
@@ -157,14 +209,14 @@ class CancelResult(Body):
     cancelled: bool
 
 
-class Metadata(Body):
-    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+class Metadata(PathsOrUpload):
     rules: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=200)
 
 
 class MetadataResult(Body):
     photos: list[dict[str, Any]]
     keyword_parent: str | None = None  # the user's setting, for the plugin's Apply
+    parts: int = 0  # `part` frames sent before this reply (their items come first)
 
 
 DupKind = Literal["exact", "near", "burst"]
@@ -174,8 +226,7 @@ def _all_dup_kinds() -> list[DupKind]:
     return ["exact", "near", "burst"]
 
 
-class Duplicates(Body):
-    paths: list[Path_] = Field(min_length=1, max_length=100_000)
+class Duplicates(PathsOrUpload):
     kinds: list[DupKind] = Field(default_factory=_all_dup_kinds, min_length=1, max_length=3)
 
 
@@ -186,6 +237,7 @@ class DupGroupOut(Body):
 
 class DuplicatesResult(Body):
     groups: list[DupGroupOut]
+    parts: int = 0  # `part` frames sent before this reply (their items come first)
 
 
 class ApplyPhoto(Body):
@@ -241,6 +293,7 @@ class MessageType:
     reply: str | None = None  # the reply type of a request (None: it is itself a reply or a push)
     accepted: str | None = None  # long jobs: the first reply; `progress` frames and `done` follow
     done: str | None = None
+    parts: str | None = None  # a reply whose list field may come in `part` frames first (feature "chunks")
 
 
 # The one declared table. lrplugin/README.md lists every request row; a test checks both ways.
@@ -264,9 +317,12 @@ MESSAGES: dict[str, MessageType] = {
     "cancel": MessageType(Cancel, TO_SERVICE, "cancel.result"),
     "cancel.result": MessageType(CancelResult, TO_PLUGIN),
     "metadata": MessageType(Metadata, TO_SERVICE, "metadata.result"),
-    "metadata.result": MessageType(MetadataResult, TO_PLUGIN),
+    "metadata.result": MessageType(MetadataResult, TO_PLUGIN, parts="photos"),
     "duplicates": MessageType(Duplicates, TO_SERVICE, "duplicates.result"),
-    "duplicates.result": MessageType(DuplicatesResult, TO_PLUGIN),
+    "duplicates.result": MessageType(DuplicatesResult, TO_PLUGIN, parts="groups"),
+    "upload": MessageType(Upload, TO_SERVICE, "upload.result"),
+    "upload.result": MessageType(UploadResult, TO_PLUGIN),
+    "part": MessageType(Part, TO_PLUGIN),
     "apply": MessageType(Apply, TO_PLUGIN, "apply.result"),
     "apply.result": MessageType(ApplyResult, TO_SERVICE),
     "show_collection": MessageType(ShowCollection, TO_PLUGIN, "show_collection.result"),
@@ -334,17 +390,19 @@ def parse_frame(line: bytes, *, accept: tuple[str, ...] | None = None) -> Frame:
     """Validate one line (without its newline) into a `Frame`; raises `ProtocolError` with the code the
     README names. `accept`: the types this side takes (others are `unknown_type`, never executed)."""
     if len(line) > MAX_FRAME:
-        raise ProtocolError("too_large", f"frame of {len(line)} bytes (at most {MAX_FRAME})")
+        raise ProtocolError(
+            "too_large", f"frame of {len(line)} bytes (at most {MAX_FRAME})", _salvaged_id(line)
+        )
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ProtocolError("bad_frame", f"invalid UTF-8 at byte {e.start}") from None
+        raise ProtocolError("bad_frame", f"invalid UTF-8 at byte {e.start}", _salvaged_id(line)) from None
     try:
         data = json.loads(text)
     except RecursionError:  # 10k nested brackets: the stdlib parser recurses; refuse, do not crash
-        raise ProtocolError("bad_frame", "JSON nested too deeply") from None
+        raise ProtocolError("bad_frame", "JSON nested too deeply", _salvaged_id(line)) from None
     except ValueError as e:
-        raise ProtocolError("bad_frame", f"not JSON: {e}") from None
+        raise ProtocolError("bad_frame", f"not JSON: {e}", _salvaged_id(line)) from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_frame", "a frame must be a JSON object")
     rid = data.get("id")
@@ -373,11 +431,77 @@ def parse_frame(line: bytes, *, accept: tuple[str, ...] | None = None) -> Frame:
     return Frame(type_, body, re, reply_to, v)
 
 
-class TooLarge:
-    """What `LineReader.read_line` returns once for a line over the cap (its bytes were discarded)."""
+_KEEP = 4096  # bytes of an oversized line's head and tail kept to find its request id
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+
+class TooLarge:
+    """What `LineReader.read_line` returns once for a line over the cap (its bytes were discarded, but for
+    its first and last few KiB, where `envelope_id` looks for the request's id)."""
+
+    def __init__(self, size: int, head: bytes = b"", tail: bytes = b"") -> None:
+        self.size, self.head, self.tail = size, head, tail
+
+    @property
+    def id(self) -> str | None:
+        return envelope_id(self.head, self.tail)
+
+
+_STR = r'"(?:[^"\\]|\\.)*"'
+# The end of a frame whose keys are sorted (protocol-2 plugins before "chunks" encode them so): the top-level
+# "id" is followed only by "re", "type" and "v", which sort after "body". Anchored at the end of the line,
+# so a nested "id" inside the body cannot match.
+_TAIL_ID = re.compile(
+    rf'"id":({_STR}),(?:"re":(?:null|{_STR}),)?"type":{_STR},"v":-?\d+\}}\s*$'.encode()
+)
+
+
+def envelope_id(head: bytes, tail: bytes = b"") -> str | None:
+    """The top-level `id` of a frame known only by its first and last bytes (it was too large to keep), or
+    None. The head is read as JSON key by key until the id or the first value that does not fit; the tail
+    by the one pattern sorted keys leave."""
+    rid = _head_id(head)
+    if rid is None and tail:
+        m = _TAIL_ID.search(tail)
+        if m:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                rid = json.loads(m.group(1).decode("utf-8"))
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 200 else None
+
+
+def _salvaged_id(line: bytes) -> str | None:
+    """The request id of a frame that cannot be parsed, where its first or last bytes still show it."""
+    return envelope_id(line[:_KEEP], line[-_KEEP:])
+
+
+def _head_id(head: bytes) -> Any:
+    text = head.decode("utf-8", errors="ignore")
+    dec = json.JSONDecoder()
+    i = _skip(text, 0)
+    if not text.startswith("{", i):
+        return None
+    i += 1
+    try:
+        while True:
+            i = _skip(text, i)
+            key, i = dec.raw_decode(text, i)
+            i = _skip(text, i)
+            if not isinstance(key, str) or not text.startswith(":", i):
+                return None
+            value, i = dec.raw_decode(text, _skip(text, i + 1))
+            if key == "id":
+                return value
+            i = _skip(text, i)
+            if not text.startswith(",", i):
+                return None
+            i += 1
+    except (ValueError, RecursionError):  # the head ends inside a value (the big one): no id before it
+        return None
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
 
 
 class LineReader:
@@ -391,6 +515,8 @@ class LineReader:
         self._recv, self._max, self._chunk = recv, max_frame, chunk
         self._buf = bytearray()
         self._discarding = 0  # > 0: bytes of an oversized line dropped so far
+        self._head = b""  # its first and last bytes, for its request id
+        self._tail = b""
         self.eof = False
         self.unterminated = False  # the last line returned ended at end of stream, not at a newline
 
@@ -407,7 +533,7 @@ class LineReader:
             if self.eof:
                 if self._discarding:
                     size, self._discarding = self._discarding, 0
-                    return TooLarge(size)
+                    return TooLarge(size, self._head, self._tail)
                 if self._buf:  # the stream ended inside a frame: the caller answers it as truncated
                     line = bytes(self._buf)
                     self._buf.clear()
@@ -425,20 +551,24 @@ class LineReader:
         if self._discarding:
             if nl < 0:
                 self._discarding += len(self._buf)
+                self._tail = (self._tail + bytes(self._buf))[-_KEEP:]
                 self._buf.clear()
                 return None
             size = self._discarding + nl
+            tail = (self._tail + bytes(self._buf[:nl]))[-_KEEP:]
             del self._buf[: nl + 1]
             self._discarding = 0
-            return TooLarge(size)
+            return TooLarge(size, self._head, tail)
         if nl >= 0:
             if nl > self._max:
+                big = TooLarge(nl, bytes(self._buf[:_KEEP]), bytes(self._buf[max(0, nl - _KEEP) : nl]))
                 del self._buf[: nl + 1]
-                return TooLarge(nl)
+                return big
             line = bytes(self._buf[:nl])
             del self._buf[: nl + 1]
             return line
         if len(self._buf) > self._max:
             self._discarding = len(self._buf)
+            self._head, self._tail = bytes(self._buf[:_KEEP]), bytes(self._buf[-_KEEP:])
             self._buf.clear()
         return None

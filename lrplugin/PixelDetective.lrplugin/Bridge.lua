@@ -28,6 +28,10 @@ Bridge.PING_INTERVAL = 10     -- s of silence on our side before we ping
 Bridge.DEAD_AFTER = 30        -- s without hearing anything: the peer is gone
 Bridge.REQUEST_TIMEOUT = 30   -- s for a reply (long jobs: between two frames)
 Bridge.MAX_FRAME = 1024 * 1024
+-- Optional protocol features this plugin speaks (announced in auth.ok; used when the service's hello names
+-- them too). "chunks": long path lists go up in `upload` pieces, long replies come down in `part` frames.
+Bridge.FEATURES = { 'chunks' }
+Bridge.CHUNK_BYTES = 512 * 1024 -- paths per `upload` piece, in encoded bytes (well under MAX_FRAME)
 
 -- Requests the plugin sends, with the reply types each can get. The dispatch table below routes those reply
 -- types to the waiting caller by `re`.
@@ -39,6 +43,7 @@ Bridge.REQUESTS = {
   cancel = { 'cancel.result' },
   metadata = { 'metadata.result' },
   duplicates = { 'duplicates.result' },
+  upload = { 'upload.result' },
   ping = { 'pong' },
 }
 
@@ -46,7 +51,7 @@ local state = {
   running = false, sockets = {}, ports = {}, connected = { receive = false, send = false },
   authed = false, authDeadline = nil, lastHeard = 0, lastSent = 0, outbox = {}, handshakeOut = {},
   challenge = nil, -- while the handshake runs: { nonceS, nonceP, token, hello }
-  pending = {}, jobs = {}, seq = 0, peer = nil, portFileWritten = false, lastError = nil,
+  pending = {}, jobs = {}, seq = 0, peer = nil, peerFeatures = {}, portFileWritten = false, lastError = nil,
 }
 Bridge._state = state
 
@@ -100,27 +105,40 @@ local function nextId()
   return string.format('lr-%d-%d', math.floor(now()), state.seq)
 end
 
-local function writeFrame(frame)
+-- The envelope with `v`, `id`, `type` and `re` first and the body last, so a service that has to drop a
+-- frame as too large still finds its id in the first bytes and can say which request it refused.
+function Bridge.encodeFrame(frame)
+  local head = '{"v":' .. Json.encode(frame.v) .. ',"id":' .. Json.encode(frame.id) .. ',"type":' .. Json.encode(frame.type)
+  if frame.re ~= nil then head = head .. ',"re":' .. Json.encode(frame.re) end
+  return head .. ',"body":' .. Json.encode(frame.body == nil and Json.object() or frame.body) .. '}\n'
+end
+
+local function writeFrame(data)
   local sock = state.sockets.send
   if not (sock and state.connected.send) then return false end
   state.lastSent = now()
-  return sock:send(Json.encode(frame) .. '\n')
+  return sock:send(data)
 end
 
-local function rawSend(frame)
+local function rawSend(data)
   if not state.authed then return false end
-  return writeFrame(frame)
+  return writeFrame(data)
 end
 
--- Queued until the send socket is up and the service has authenticated.
+-- Queued until the send socket is up and the service has authenticated. Returns the frame's id, or nil and
+-- {code, message} for a frame over the cap (never sent: the service would drop it).
 local function send(frame)
   frame.v = Bridge.PROTOCOL
   frame.id = frame.id or nextId()
   if frame.body == nil then frame.body = Json.object() end
+  local data = Bridge.encodeFrame(frame)
+  if #data > Bridge.MAX_FRAME + 1 then
+    return nil, { code = 'too_large', message = string.format('request of %d bytes (at most %d)', #data - 1, Bridge.MAX_FRAME) }
+  end
   if state.authed and state.connected.send then
-    rawSend(frame)
+    rawSend(data)
   else
-    state.outbox[#state.outbox + 1] = frame
+    state.outbox[#state.outbox + 1] = data
   end
   return frame.id
 end
@@ -131,18 +149,18 @@ Bridge._send = send
 local function sendHandshake(frame)
   frame.v = Bridge.PROTOCOL
   frame.id = frame.id or nextId()
-  state.handshakeOut[#state.handshakeOut + 1] = frame
+  state.handshakeOut[#state.handshakeOut + 1] = Bridge.encodeFrame(frame)
 end
 
 local function flush()
   if not state.connected.send then return end
   local handshake = state.handshakeOut
   state.handshakeOut = {}
-  for _, frame in ipairs(handshake) do writeFrame(frame) end
+  for _, data in ipairs(handshake) do writeFrame(data) end
   if not state.authed then return end
   local queued = state.outbox
   state.outbox = {}
-  for _, frame in ipairs(queued) do rawSend(frame) end
+  for _, data in ipairs(queued) do rawSend(data) end
 end
 
 local function sendError(re, code, message)
@@ -172,6 +190,7 @@ local function resetConnection(why)
   state.handshakeOut = {}
   state.challenge = nil
   state.peer = nil
+  state.peerFeatures = {}
   if wasAuthed then failPending('disconnected', 'connection to Pixel Detective lost (' .. why .. ')') end
   for _, mode in ipairs({ 'receive', 'send' }) do
     state.connected[mode] = false
@@ -188,6 +207,13 @@ local function routeReply(frame)
     -- progress/done frames may name only the job (see README, Open questions)
     local id = state.jobs[frame.body.job]
     p = id and state.pending[id]
+  end
+  if not p and frame.type == 'error' and not (type(re) == 'string' and re ~= '') then
+    -- The service could not tell which request it refused (an older service, or a frame it could not
+    -- read at all): every waiting request may be the one, so each hears it now rather than timing out.
+    local any = false
+    for _, q in pairs(state.pending) do q.inbox[#q.inbox + 1] = frame any = true end
+    if any then return end
   end
   if not p then
     Log:info('dropping', frame.type, 'for unknown request', tostring(re))
@@ -219,6 +245,7 @@ local DISPATCH = {
   apply = handlePushed('PushApply'),
   show_collection = handlePushed('PushShowCollection'),
   progress = routeReply,
+  part = routeReply,
   error = routeReply,
 }
 for _, replies in pairs(Bridge.REQUESTS) do
@@ -290,10 +317,14 @@ local function onAuth(frame)
   state.authed = true
   state.authDeadline = nil
   state.peer = c.hello
+  state.peerFeatures = {}
+  if type(c.hello.features) == 'table' then
+    for _, f in ipairs(c.hello.features) do if type(f) == 'string' then state.peerFeatures[f] = true end end
+  end
   state.challenge = nil
   local catalog = LrApplication.activeCatalog()
   send({ type = 'auth.ok', re = frame.id, body = { plugin_version = Bridge.VERSION,
-    lightroom = LrApplication.versionString(), catalog = catalog:getPath() } })
+    lightroom = LrApplication.versionString(), catalog = catalog:getPath(), features = Json.array(Bridge.FEATURES) } })
   flush()
 end
 
@@ -416,7 +447,11 @@ local function notConnected()
   return nil, { code = 'not_connected', message = 'The Pixel Detective service is not connected. Start it (tray app or "pixel-detective serve") and try again.' }
 end
 
--- Waits (in a task) for the next frame for request `id`; nil, err on timeout.
+local CANCELLED = { code = 'cancelled', message = 'cancelled' }
+
+function Bridge.hasFeature(name) return state.peerFeatures[name] == true end
+
+-- Waits (in a task) for the next frame for request `id`; nil, err on timeout; nil, nil once shouldStop().
 local function nextFrame(id, timeout, shouldStop)
   local p = state.pending[id]
   local deadline = now() + timeout
@@ -435,33 +470,134 @@ local function asError(frame)
   end
 end
 
--- One request, one reply. Returns the reply body, or nil and {code, message}. Call from a task.
-function Bridge.call(type_, body, opts)
-  opts = opts or {}
+-- Sends a request and registers it; returns its id, or nil and {code, message} (not connected, too large).
+local function open(type_, body)
   if not Bridge.isConnected() then return notConnected() end
   local id = nextId()
   state.pending[id] = { inbox = {} }
-  send({ id = id, type = type_, body = body })
-  local frame, err = nextFrame(id, opts.timeout or Bridge.REQUEST_TIMEOUT)
+  local ok, err = send({ id = id, type = type_, body = body })
+  if not ok then
+    state.pending[id] = nil
+    return nil, err
+  end
+  return id
+end
+
+-- Splits `paths` into pieces of at most `maxBytes` encoded bytes each (a path over it is a piece of its own,
+-- which the service then refuses as too large, naming the request).
+function Bridge.chunks(paths, maxBytes)
+  maxBytes = maxBytes or Bridge.CHUNK_BYTES
+  local out, cur, size = {}, {}, 0
+  for _, path in ipairs(paths) do
+    -- quotes and a comma; a path with characters JSON escapes is measured encoded (rare, and costly)
+    local n = #path + 3
+    if path:find('[%c"\\]') then n = #Json.encode(path) + 1 end
+    if #cur > 0 and size + n > maxBytes then
+      out[#out + 1] = cur
+      cur, size = {}, 0
+    end
+    cur[#cur + 1] = path
+    size = size + n
+  end
+  if #cur > 0 then out[#out + 1] = cur end
+  return out
+end
+
+-- A body whose `paths` do not fit one frame: with a service that takes "chunks" they go up in `upload`
+-- pieces (opts.onUpload(done, total) after each; opts.isCancelled() polled between them) and the body
+-- names the upload instead. Returns the body to send, or nil and {code, message}.
+local function withUpload(body, opts)
+  local paths = body and body.paths
+  if type(paths) ~= 'table' or not Bridge.hasFeature('chunks') then return body end
+  local pieces = Bridge.chunks(paths)
+  if #pieces <= 1 then return body end
+  local upload, done = nil, 0
+  for _, piece in ipairs(pieces) do
+    if opts.isCancelled and opts.isCancelled() then return nil, CANCELLED end
+    local b = { paths = piece }
+    if upload then b.upload = upload end
+    local id, err = open('upload', b)
+    if not id then return nil, err end
+    local frame, ferr = nextFrame(id, opts.timeout or Bridge.REQUEST_TIMEOUT)
+    state.pending[id] = nil
+    if not frame then return nil, ferr end
+    local e = asError(frame)
+    if e then return nil, e end
+    upload = frame.body.upload
+    done = done + #piece
+    if opts.onUpload then opts.onUpload(done, #paths) end
+  end
+  local out = {}
+  for k, v in pairs(body) do if k ~= 'paths' then out[k] = v end end
+  out.upload = upload
+  return out
+end
+
+-- One request, one reply. Returns the reply body, or nil and {code, message}. Call from a task.
+-- Long requests (feature "chunks"): their paths go up in pieces (see withUpload), and `part` frames before
+-- the reply are put together into it (opts.onPart(done, total) after each). opts.isCancelled() is polled:
+-- once true a `cancel` goes to the service and the call returns {code = 'cancelled'} at once.
+-- opts.timeout: seconds between two frames. An error reply ends the call as soon as it arrives.
+function Bridge.call(type_, body, opts)
+  opts = opts or {}
+  if not Bridge.isConnected() then return notConnected() end
+  local err
+  body, err = withUpload(body, opts)
+  if not body then return nil, err end
+  local id
+  id, err = open(type_, body)
+  if not id then return nil, err end
+  local parts = {}
+  local result, rtype
+  while true do
+    local frame, e = nextFrame(id, opts.timeout or Bridge.REQUEST_TIMEOUT, opts.isCancelled)
+    if not frame then
+      if e then err = e
+      else
+        err = CANCELLED
+        LrTasks.startAsyncTask(function() Bridge.call('cancel', { job = id }) end, 'Pixel Detective: cancel')
+      end
+      break
+    end
+    local fe = asError(frame)
+    if fe then err = fe break end
+    if frame.type == 'part' then
+      local b = frame.body
+      if type(b.field) == 'string' and type(b.items) == 'table' then
+        local list = parts[b.field] or {}
+        for _, item in ipairs(b.items) do list[#list + 1] = item end
+        parts[b.field] = list
+        if opts.onPart then opts.onPart(tonumber(b.done) or #list, tonumber(b.total) or #list) end
+      end
+    else
+      result, rtype = frame.body, frame.type
+      break
+    end
+  end
   state.pending[id] = nil
-  if not frame then return nil, err end
-  local e = asError(frame)
-  if e then return nil, e end
-  return frame.body, nil, frame.type
+  if not result then return nil, err end
+  for field, list in pairs(parts) do
+    for _, item in ipairs(type(result[field]) == 'table' and result[field] or {}) do list[#list + 1] = item end
+    result[field] = list
+  end
+  return result, nil, rtype
 end
 
 -- A long job: <type>.accepted, progress frames (opts.onProgress(body)), then <type>.done. opts.isCancelled()
--- is polled; when it turns true a `cancel` request is sent once and the job's final frame is still awaited.
+-- is polled; when it turns true a `cancel` request is sent once and the job's final frame is still awaited
+-- (before the job is accepted — while its paths go up — the call just stops).
 function Bridge.runJob(type_, body, opts)
   opts = opts or {}
   if not Bridge.isConnected() then return notConnected() end
-  local id = nextId()
-  local p = { inbox = {} }
-  state.pending[id] = p
-  send({ id = id, type = type_, body = body })
+  local err
+  body, err = withUpload(body, opts)
+  if not body then return nil, err end
+  local id
+  id, err = open(type_, body)
+  if not id then return nil, err end
   local timeout = opts.timeout or Bridge.REQUEST_TIMEOUT
   local job, cancelSent
-  local result, err
+  local result
   while true do
     local frame, e = nextFrame(id, timeout, function()
       return job and not cancelSent and opts.isCancelled and opts.isCancelled()

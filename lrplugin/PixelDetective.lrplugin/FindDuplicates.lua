@@ -2,17 +2,24 @@
 -- the collection set "Pixel Detective duplicates".
 local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
+local LrProgressScope = import 'LrProgressScope'
 local Action = require 'Action'
 local Bridge = require 'Bridge'
 local Catalog = require 'Catalog'
+local Progress = require 'Progress'
 
 local SET = 'Pixel Detective duplicates'
 
-Action.run('Find duplicates', function()
+Action.run('Find duplicates', function(context)
   local photos = LrApplication.activeCatalog():getTargetPhotos()
   if #photos < 2 then return LrDialogs.message('Pixel Detective', 'Select at least two photos.', 'info') end
   local paths = Catalog.pathsOf(photos)
-  local reply, err = Bridge.call('duplicates', { paths = paths, kinds = { 'exact', 'near', 'burst' } }, { timeout = 120 })
+  local scope = LrProgressScope({ title = 'Pixel Detective: duplicates among ' .. #paths .. ' photos', functionContext = context })
+  scope:setCancelable(true)
+  local reply, err = Bridge.call('duplicates', { paths = paths, kinds = { 'exact', 'near', 'burst' } },
+    Progress.options(scope, { timeout = 120 }))
+  scope:done()
+  if Progress.cancelled(err) then return end
   if not reply then return Action.fail('Find duplicates', err) end
   local groups = reply.groups or {}
   if #groups == 0 then return LrDialogs.message('Pixel Detective', 'No duplicates found.', 'info') end

@@ -21,6 +21,7 @@ local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f'
 
 local function encodeString(s)
   -- Non-ASCII UTF-8 passes through as is (valid JSON); control characters become \u00XX.
+  if not s:find('[%c"\\]') then return '"' .. s .. '"' end -- most strings (paths): nothing to escape
   return '"' .. s:gsub('[%c"\\]', function(c)
     return ESCAPES[c] or string.format('\\u%04x', c:byte())
   end) .. '"'

@@ -110,7 +110,10 @@ class Host:
             return False
         s.sent.append(data)
         try:
+            # A frame can be up to 1 MiB: wait for the peer to take it, as Lightroom's socket does.
+            s.conn.settimeout(10.0)
             s.conn.sendall(data)
+            s.conn.setblocking(False)
         except OSError:
             self._drop(s, "onClosed")
             return False

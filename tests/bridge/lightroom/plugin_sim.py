@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge.lightroom.auth import NONCE_RE, new_nonce, plugin_proof, same, service_proof
 from bridge.lightroom.files import ports_path, token_path, write_ports
-from bridge.lightroom.protocol import PROTOCOL_VERSION, LineReader, TooLarge
+from bridge.lightroom.protocol import PROTOCOL_VERSION, Frame, LineReader, TooLarge
 
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -61,6 +61,7 @@ class PluginSim:
         show: Answer = default_show,
         catalog: str = "/tmp/sim.lrcat",
         token: str | None = None,
+        features: tuple[str, ...] = (),
     ) -> None:
         """`ack=False`: answer no hello (the service must give up); `token`: use this instead of the
         token file (a plugin of another service instance)."""
@@ -70,6 +71,7 @@ class PluginSim:
         self.hello_timeout, self.ack, self.answer_pings = hello_timeout, ack, answer_pings
         self.answers = {"apply": apply, "show_collection": show}
         self.catalog = catalog
+        self.features = features  # announced in auth.ok ("chunks": replies may come in `part` frames)
         self.seen = Sim()
         self.connected = threading.Event()
         self._quit = threading.Event()
@@ -245,7 +247,9 @@ class PluginSim:
             return False
         self.seen.auth_tokens.append(token)
         conn.settimeout(None)
-        info = {"plugin_version": "0.0-sim", "lightroom": "sim", "catalog": self.catalog}
+        info: dict[str, Any] = {"plugin_version": "0.0-sim", "lightroom": "sim", "catalog": self.catalog}
+        if self.features:
+            info["features"] = list(self.features)
         self.send_frame(_reply(auth["id"], "auth.ok", info))
         return True
 
@@ -348,3 +352,16 @@ def _reply(re: Any, type_: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def _error(re: Any, code: str, message: str) -> dict[str, Any]:
     return _reply(re, "error", {"code": code, "message": message})
+
+
+class Frames:
+    """Where a handler's reply frames go when a test calls it directly (a session without "chunks")."""
+
+    features: frozenset[str] = frozenset()
+
+    def __init__(self) -> None:
+        self.sent: list[Frame] = []
+
+    def send(self, frame: Frame) -> bool:
+        self.sent.append(frame)
+        return True

@@ -29,6 +29,7 @@ from catalog.reader import open_catalog
 from catalog.write.model import PhotoChange
 from catalog.xmp import read_sidecar, sidecar_path
 from tests.bridge.conftest import make_photos
+from tests.bridge.lightroom.plugin_sim import Frames
 from tests.catalog.fixtures import build_catalog
 
 pytestmark = pytest.mark.shared_data
@@ -199,7 +200,10 @@ def _metadata(s: Settings, paths: list[str], rules: list[str]) -> dict[str, Any]
         handlers = Handlers(host, pool)
         try:
             body = p.validate_body("metadata", {"paths": paths, "rules": rules})
-            return handlers.metadata(body, p.Frame("metadata", {}), None)  # type: ignore[arg-type]
+            out = Frames()
+            handlers.metadata(body, p.Frame("metadata", {}), out)()  # type: ignore[arg-type]
+            ((reply,),) = [[f.body for f in out.sent]]
+            return reply
         finally:
             handlers.close()
             pool.shutdown()

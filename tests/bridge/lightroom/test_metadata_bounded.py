@@ -18,6 +18,7 @@ import pytest
 from bridge.lightroom import protocol as p
 from bridge.lightroom.handlers import Handlers
 from tests.bridge.conftest import make_photos
+from tests.bridge.lightroom.plugin_sim import Frames
 
 
 def _counting(store: Any, calls: Counter, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,9 +44,11 @@ def _work(
         led.db.conn.set_trace_callback(sql.append)
         try:
             body = p.validate_body("metadata", {"paths": paths})
-            reply = handlers.metadata(body, p.Frame("metadata", {}), None)  # type: ignore[arg-type]
+            out = Frames()
+            handlers.metadata(body, p.Frame("metadata", {}), out)()  # type: ignore[arg-type]
         finally:
             led.db.conn.set_trace_callback(None)
+    ((reply,),) = [[f.body for f in out.sent]]
     return calls, sql, reply
 
 

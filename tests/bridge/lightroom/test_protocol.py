@@ -77,7 +77,7 @@ def _frame(**kw) -> bytes:
 @pytest.mark.parametrize(
     ("line", "code", "re"),
     [
-        (b'{"v":1,"id":"a"', "bad_frame", None),
+        (b'{"v":1,"id":"a"', "bad_frame", "a"),  # cut short, but its id is readable: named
         (b"\xff\xfe{}", "bad_frame", None),
         (b"[1,2]", "bad_frame", None),
         (b'{"v":1,"type":"status","body":{}}', "bad_frame", None),
