@@ -162,7 +162,6 @@ def _rss() -> int:
 def test_r26_hand_cases_get_error_frames_and_the_service_stays_up(sim, service):
     rss0 = _rss()
     cases = [
-        (b'{"v":1,"id":"t1","type":"status"', "bad_frame"),  # truncated JSON
         (b'{"v":1,"id":"\xff\xfe","type":"status","body":{}}', "bad_frame"),  # invalid UTF-8
         (b"x" * (10 * 1024 * 1024), "too_large"),  # 10 MB frame
         (b'{"v":1,"id":"n\x00","type":"status","body":{}}', "bad_frame"),  # raw NUL byte
@@ -191,6 +190,9 @@ def test_r26_hand_cases_get_error_frames_and_the_service_stays_up(sim, service):
         sim.send_frame(frame)
         got = sim.wait_reply(frame["id"], 10)
         assert [(g["type"], g["body"]["code"]) for g in got] == [("error", code)], frame
+    # truncated JSON whose id is still readable: the error names the request (issue 16)
+    sim.send_raw(b'{"v":1,"id":"t1","type":"status"\n')
+    assert [(g["type"], g["body"]["code"]) for g in sim.wait_reply("t1", 10)] == [("error", "bad_frame")]
     assert sim.request("status")["type"] == "status.result"
     assert sim.connected.is_set() and service.status()["sessions"] == 1  # no error closed the session
     assert _rss() - rss0 < 50 * 1024 * 1024

@@ -119,7 +119,7 @@ def _assert_learned_nothing(data: bytes, token: str) -> None:
     frames = [json.loads(line) for line in data.splitlines() if line.strip()]
     assert {f["type"] for f in frames} <= {"hello"}, frames  # no auth proof, no result, no error detail
     for f in frames:
-        assert set(f["body"]) == {"nonce", "service", "version", "protocol"}
+        assert set(f["body"]) == {"nonce", "service", "version", "protocol", "features"}  # features: public
 
 
 def test_r41_an_impersonating_listener_learns_nothing_and_the_real_plugin_then_works(service, bridge_dir):
