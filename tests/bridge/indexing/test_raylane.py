@@ -153,6 +153,7 @@ def test_cluster_index_equals_a_laptop_run(settings: Settings, photos: Path, clu
     assert again.embedded == 0 and again.new_or_changed == 0
 
 
+@pytest.mark.slow  # minutes of a 3-node Ray cluster: `scripts/test.sh -m slow`
 @pytest.mark.parametrize("victim", [0, 1])  # one of the two holds the model actor: both cases are run
 def test_a_node_killed_mid_run_loses_and_duplicates_nothing(
     settings: Settings, photos: Path, cluster: Cluster, victim: int
@@ -185,6 +186,7 @@ def test_a_node_killed_mid_run_loses_and_duplicates_nothing(
         assert engine.store().count() == first.embedded  # nothing twice
 
 
+@pytest.mark.slow  # minutes of a 3-node Ray cluster: `scripts/test.sh -m slow`
 def test_the_head_killed_and_restarted_resumes(settings: Settings, photos: Path, cluster: Cluster) -> None:
     local = with_data_dir(settings, "local")
     remote = with_data_dir(settings, "cluster", batch_size=4, cluster_chunk_mb=0.5)
@@ -231,6 +233,7 @@ def test_the_head_killed_and_restarted_resumes(settings: Settings, photos: Path,
         assert engine.store().count() == first.embedded
 
 
+@pytest.mark.slow  # minutes of a 3-node Ray cluster: `scripts/test.sh -m slow`
 def test_a_slow_nodes_last_chunk_is_redispatched(settings: Settings, photos: Path) -> None:
     if ray.is_initialized():
         ray.shutdown()
@@ -256,6 +259,7 @@ def test_a_slow_nodes_last_chunk_is_redispatched(settings: Settings, photos: Pat
         c.shutdown()
 
 
+@pytest.mark.slow  # minutes of a 3-node Ray cluster: `scripts/test.sh -m slow`
 def test_a_file_that_kills_its_worker_is_recorded_never_retried_forever(
     settings: Settings, photos: Path
 ) -> None:
