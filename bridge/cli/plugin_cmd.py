@@ -29,6 +29,8 @@ def install(
     """Copy the plug-in into Lightroom's Modules folder; an older copy is kept as PixelDetective.lrplugin.previous."""
     from bridge.lightroom.plugin_install import PluginInstallError, install_plugin
 
+    if dest is not None and not dest.is_dir():  # never create folders the user did not ask for
+        raise fail(f"not a folder: {dest} (--dest takes an existing folder)", Exit.USAGE)
     try:
         done = install_plugin(dest)
     except PluginInstallError as e:

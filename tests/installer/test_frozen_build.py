@@ -146,6 +146,7 @@ def test_r29_frozen_plugin_bridge_answers_the_plugin_and_refuses_a_wrong_token(f
 def test_frozen_plugin_install_finds_the_bundled_plugin(frozen_app, tmp_path):
     bundled = frozen_app / "_internal" / "lrplugin" / "PixelDetective.lrplugin" / "Info.lua"
     assert bundled.is_file()
+    (tmp_path / "Modules").mkdir()
     r = run([str(frozen_app / "pixel-detective")], tmp_path / "data", "plugin", "install", "--dest", str(tmp_path / "Modules"))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "Modules" / "PixelDetective.lrplugin" / "Info.lua").read_bytes() == bundled.read_bytes()

@@ -111,6 +111,9 @@ def test_cli_on_linux_asks_for_dest_then_installs(tmp_path):
     assert r.returncode == 2 and "--dest" in r.stderr and "Traceback" not in r.stderr
     assert not list(tmp_path.rglob("*.lrplugin"))  # no plug-in written anywhere under the fake home
     dest = tmp_path / "lr" / "Modules"
+    r = run_cli(tmp_path, "--dest", str(dest))  # a folder that does not exist is never created
+    assert r.returncode == 2 and "not a folder" in r.stderr and not dest.exists()
+    dest.mkdir(parents=True)
     r = run_cli(tmp_path, "--dest", str(dest))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"installed: {dest / PLUGIN_NAME}"
