@@ -28,6 +28,7 @@ from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
 from bridge.lightroom.uploads import Cancelled, PartSender, Uploads
 from bridge.records import Stage
+from bridge.state import culling
 from bridge.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,7 @@ class Handlers:
         keyword_rules = load_rules(settings)
         groups = self._group_ids(led, fps)  # among all the requested photos, not per slice
         analyzed = _analyzed_at(led, set(fps.values()))
+        culled = culling.rows_for(led, fps)  # `pixel-detective cull`'s stored decisions
         out = self._parts(frame, session, total=len(fps))
         try:
             items = list(fps.items())
@@ -293,6 +295,7 @@ class Handlers:
                             **(found.get(n) or LightroomChange(n)).metadata_photo(norm[n]),
                             "duplicate_group": groups.get(n),
                             "analyzed_at": analyzed.get(fp),
+                            **_cull_fields(culled.get(n)),
                         }
                         for n, fp in part
                     ]
@@ -372,6 +375,14 @@ def _where(text: str | None, re: str) -> Any:
         return parse_where(text)
     except WhereError as e:
         raise ProtocolError("bad_request", f"where: {e}", re) from None
+
+
+def _cull_fields(row: culling.CullRow | None) -> dict[str, Any]:
+    """The plugin's metadata-provider fields from a photo's cull row (none when it was never culled)."""
+    if row is None:
+        return {}
+    return {"eyes_open": row.eyes_open, "face_count": row.face_count, "cull_rank": row.rank,
+            "cull_reason": row.sentence or ", ".join(row.reasons)}  # fmt: skip
 
 
 def _analyzed_at(ledger: Ledger, fingerprints: set[str]) -> dict[str, str]:

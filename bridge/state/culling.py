@@ -186,6 +186,25 @@ def set_override(ledger: Ledger, paths: Iterable[str], decision: str | None) -> 
     return n
 
 
+def rows_for(ledger: Ledger, paths: Iterable[str]) -> dict[str, CullRow]:
+    """path → its stored row, looked up by path (work bounded by `paths`, not by the table)."""
+    if not _exists(ledger):
+        return {}
+    wanted, out = list(paths), {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        try:
+            got = ledger.db.conn.execute(f"SELECT {_COLUMNS} FROM cull WHERE path IN ({marks})", chunk)
+        except sqlite3.OperationalError:
+            return {}
+        for r in got:
+            values = dict(zip(_FIELDS, r, strict=True))
+            values["reasons"] = tuple(json.loads(values["reasons"] or "[]"))
+            out[r[0]] = CullRow(**values)
+    return out
+
+
 def rows(ledger: Ledger, paths: Iterable[str] | None = None) -> list[CullRow]:
     """The stored rows (among `paths` when given), by group then rank."""
     if not _exists(ledger):

@@ -117,6 +117,11 @@ local function pluginFields(photo, item)
   photo:setPropertyForPlugin(_PLUGIN, 'pd_noise', fmt(scores.noise))
   photo:setPropertyForPlugin(_PLUGIN, 'pd_duplicateGroup', str(item.duplicate_group))
   photo:setPropertyForPlugin(_PLUGIN, 'pd_analyzedAt', str(item.analyzed_at))
+  local function int(v) if type(v) == 'number' then return string.format('%d', v) end end
+  photo:setPropertyForPlugin(_PLUGIN, 'pd_eyesOpen', fmt(item.eyes_open))
+  photo:setPropertyForPlugin(_PLUGIN, 'pd_faceCount', int(item.face_count))
+  photo:setPropertyForPlugin(_PLUGIN, 'pd_cullRank', int(item.cull_rank))
+  photo:setPropertyForPlugin(_PLUGIN, 'pd_cullReason', str(item.cull_reason))
 end
 
 -- items: [{path, keywords?, caption?, rating?, label?, pick?, scores?, ...}]. Returns

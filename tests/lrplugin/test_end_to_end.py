@@ -174,3 +174,29 @@ def test_find_similar(live: tuple[Harness, Any], photos: list[Path]) -> None:
     assert name.startswith("Pixel Detective: similar to")
     assert paths and str(photos[0]) not in paths
     assert h.errors() == []
+
+
+def test_apply_fills_the_culling_fields_of_the_metadata_provider(
+    live: tuple[Harness, Any], photos: list[Path], settings: Any  # noqa: F811
+) -> None:
+    """A photo `pixel-detective cull` decided gets pd_cullRank, pd_cullReason, pd_eyesOpen, pd_faceCount in
+    Lightroom (smart collections are built on them); one never culled gets none."""
+    from bridge.state import culling
+    from bridge.state.ledger import Ledger
+
+    h, _ = live
+    led = Ledger(settings.ledger_path)
+    try:
+        culling.store(led, [{"path": str(photos[0]), "group_id": "g", "group_kind": "burst", "group_size": 2,
+                             "rank": 1, "score": 0.9, "decision": "pick", "reasons": ["sharpest_in_burst"],
+                             "sentence": "Pick: sharpest in burst.", "eyes_open": 0.97, "face_count": 2}],
+                      "test")  # fmt: skip
+    finally:
+        led.close()
+    h.select(photos[:2])
+    run_menu(h, "ApplyMetadata.lua", lambda: any(s["kind"] in ("bezel", "message") for s in h.shown()), 60)
+    props = h.photo(photos[0]).pluginProps
+    assert (props.pd_cullRank, props.pd_cullReason) == ("1", "Pick: sharpest in burst.")
+    assert (props.pd_eyesOpen, props.pd_faceCount) == ("0.970", "2")
+    assert h.photo(photos[1]).pluginProps.pd_cullRank is None
+    assert h.errors() == []

@@ -75,3 +75,32 @@ def test_metadata_work_does_not_grow_with_the_index(indexed, tmp_path: Path, mon
     assert len(big_sql) == len(small_sql) <= 12, big_sql  # a few batched IN (...) queries
     assert big_calls == small_calls == Counter(), big_calls  # no store call at all (no kNN, no crop search)
     assert not any("FROM files WHERE fingerprint IS NOT NULL" in q for q in big_sql)  # no whole-index read
+
+
+def test_metadata_carries_the_cull_decision_for_the_metadata_provider(indexed, tmp_path: Path, monkeypatch) -> None:
+    """What `pixel-detective cull` stored reaches the plugin as eyes_open, face_count, cull_rank and
+    cull_reason (the metadata provider's fields); a photo never culled gets none of them."""
+    from bridge.state import culling
+    from bridge.state.ledger import Ledger
+
+    lib = tmp_path / "lib"
+    make_photos(lib, 2, seed=31)
+    assert indexed.submit([lib]).finished.wait(120)
+    culled, other = sorted(str(x) for x in lib.iterdir())
+    led = Ledger(indexed.settings.ledger_path)
+    try:
+        culling.store(led, [{"path": culled, "group_id": "g1", "group_kind": "burst", "group_size": 3,
+                             "rank": 2, "score": 0.4, "decision": "reject", "reasons": ["eyes_closed"],
+                             "sentence": "Rejected: eyes closed.", "eyes_open": 0.12, "face_count": 1}],
+                      "test")  # fmt: skip
+    finally:
+        led.close()
+    handlers = Handlers(indexed, ThreadPoolExecutor(1))
+    try:
+        _, _, reply = _work(handlers, [culled, other], monkeypatch)
+    finally:
+        handlers.close()
+    photos = {ph["path"]: ph for ph in reply["photos"]}
+    assert photos[culled]["cull_rank"] == 2 and photos[culled]["cull_reason"] == "Rejected: eyes closed."
+    assert photos[culled]["eyes_open"] == 0.12 and photos[culled]["face_count"] == 1
+    assert "cull_rank" not in photos[other]
