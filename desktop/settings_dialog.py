@@ -5,7 +5,6 @@ install helper. Saved to the TOML settings file (merged, atomic); the engine re-
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bridge.lightroom.plugin_install import PluginInstallError, install_plugin, modules_dir
 from bridge.models.registry import REGISTRY, imported_models
 from bridge.settings import Settings, default_config_file
 from desktop import settings_file
 from desktop.formatting import home_path
 
-PLUGIN_DIR = Path(__file__).resolve().parents[1] / "lrplugin" / "PixelDetective.lrplugin"
 SIDECAR_STYLES = ("name", "name.ext")  # IMG_1.xmp / IMG_1.CR2.xmp (Settings.sidecar_naming)
 PLUGIN_STEPS = (
     "In Lightroom Classic: File ▸ Plug-in Manager… ▸ Add… ▸ choose the copied PixelDetective.lrplugin "
@@ -55,17 +54,6 @@ def weights_status(model_id: str, models_dir: Path) -> str:
         except Exception:
             pass
     return "weights missing — run `pixel-detective models download` or import them"
-
-
-def install_plugin(dest_dir: Path, source: Path = PLUGIN_DIR) -> Path:
-    """Copy the plug-in folder into `dest_dir` (replacing an older copy) and return where it went."""
-    if not source.is_dir():
-        raise FileNotFoundError(f"plug-in not found at {source}")
-    target = Path(dest_dir) / source.name
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target)
-    return target
 
 
 class _PathList(QWidget):
@@ -210,11 +198,11 @@ class SettingsDialog(QDialog):
         # Lightroom plug-in
         plug = QWidget()
         v = QVBoxLayout(plug)
-        self.plugin_dest = QLineEdit(str(Path.home()))
+        self.plugin_dest = QLineEdit(str(modules_dir() or Path.home()))  # Lightroom's Modules folder
         self.plugin_dest.setAccessibleName("Plug-in destination folder")
         browse = QPushButton("Choose folder…")
         browse.clicked.connect(self._choose_plugin_dest)
-        install = QPushButton("Install plug-in here")
+        install = QPushButton("Install plug-in")
         install.clicked.connect(self._install_plugin)
         row = QHBoxLayout()
         row.addWidget(self.plugin_dest, 1)
@@ -255,11 +243,19 @@ class SettingsDialog(QDialog):
             self.plugin_dest.setText(d)
 
     def _install_plugin(self) -> None:
+        """The same install as `pixel-detective plugin install`: staged copy, atomic swap, one backup."""
+        dest = Path(self.plugin_dest.text()).expanduser()
+        if not dest.is_dir():
+            self.plugin_result.setText(f"Could not install: {home_path(str(dest))} is not a folder.")
+            return
         try:
-            target = install_plugin(Path(self.plugin_dest.text()).expanduser())
-            self.plugin_result.setText(f"Copied to {target}. {PLUGIN_STEPS}")
-        except Exception as e:
-            self.plugin_result.setText(f"Could not install: {e}")
+            done = install_plugin(dest)
+        except PluginInstallError as e:
+            self.plugin_result.setText(f"Could not install: {e.message}")
+            return
+        where = home_path(str(done.target))
+        said = "Already installed, unchanged" if done.outcome == "unchanged" else f"Installed ({done.outcome})"
+        self.plugin_result.setText(f"{said}: {where}. {PLUGIN_STEPS}")
 
     def values(self) -> dict[str, Any]:
         """What goes into the settings file: engine settings at the top, the app's own in [desktop]."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 from desktop import settings_file
-from desktop.settings_dialog import SettingsDialog, install_plugin
+from desktop.settings_dialog import SettingsDialog
 from desktop.single_instance import server_name
 from tests.bridge.conftest import make_photos
 
@@ -97,9 +97,21 @@ def test_settings_persist_through_the_file(settings, config_file, qtbot, tmp_pat
     assert "weights present" in dlg2.weights.text()  # the tiny model was imported
 
 
-def test_plugin_install_helper_copies_the_plugin(tmp_path):
-    target = install_plugin(tmp_path / "plugins")
-    assert (target / "Info.lua").exists()
+def test_settings_installs_the_plugin_like_the_cli(qtbot, settings, tmp_path):
+    """The dialog's button uses `bridge.lightroom.plugin_install` (staged copy, one backup), never a folder it
+    would have to create."""
+    dlg = SettingsDialog(settings, config_file=tmp_path / "config.toml")
+    qtbot.addWidget(dlg)
+    dlg.plugin_dest.setText(str(tmp_path / "missing"))
+    dlg._install_plugin()
+    assert "is not a folder" in dlg.plugin_result.text() and not (tmp_path / "missing").exists()
+    (tmp_path / "Modules").mkdir()
+    dlg.plugin_dest.setText(str(tmp_path / "Modules"))
+    dlg._install_plugin()
+    assert (tmp_path / "Modules" / "PixelDetective.lrplugin" / "Info.lua").is_file()
+    assert dlg.plugin_result.text().startswith("Installed (installed)")
+    dlg._install_plugin()
+    assert dlg.plugin_result.text().startswith("Already installed, unchanged")
 
 
 def test_a_second_launch_hands_over_to_the_first(make_app, settings, qtbot):
