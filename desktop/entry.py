@@ -12,8 +12,16 @@ from pathlib import Path
 ENTRY_NAME = "pixel-detective.desktop"
 
 
+def tray_command() -> list[str]:
+    """How to start the tray app: the frozen app's `PixelDetective` executable beside this one (installer/),
+    or this Python with `-m bridge tray` from a source or pip install."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).with_name("PixelDetective"))]
+    return [sys.executable, "-m", "bridge", "tray"]
+
+
 def entry_text(command: list[str] | None = None) -> str:
-    cmd = command or [sys.executable, "-m", "bridge", "tray"]
+    cmd = command or tray_command()
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"

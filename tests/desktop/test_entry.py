@@ -23,3 +23,16 @@ def test_install_desktop_entry_and_autostart(tmp_path, monkeypatch):
     d = entry["Desktop Entry"]
     assert d["Type"] == "Application" and d["Name"] == "Pixel Detective" and d["Terminal"] == "false"
     assert shlex.split(d["Exec"])[-3:] == ["-m", "bridge", "tray"]
+
+
+def test_a_frozen_app_starts_its_own_tray_executable(monkeypatch, tmp_path):
+    """In the PyInstaller build there is no `python -m bridge`: the entry runs `PixelDetective` beside the CLI."""
+    import shlex
+    import sys
+
+    from desktop.entry import entry_text
+
+    app = tmp_path / "Pixel Detective"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app / "pixel-detective"))
+    assert f"Exec={shlex.quote(str(app / 'PixelDetective'))}\n" in entry_text()
