@@ -269,14 +269,7 @@ def index(
                 idx.on_batch_committed = on_batch
             result = idx.run(roots, rebuild=rebuild, retry_failed=retry_failed, stand_ins=stand_ins)
         result.notes.extend(notes)
-        if summary:
-            write_json_atomic(summary, result.as_dict())
-        if as_json:
-            emit_json(result.as_dict())
-        else:
-            print_summary(result)
-        if result.status == "stopped":
-            raise typer.Exit(int(Exit.INTERRUPTED))
+        _report(result, summary, as_json)
         if watch:
             from bridge.indexing.watch import watch_forever
 
@@ -284,6 +277,19 @@ def index(
                 watch_forever(engine, roots, rules=rules, stop=stop, catch_up=False, on_start=_say_watching)
         if engine.weights_problem or engine.caption_problem or engine.keywords_problem:
             raise typer.Exit(int(Exit.DEGRADED))  # a stage was skipped or ran without what was asked
+
+
+def _report(result: RunSummary, summary: Path | None, as_json: bool) -> None:
+    """A finished run, local or in the owner: the `--summary` file, then JSON or the summary lines; a stopped
+    run exits 130."""
+    if summary:
+        write_json_atomic(summary, result.as_dict())
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        print_summary(result)
+    if result.status == "stopped":
+        raise typer.Exit(int(Exit.INTERRUPTED))
 
 
 def _index_in_owner(
@@ -316,14 +322,7 @@ def _index_in_owner(
         console.print("[bold]stopped[/]: the job was cancelled before it started", highlight=False)
         raise typer.Exit(int(Exit.INTERRUPTED))
     result.notes.extend(notes)
-    if summary:
-        write_json_atomic(summary, result.as_dict())
-    if as_json:
-        emit_json(result.as_dict())
-    else:
-        print_summary(result)
-    if result.status == "stopped":
-        raise typer.Exit(int(Exit.INTERRUPTED))
+    _report(result, summary, as_json)
     if outcome.degraded:
         raise typer.Exit(int(Exit.DEGRADED))
 
