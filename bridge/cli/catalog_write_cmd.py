@@ -7,8 +7,9 @@ Exit codes: 0 ok, 1 error, 75 locked (EX_TEMPFAIL: Lightroom has the catalog ope
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,8 +41,16 @@ def run_write(
     catalog: Path, photos: list[PhotoChange], options: WriteOptions, *, dry_run: bool, as_json: bool
 ) -> None:
     """Plan, then (unless dry_run) back up and apply; print the plan and report."""
+    run_plan(catalog, lambda: plan(catalog, photos, options), dry_run=dry_run, as_json=as_json)
+
+
+def run_plan(
+    catalog: Path, make_plan: Callable[[], Any], *, dry_run: bool, as_json: bool, keywords: str = "keyword(s)"
+) -> None:
+    """Every catalog write: `make_plan()` (reads the catalog), then unless dry_run back up and apply, then the
+    plan and the report (`keywords` names what the keywords are, e.g. "person keyword(s)")."""
     try:
-        the_plan = plan(catalog, photos, options)
+        the_plan = make_plan()
         if dry_run:
             typer.echo(the_plan.to_json(indent=1) if as_json else the_plan.summary())
             return
@@ -53,7 +62,7 @@ def run_write(
     else:
         typer.echo(the_plan.summary())
         typer.echo(
-            f"written: {report.keywords_created} keyword(s), {report.links_created} link(s), "
+            f"written: {report.keywords_created} {keywords}, {report.links_created} link(s), "
             f"{report.fields_changed} field(s) on {report.photos_touched} photo(s); integrity {report.integrity}; "
             f"backup {report.backup}"
         )

@@ -144,12 +144,9 @@ def write_catalog(
 ) -> None:
     """Write the named people as Lightroom person keywords on their photos (backup first; `catalog unwrite`
     takes them back)."""
-    import json
-
-    from bridge.cli.catalog_write_cmd import _fail
+    from bridge.cli.catalog_write_cmd import _fail, run_plan
     from bridge.search.people import catalog_names
     from catalog.errors import CatalogError
-    from catalog.write import apply
     from catalog.write.people import plan_people
 
     with user_errors(), _open(ctx, "write-catalog") as engine:
@@ -157,19 +154,5 @@ def write_catalog(
             names = catalog_names(engine, catalog)
         except CatalogError as e:
             raise _fail(e) from e
-    try:
-        the_plan = plan_people(catalog, names, people_parent=parent)
-        if dry_run:
-            typer.echo(the_plan.to_json(indent=1) if as_json else the_plan.summary())
-            return
-        report = apply(catalog, the_plan)
-    except (CatalogError, ValueError, OSError) as exc:
-        raise _fail(exc) from exc
-    if as_json:
-        typer.echo(json.dumps({"plan": the_plan.to_dict(), "report": report.to_dict()}, ensure_ascii=False))
-        return
-    typer.echo(the_plan.summary())
-    typer.echo(
-        f"written: {report.keywords_created} person keyword(s), {report.links_created} link(s) on "
-        f"{report.photos_touched} photo(s); integrity {report.integrity}; backup {report.backup}"
-    )
+    run_plan(catalog, lambda: plan_people(catalog, names, people_parent=parent), dry_run=dry_run,
+             as_json=as_json, keywords="person keyword(s)")  # fmt: skip
