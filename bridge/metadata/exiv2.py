@@ -7,19 +7,19 @@ ever written to the photo, and non-ASCII file names work on every platform. Unre
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pyexiv2
 
 from bridge.records import MetadataError
+from catalog.xmp import exiv2 as exiv2_lock
 
 log = logging.getLogger(__name__)
 
-# One lock for every pyexiv2 call in this process: Exiv2's XMP parser keeps global state.
-LOCK = threading.Lock()
-_exiv2_ready = False
+# One lock for every pyexiv2 call in this process, shared with the catalog's XMP writer: Exiv2 keeps global
+# state, and its log level is process-wide (each session sets the level it needs).
+LOCK = exiv2_lock.LOCK
 
 # Exiv2's terse errors, in plain words for the ledger and the user.
 _PLAIN_ERRORS = (
@@ -31,21 +31,12 @@ _PLAIN_ERRORS = (
 )
 
 
-def _ensure_exiv2() -> None:
-    """One-time setup; call with the lock held."""
-    global _exiv2_ready
-    if not _exiv2_ready:
-        # Level 4 mutes Exiv2: at the default level some maker notes ("Directory Canon with
-        # 16740 entries considered invalid") raise instead of being skipped.
-        pyexiv2.set_log_level(4)
-        _exiv2_ready = True
-
-
 def read_image(data: bytes) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The exif, iptc and xmp blocks of a photo's bytes and the `File.*` keys (pixel size, MIME type);
     MetadataError, in plain words, when Exiv2 cannot open it at all."""
-    with LOCK:
-        _ensure_exiv2()
+    # QUIET: at the default level some maker notes ("Directory Canon with 16740 entries considered invalid")
+    # raise instead of being skipped.
+    with exiv2_lock.session(exiv2_lock.QUIET):
         try:
             image = pyexiv2.ImageData(data)
         except (RuntimeError, ValueError) as exc:
@@ -61,8 +52,9 @@ def read_image(data: bytes) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
 def read_xmp(data: bytes) -> dict[str, Any]:
     """The XMP block of an XMP packet (a sidecar file's bytes); RuntimeError or ValueError when Exiv2
     rejects it."""
-    with LOCK:
-        _ensure_exiv2()
+    # QUIET: at the default level some maker notes ("Directory Canon with 16740 entries considered invalid")
+    # raise instead of being skipped.
+    with exiv2_lock.session(exiv2_lock.QUIET):
         image = pyexiv2.ImageData(data)
         try:
             return _read_block(image, "xmp")
@@ -75,8 +67,9 @@ def read_tiff_exif(tiff: bytes) -> dict[str, Any]:
 
     Exiv2 opens the block as a TIFF file: IFD0 and the sub-IFDs it points to (Exif, GPS, maker note) read as
     they would inside a JPEG, with no 64 KiB APP1 limit."""
-    with LOCK:
-        _ensure_exiv2()
+    # QUIET: at the default level some maker notes ("Directory Canon with 16740 entries considered invalid")
+    # raise instead of being skipped.
+    with exiv2_lock.session(exiv2_lock.QUIET):
         try:
             image = pyexiv2.ImageData(tiff)
         except (RuntimeError, ValueError) as exc:

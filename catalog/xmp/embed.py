@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from pathlib import Path
 
 from catalog.fsutil import read_regular
 from catalog.xmp import atomic
 from catalog.xmp.atomic import LockedError, RetryPolicy
 from catalog.xmp.dom import XmpError
+from catalog.xmp.exiv2 import ERRORS, session
 from catalog.xmp.merge import XmpUpdate, merge
 from catalog.xmp.naming import can_embed
 from catalog.xmp.write import WriteResult, _os_failure
 
-_EXIV2 = threading.Lock()
 # The whole photo is held in memory while Exiv2 edits it: cap it (R48). Big TIFF scans stay under this.
 MAX_EMBED_BYTES = 1 << 30
 
@@ -58,8 +57,7 @@ def _rewritten(original: bytes, update: XmpUpdate) -> tuple[bytes | None, tuple[
     """(new bytes, changes), or (None, ()) when nothing would change. Raises _Unsafe, XmpError, RuntimeError."""
     import pyexiv2  # imported lazily: sidecar-only users never load Exiv2
 
-    with _EXIV2:
-        pyexiv2.set_log_level(3)  # errors only: a warning per odd strip of a DNG is noise (errors raise anyway)
+    with session(ERRORS):  # errors raise; a warning per odd strip of a DNG is noise
         with pyexiv2.ImageData(original) as img:
             packet = img.read_raw_xmp()
             result = merge(packet.encode("utf-8") if packet.strip() else None, update)

@@ -419,6 +419,22 @@ def test_makernote_needing_quiet_log_level_reads(corpus: dict[str, Any]) -> None
     assert m["original_file_name"] == "Canon350D.CR2"
 
 
+def test_makernote_still_reads_after_the_catalog_writer_used_exiv2(
+    shared_data: Path, copy_shared: Any
+) -> None:
+    """Exiv2's log level is process-wide: the embedded-XMP writer wants errors raised, the reader wants them
+    muted. Each sets its own level per call, so a write before a read cannot break the read (CI ran the
+    writer's tests first and this maker note failed)."""
+    from catalog.xmp.embed import plan_embedded
+    from catalog.xmp.merge import XmpUpdate
+
+    (jpeg,) = copy_shared("jpeg/Canon_EOS_600D_IMG_5910.jpg")
+    changes, _reason, error = plan_embedded(jpeg, XmpUpdate(keywords=("dog",)))
+    assert error is None and changes
+    m = read_metadata(shared_data / "raw/exiftool_DNG.dng", sidecar=None)
+    assert m["original_file_name"] == "Canon350D.CR2"
+
+
 def test_enumerations_are_readable_text(corpus: dict[str, Any]) -> None:
     m = corpus["jpeg/Canon_EOS_600D_IMG_5910.jpg"]
     assert m["exposure_program"] == "Action (high speed)"
