@@ -44,6 +44,7 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
         "stages": [
             {"stage": k[0], "version": k[1], "count": v} for k, v in sorted(led.stage_counts().items())
         ],
+        "people": _people_counts(led),
         "runs": led.runs(5),
         "notices": _warnings(s, led),
     }
@@ -65,7 +66,17 @@ STAGE_WORDS = {  # ledger stage → what it gives a photographer
     "dupsig": "Checked for duplicates",
     "keywords": "AI keywords",
     "caption": "AI captions",
+    "faces": "Checked for faces",
+    "composition": "Composition scored",
 }
+
+
+def _people_counts(led: Ledger) -> dict[str, int]:
+    """People found by clustering faces and how many of them have a name (`people list`)."""
+    from bridge.state.people import People
+
+    rows = [p for p in People(led).people() if p.faces]
+    return {"found": len(rows), "named": sum(1 for p in rows if p.name)}
 
 
 def _model_state(s: Settings) -> str:
@@ -104,6 +115,14 @@ def _status_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
             lines.append((words, f"{by_stage[stage]:,} of {data['contents']:,}"))
     if "embed" not in by_stage and data["files"]:
         lines.append(("Searchable by content", "none yet: metadata filters (`search --where`) still work"))
+    people = data["people"]
+    if people["found"]:
+        lines.append(
+            (
+                "People",
+                f"{people['found']:,} found, {people['named']:,} named (see `pixel-detective people list`)",
+            )
+        )
     failed = data["failed"]
     lines.append(("Failed", f"{failed:,} (see `pixel-detective failures`)" if failed else "none"))
     reasons = data["runs"][0]["summary"].get("failures_by_reason") if data["runs"] else None

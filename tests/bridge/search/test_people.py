@@ -142,6 +142,11 @@ def test_faces_while_indexing_then_people_named_and_filtered(settings, face_phot
     assert "Marie Curie" in pd(settings.data_dir, "people", "name", str(curie), "Marie Curie").stdout
     found = json.loads(pd(settings.data_dir, "search", "--where", "person='marie curie'", "--json").stdout)
     assert sorted(Path(r["path"]).stem for r in found["results"]) == sorted(f"curie_{v}" for v in VARIANTS)
+    status = json.loads(pd(settings.data_dir, "status", "--json").stdout)
+    assert status["people"]["named"] == 2 and status["people"]["found"] >= 2
+    assert any(st["stage"] == "faces" for st in status["stages"])
+    words = pd(settings.data_dir, "status").stdout
+    assert "Checked for faces:" in words and f"{status['people']['found']} found, 2 named" in words
     bad = pd(settings.data_dir, "people", "name", "4242", "X", check=False)
     assert bad.returncode != 0 and "no person 4242" in bad.stderr and "Traceback" not in bad.stderr
 
