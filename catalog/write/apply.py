@@ -22,7 +22,7 @@ from catalog.write.ids import IdCounter
 from catalog.write.keywords_write import genealogy, lc, stored_genealogy
 from catalog.write.model import ApplyReport, PlanStale, WritePlan
 from catalog.write.plan import NORMALIZE
-from catalog.write.txn import Session, write_session
+from catalog.write.txn import write_session
 
 EPOCH_2001 = 978307200
 INSERT_TABLES = ("AgLibraryKeyword", "AgLibraryKeywordImage", "AgLibraryIPTC")
@@ -103,20 +103,6 @@ def _current_fields(conn: sqlite3.Connection, images: set[int]) -> dict[int, dic
             entry["iptc"], entry["caption"] = iptc_id, caption
     return cur
 
-
-def _record(session: Session, rec: records.WriteRecord) -> None:
-    """Save the record as pending before COMMIT (a failure to save aborts the write: an unrecorded write could
-    never be taken back), then mark it committed once COMMIT returned."""
-    try:
-        records.save(rec)
-    except OSError as exc:
-        raise CatalogError(f"cannot save the write record {rec.path} ({exc.strerror or exc})") from exc
-
-    def committed() -> None:
-        rec.state = "committed"
-        records.save(rec)
-
-    session.after_commit.append(committed)
 
 
 def apply(catalog_path: str | Path, plan: WritePlan, lock_timeout: float = 5.0) -> ApplyReport:
@@ -228,7 +214,7 @@ def apply(catalog_path: str | Path, plan: WritePlan, lock_timeout: float = 5.0) 
             )
             if not rec.empty:  # a re-applied plan adds nothing: nothing to take back later
                 pending.append(rec)
-                _record(s, rec)
+                records.keep_with(s, rec)
     except BaseException:
         for rec in pending:  # not committed: a record of it would name rows that do not exist
             if rec.state == "pending" and rec.path is not None:

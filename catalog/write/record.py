@@ -7,8 +7,9 @@ lives in `<catalog dir>/Pixel Detective Backups/writes/<catalog name> <UTC time>
 (temp, fsync, replace).
 
 One record per write: the keyword rows it created (id, id_global, name, parent, dateCreated), the keyword-image
-links (id, image, tag), the AgLibraryIPTC rows it inserted (id, image, caption) and the fields it changed (image,
-field, raw old value, new value). Every id came from Lightroom's counter, which only grows, so an id names the
+links (id, image, tag), the AgLibraryIPTC rows it inserted (id, image, caption), the fields it changed (image,
+field, raw old value, new value), and for collections (`collections_write.py`) the collections it created (id,
+name, genealogy) and the member rows it inserted and deleted (id, collection, image, pick). Every id came from Lightroom's counter, which only grows, so an id names the
 same row for ever; the id_global (a random UUID we made) and the recorded values are checked too before
 anything is removed.
 
@@ -25,10 +26,14 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from catalog.errors import CatalogError
 from catalog.fsutil import read_regular
 from catalog.write.backup import RECORD, backup_root
+
+if TYPE_CHECKING:
+    from catalog.write.txn import Session
 
 RECORDS_DIR = "writes"
 _MAX_RECORD = 256 << 20  # 100k photos × a few links is ~20 MB of JSON
@@ -45,11 +50,22 @@ class WriteRecord:
     links: list[dict[str, Any]] = field(default_factory=list)  # id, image, tag
     captions: list[dict[str, Any]] = field(default_factory=list)  # id, image, caption (rows we inserted)
     fields: list[dict[str, Any]] = field(default_factory=list)  # image, field, old (raw), new (raw)
+    collections: list[dict[str, Any]] = field(default_factory=list)  # id, name, genealogy (created by us)
+    members_added: list[dict[str, Any]] = field(default_factory=list)  # id, collection, image
+    members_removed: list[dict[str, Any]] = field(default_factory=list)  # id, collection, image, pick
     path: Path | None = None  # where it is stored; None until saved
 
     @property
     def empty(self) -> bool:
-        return not (self.keywords or self.links or self.captions or self.fields)
+        return not (
+            self.keywords
+            or self.links
+            or self.captions
+            or self.fields
+            or self.collections
+            or self.members_added
+            or self.members_removed
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,6 +101,21 @@ def save(record: WriteRecord) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def keep_with(session: Session, rec: WriteRecord) -> None:
+    """Save the record as pending before COMMIT (a failure to save aborts the write: an unrecorded write could
+    never be taken back), then mark it committed once COMMIT returned."""
+    try:
+        save(rec)
+    except OSError as exc:
+        raise CatalogError(f"cannot save the write record {rec.path} ({exc.strerror or exc})") from exc
+
+    def committed() -> None:
+        rec.state = "committed"
+        save(rec)
+
+    session.after_commit.append(committed)
 
 
 def finish(record: WriteRecord) -> None:

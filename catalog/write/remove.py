@@ -7,7 +7,11 @@ made keywords of their own under "Pixel Detective", or applied ours to more phot
 - an AgLibraryIPTC row we inserted is deleted when it still holds only our caption;
 - a keyword we created (same id and id_global, same name and parent) is deleted when, after the above, no photo
   uses it, it has no synonyms and no children left; otherwise it is kept, with the reason, and stays recorded
-  so a later unwrite can take it once the user is done with it.
+  so a later unwrite can take it once the user is done with it;
+- collections (newest write first): a member row we inserted is deleted while it still joins the same
+  collection and photo; a member row we deleted comes back (same id) while its collection exists and does not
+  hold that photo again; a collection we created is deleted when, after that, it is still ours (same name, top
+  level, same genealogy) and empty — one the user filled, renamed or moved is kept with the reason.
 A record still "pending" (the write was interrupted around COMMIT) counts only when our keyword UUIDs prove the
 commit; when the id counter proves it never committed it is dropped; otherwise it is left alone and reported.
 Same guarded session as `apply`: lock check, version and schema gates, backup, one transaction, integrity check.
@@ -46,6 +50,9 @@ class RemoveReport:
     links_removed: int = 0
     captions_removed: int = 0
     fields_reverted: int = 0
+    collections_removed: int = 0
+    members_removed: int = 0  # collection memberships we added, taken back
+    members_restored: int = 0  # memberships our write had replaced, put back
     photos_touched: int = 0
     already_gone: int = 0  # recorded rows the user (or Lightroom) had already removed
     removed_keywords: list[str] = field(default_factory=list)
@@ -64,6 +71,14 @@ class RemoveReport:
             f"  removed {self.keywords_removed} keyword(s), {self.links_removed} keyword link(s), "
             f"{self.captions_removed} caption(s); {self.fields_reverted} field(s) set back; "
             f"{self.photos_touched} photo(s) touched",
+            *(
+                [
+                    f"  collections: {self.collections_removed} removed, {self.members_removed} membership(s) "
+                    f"taken back, {self.members_restored} put back"
+                ]
+                if self.collections_removed or self.members_removed or self.members_restored
+                else []
+            ),
             *(f"    - {name}" for name in self.removed_keywords[:limit]),
         ]
         if self.already_gone:
@@ -179,6 +194,62 @@ class _Undo:
             self.touched.add(c["image"])
         rec.captions = []
 
+    def collections(self, rec: WriteRecord) -> None:
+        """Take back one write's collection changes (call newest record first)."""
+        rows = _rows(
+            self.conn, "AgLibraryCollectionImage", "collection, image", (m["id"] for m in rec.members_added)
+        )
+        gone = []
+        for m in rec.members_added:
+            row = rows.get(m["id"])
+            if row is None:
+                self.report.already_gone += 1
+            elif (int(row[0]), int(row[1])) == (m["collection"], m["image"]):
+                gone.append(m["id"])
+            else:
+                self.keep(f"collection membership {m['id']}", "it now joins another collection or photo")
+        self.conn.executemany("DELETE FROM AgLibraryCollectionImage WHERE id_local = ?", [(i,) for i in gone])
+        self.report.members_removed += len(gone)
+        for m in rec.members_removed:
+            exists = self.conn.execute(
+                "SELECT 1 FROM AgLibraryCollection WHERE id_local = ?", (m["collection"],)
+            )
+            held = self.conn.execute(
+                "SELECT 1 FROM AgLibraryCollectionImage WHERE collection = ? AND image = ?",
+                (m["collection"], m["image"]),
+            )
+            taken = self.conn.execute("SELECT 1 FROM AgLibraryCollectionImage WHERE id_local = ?", (m["id"],))
+            if exists.fetchone() is None or held.fetchone() is not None or taken.fetchone() is not None:
+                continue  # the collection is gone, or the photo is back in it already
+            self.conn.execute(
+                "INSERT INTO AgLibraryCollectionImage (id_local, collection, image, pick) VALUES (?, ?, ?, ?)",
+                (m["id"], m["collection"], m["image"], m["pick"]),
+            )
+            self.report.members_restored += 1
+        kept = []
+        for c in rec.collections:
+            row = self.conn.execute(
+                "SELECT name, parent, genealogy FROM AgLibraryCollection WHERE id_local = ?", (c["id"],)
+            ).fetchone()
+            if row is None:
+                self.report.already_gone += 1
+            elif (row[0], row[1], row[2]) != (c["name"], None, c["genealogy"]):
+                self.keep(f"collection {c['name']}", "renamed or moved by you; it is yours now")
+            elif (n := self._members(c["id"])) > 0:
+                self.keep(f"collection {c['name']}", f"you added {n} photo(s) to it")
+                kept.append(c)
+            else:
+                self.conn.execute("DELETE FROM AgLibraryCollection WHERE id_local = ?", (c["id"],))
+                self.report.collections_removed += 1
+        rec.collections, rec.members_added, rec.members_removed = kept, [], []
+
+    def _members(self, cid: int) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT count(*) FROM AgLibraryCollectionImage WHERE collection = ?", (cid,)
+            ).fetchone()[0]
+        )
+
     def path(self, kid: int) -> str:
         names, seen, node = [], set(), kid
         while node is not None and node not in seen:
@@ -278,12 +349,14 @@ def remove_ours(catalog_path: str | Path, lock_timeout: float = 5.0) -> RemoveRe
                 live.append(rec)
             else:
                 rec.keywords, rec.links, rec.captions, rec.fields = [], [], [], []
+                rec.collections, rec.members_added, rec.members_removed = [], [], []
                 done.append(rec)  # never committed: nothing of it is in the catalog
         for rec in live:
             undo.links(rec)
         for rec in reversed(live):  # newest first: each field goes back through every value we wrote
             undo.fields(rec)
             undo.captions(rec)
+            undo.collections(rec)
         undo.keywords(live)
         s.conn.executemany(_SQL_TOUCH, [(now_2001(), i) for i in sorted(undo.touched)])
         report.photos_touched = len(undo.touched)
