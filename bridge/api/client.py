@@ -10,7 +10,7 @@ owner stopped answering).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,26 +96,35 @@ class LocalClient:
         """The owner's server-sent events as (kind, data), from `hello` on; ends when the owner stops."""
         try:
             with self.http.stream(
-                "GET", f"{self.endpoint.url}/api/v1/events", timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
+                "GET",
+                f"{self.endpoint.url}/api/v1/events",
+                timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S),
             ) as r:
                 if r.status_code != 200:
                     raise ClientError(f"{self.owner} refused to show its progress", r.status_code)
-                kind, data = "", ""
-                for line in r.iter_lines():
-                    if line.startswith("event:"):
-                        kind = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif not line and kind:
-                        try:
-                            parsed = json.loads(data or "{}")
-                        except ValueError:
-                            parsed = None  # not one of ours: skipped
-                        if isinstance(parsed, dict):
-                            yield kind, parsed
-                        kind, data = "", ""
+                yield from parse_events(r.iter_lines())
         except httpx.HTTPError:
-            raise ClientError(f"{self.owner} stopped answering; its job may still run (see `status`)") from None
+            raise ClientError(
+                f"{self.owner} stopped answering; its job may still run (see `status`)"
+            ) from None
+
+
+def parse_events(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Server-sent events (`routes/jobs.py` `/events`) as (kind, data); comments and foreign data skipped."""
+    kind, data = "", ""
+    for line in lines:
+        if line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif not line and kind:
+            try:
+                parsed = json.loads(data or "{}")
+            except ValueError:
+                parsed = None  # not one of ours: skipped
+            if isinstance(parsed, dict):
+                yield kind, parsed
+            kind, data = "", ""
 
 
 def connect(data_dir: Path) -> LocalClient | None:

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import emit_json, fail, out
-from bridge.cli.config_cmd import read_settings_file, write_settings_file
 from bridge.cli.exits import Exit
+from bridge.files.settings_file import read_settings_file, write_settings_file
 from bridge.settings import default_config_file
 
 app = typer.Typer(help="Engines on the local network (zeroconf): list them, use one.", no_args_is_help=True)

@@ -66,23 +66,35 @@ def _search_error(e: SearchError, field: str) -> ApiError:
     return ApiError(422, f"{field}: {e}", field)
 
 
-@router.get("/search", response_model=SearchOut, summary="Search by text")
+@router.get("/search", response_model=SearchOut, summary="Search by text, or by metadata filters alone")
 def search_text(
     ctx: Ctx,
     who: Reader,
-    q: Annotated[str, Query(min_length=1, max_length=1000, description="What the photo shows")],
     request: Request,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=1000,
+            description="What the photo shows (none: `where` alone, newest first)",
+        ),
+    ] = None,
     where: Annotated[str | None, Query(max_length=2000, description=WHERE_HELP)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
 ) -> SearchOut:
     flt = _where(where)
-    if not q.strip():
+    if q is None and where is None:
+        raise ApiError(422, "q: give a query, or filters in where to list photos by their metadata", "q")
+    if q is not None and not q.strip():
         raise ApiError(422, "q: empty query: describe the photo you are looking for", "q")
     started = time.perf_counter()
     try:
-        results = ctx.host.search_text(q, limit=offset + limit, min_score=min_score, where=flt)
+        if q is None:  # filters alone (what `search --where` does): no model needed
+            results = ctx.host.search_metadata(limit=offset + limit, where=flt)
+        else:
+            results = ctx.host.search_text(q, limit=offset + limit, min_score=min_score, where=flt)
     except SearchError as e:
         raise _search_error(e, "q") from None
     hits = _hits(results, offset, limit)
