@@ -24,6 +24,7 @@ from bridge.host import EngineHost, HostEvent
 from bridge.lightroom import protocol as p
 from bridge.lightroom.connection import PluginSession
 from bridge.lightroom.dupgroups import group_id, groups_among
+from bridge.lightroom.engines import Engines
 from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
 from bridge.lightroom.uploads import Cancelled, PartSender, Uploads
@@ -51,6 +52,7 @@ class Handlers:
         self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._sender = threading.Thread(target=self._send_loop, name="pd-bridge-events", daemon=True)
         self._sender.start()
+        self.engines = Engines()  # `engines` / `engine.use`: the remote engine choice in the settings file
         # A handler answers with the reply's body, None (it replies itself), or — a reply in parts — the
         # callable that sends its last frame.
         self.table: dict[str, Callable[[Any, Frame, PluginSession], _Answer]] = {
@@ -62,6 +64,8 @@ class Handlers:
             "metadata": self.metadata,
             "duplicates": self.duplicates,
             "upload": self.upload,
+            "engines": self.list_engines,
+            "engine.use": self.use_engine,
         }
 
     def _send_loop(self) -> None:
@@ -143,6 +147,7 @@ class Handlers:
             "running": running,
             "weights_ok": engine.embedder is not None,
             "captions": bool(host.settings.captions),
+            "engine": self.engines.using(),
         }
 
     def search(self, body: p.Search, frame: Frame, session: PluginSession) -> dict[str, Any]:
@@ -229,6 +234,15 @@ class Handlers:
             uploads = self._uploads.setdefault(id(session), Uploads())
         upload, count = uploads.add(body.upload, list(body.paths), frame.id)
         return {"upload": upload, "count": count}
+
+    def list_engines(self, body: p.Engines, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        """Engines advertised on the local network (zeroconf), and which one the settings name."""
+        return self.engines.engines(body)
+
+    def use_engine(self, body: p.EngineUse, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        """Check the key against the engine (TLS pinned to its fingerprint), then store the choice; the
+        plugin's own requests keep going to this service."""
+        return self.engines.use(body, frame.id)
 
     def _paths(self, body: p.PathsOrUpload, frame: Frame, session: PluginSession) -> list[str]:
         if body.paths is not None:

@@ -42,6 +42,7 @@ ERROR_CODES = (
     "busy",
     "internal",
     "cancelled",
+    "unreachable",  # a remote engine (`engine.use`) did not answer
 )
 
 
@@ -114,6 +115,7 @@ class StatusResult(Body):
     running: dict[str, Any] | None
     weights_ok: bool
     captions: bool
+    engine: str = "this computer"  # or the remote engine the settings name (`engine.use`)
 
 
 class Search(Body):
@@ -278,6 +280,62 @@ class ShowCollectionResult(Body):
     missing: list[str] = Field(default_factory=list)
 
 
+class Engines(Body):
+    """Browse the local network (zeroconf) this long for engines that advertise their API."""
+
+    seconds: float = Field(3.0, ge=0.5, le=10.0)
+
+
+class EngineOut(Body):
+    name: str  # what `engine.use` takes (and `pixel-detective remote use`)
+    display_name: str
+    addresses: list[str]
+    port: int
+    url: str
+    tls_fingerprint: str  # "" when the engine offers no TLS (then it cannot be used)
+    version: str
+    in_use: bool  # the settings name this engine (its URL)
+
+
+class EnginesResult(Body):
+    engines: list[EngineOut]
+    using: str  # "this computer", or the remote engine in use (its name when known, else its URL)
+
+
+ApiKey = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[!-~]+$")]  # one header-safe token
+
+
+class EngineUse(Body):
+    """Use a remote engine (by `name` from `engines`, or by `url` and `tls_fingerprint`) with `api_key`, or
+    `local: true` to go back to this computer. The key is checked against the engine before it is stored."""
+
+    name: str | None = Field(None, min_length=1, max_length=255)
+    url: str | None = Field(None, pattern=r"^https://", max_length=2000)
+    tls_fingerprint: str | None = Field(None, max_length=200)
+    api_key: ApiKey | None = None
+    local: bool = False
+    seconds: float = Field(3.0, ge=0.5, le=10.0)  # how long to browse for `name` when it is not known yet
+
+    @model_validator(mode="after")
+    def _one_of(self) -> EngineUse:
+        if self.local:
+            if self.name is not None or self.url is not None:
+                raise ValueError("'local' goes alone (no 'name' or 'url')")
+            return self
+        if (self.name is None) == (self.url is None):
+            raise ValueError("give exactly one of 'name' and 'url' (or 'local': true)")
+        if self.api_key is None:
+            raise ValueError("'api_key' is required to use a remote engine")
+        if self.url is not None and not self.tls_fingerprint:
+            raise ValueError("'tls_fingerprint' is required with 'url'")
+        return self
+
+
+class EngineUseResult(Body):
+    using: str  # as in `engines.result`; never the key
+    url: str | None  # None: this computer
+
+
 class ErrorBody(Body):
     code: str
     message: str
@@ -323,6 +381,10 @@ MESSAGES: dict[str, MessageType] = {
     "upload": MessageType(Upload, TO_SERVICE, "upload.result"),
     "upload.result": MessageType(UploadResult, TO_PLUGIN),
     "part": MessageType(Part, TO_PLUGIN),
+    "engines": MessageType(Engines, TO_SERVICE, "engines.result"),
+    "engines.result": MessageType(EnginesResult, TO_PLUGIN),
+    "engine.use": MessageType(EngineUse, TO_SERVICE, "engine.use.result"),
+    "engine.use.result": MessageType(EngineUseResult, TO_PLUGIN),
     "apply": MessageType(Apply, TO_PLUGIN, "apply.result"),
     "apply.result": MessageType(ApplyResult, TO_SERVICE),
     "show_collection": MessageType(ShowCollection, TO_PLUGIN, "show_collection.result"),
@@ -450,9 +512,7 @@ _STR = r'"(?:[^"\\]|\\.)*"'
 # The end of a frame whose keys are sorted (protocol-2 plugins before "chunks" encode them so): the top-level
 # "id" is followed only by "re", "type" and "v", which sort after "body". Anchored at the end of the line,
 # so a nested "id" inside the body cannot match.
-_TAIL_ID = re.compile(
-    rf'"id":({_STR}),(?:"re":(?:null|{_STR}),)?"type":{_STR},"v":-?\d+\}}\s*$'.encode()
-)
+_TAIL_ID = re.compile(rf'"id":({_STR}),(?:"re":(?:null|{_STR}),)?"type":{_STR},"v":-?\d+\}}\s*$'.encode())
 
 
 def envelope_id(head: bytes, tail: bytes = b"") -> str | None:

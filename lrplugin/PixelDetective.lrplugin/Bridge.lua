@@ -44,6 +44,8 @@ Bridge.REQUESTS = {
   metadata = { 'metadata.result' },
   duplicates = { 'duplicates.result' },
   upload = { 'upload.result' },
+  engines = { 'engines.result' },
+  ['engine.use'] = { 'engine.use.result' },
   ping = { 'pong' },
 }
 

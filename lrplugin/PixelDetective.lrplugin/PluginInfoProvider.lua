@@ -1,6 +1,7 @@
--- Plug-in Manager section: connection state, ports, token status and a Reconnect button.
-local LrView = import 'LrView'
+-- Plug-in Manager sections: the bridge (connection state, ports, token status, a Reconnect button) and the
+-- engine the service is set to use (EngineSection.lua: find engines on the network, use one with its API key).
 local Bridge = require 'Bridge'
+local EngineSection = require 'EngineSection'
 
 local function describe()
   local info = Bridge.info()
@@ -11,7 +12,7 @@ local function describe()
 end
 
 return {
-  sectionsForTopOfDialog = function(f, _)
+  sectionsForTopOfDialog = function(f, propertyTable)
     local state, ports, token = describe()
     return {
       {
@@ -21,6 +22,7 @@ return {
         f:row { f:static_text { title = 'Token:' }, f:static_text { title = token } },
         f:row { f:push_button { title = 'Reconnect', action = function() Bridge.reconnect() end } },
       },
+      EngineSection.view(f, propertyTable),
     }
   end,
 }
