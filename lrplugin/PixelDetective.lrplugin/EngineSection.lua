@@ -2,7 +2,8 @@
 computer, or a remote one such as a GPU box on the local network), finding the engines advertised on the
 network (`engines`), and choosing one with its API key or going back to this computer (`engine.use`).
 The service checks the key against the engine before it stores anything, and never sends the key back.
-The choice is for the tray app; Lightroom's searches and analyses keep going through the service here.
+The choice is for the tray app; this plug-in keeps talking to the service on this computer (a tray app that
+uses a remote engine does not serve Lightroom: then "pixel-detective serve" does).
 Every button runs in its own task (a Plug-in Manager action is not one; Bridge.call waits in a task).
 ]]
 local LrBinding = import 'LrBinding'
@@ -114,8 +115,9 @@ function EngineSection.useChosen(props)
     props.apiKey = ''
     props.engine = tostring(reply.using)
     LrDialogs.message(EngineSection.TITLE, 'The tray app will use ' .. tostring(reply.using)
-      .. '; restart it if it is running. Searches and analyses from Lightroom still go through '
-      .. 'Pixel Detective on this computer.', 'info')
+      .. '; restart it if it is running. This plug-in keeps working with Pixel Detective on this computer: '
+      .. 'while the tray app uses a remote engine it does not serve Lightroom, so run "pixel-detective serve" '
+      .. 'here for searches and analyses from Lightroom.', 'info')
   end)
 end
 
@@ -149,7 +151,8 @@ function EngineSection.view(f, props)
       f:push_button { title = 'Use this engine', action = function() EngineSection.useChosen(props) end },
       f:push_button { title = 'Use this computer', action = function() EngineSection.useLocal(props) end },
     },
-    f:static_text { title = 'The choice is for the tray app. Lightroom keeps working through Pixel Detective on this computer.' },
+    f:static_text { title = 'The choice is for the tray app. This plug-in always talks to Pixel Detective on this computer '
+      .. '(the tray app using this computer, or "pixel-detective serve").' },
   }
 end
 
