@@ -62,6 +62,8 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
 
             service = Service(host.settings, host=host)
             service.start()
+            if clients is not None:
+                clients.attach_lightroom(service)  # `cull --write catalog` while Lightroom is open
         except ImportError:
             problem = "Lightroom bridge unavailable"
         except Exception as e:

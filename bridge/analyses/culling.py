@@ -94,7 +94,13 @@ class Reason(StrEnum):
     USER_CHOICE = "user_choice"
 
 
-DEFECTS = (Reason.EYES_CLOSED, Reason.OUT_OF_FOCUS, Reason.MOTION_BLUR, Reason.UNDER_EXPOSED, Reason.OVER_EXPOSED)
+DEFECTS = (
+    Reason.EYES_CLOSED,
+    Reason.OUT_OF_FOCUS,
+    Reason.MOTION_BLUR,
+    Reason.UNDER_EXPOSED,
+    Reason.OVER_EXPOSED,
+)
 KEEP_TOGETHER = (Reason.BRACKET, Reason.FOCUS_STACK, Reason.PANORAMA)
 
 GROUP_WORDS = {
@@ -142,13 +148,21 @@ class CullOptions:
     """Thresholds and weights (settings `cull_*`, bridge/settings.py)."""
 
     weights: Mapping[str, float] = field(
-        default_factory=lambda: {"eyes": 3.0, "sharpness": 3.0, "motion": 2.0, "exposure": 1.5, "composition": 1.0}
+        default_factory=lambda: {
+            "eyes": 3.0,
+            "sharpness": 3.0,
+            "motion": 2.0,
+            "exposure": 1.5,
+            "composition": 1.0,
+        }
     )
     eyes_closed_below: float = 0.35  # eyes_open under this: eyes closed (faces README)
     out_of_focus_below: float = 0.35  # sharpness (face or frame) under this: out of focus
     motion_blur_above: float = 0.5  # q_motion_blur at or above this: motion blur
     under_exposed_below: float = 0.2  # q_exposure under this (about 1.7 stops under, quality.py)
-    over_exposed_above: float = 0.85  # q_exposure above this (about 2.2 stops over; high-key scenes sit ~0.7-0.8)
+    over_exposed_above: float = (
+        0.85  # q_exposure above this (about 2.2 stops over; high-key scenes sit ~0.7-0.8)
+    )
     tilted_below: float = 0.6  # c_level under this (|tilt| over ~2.3 deg): horizon tilted
     cut_above: float = 0.6  # edge cut above this: subject cut
     softer_by: float = 0.08  # a rejected frame this much softer than the pick says so
@@ -206,13 +220,36 @@ class CullResult:
             "keep_together": self.unit or None,
             "eyes_open": self.eyes_open,
             "face_count": self.face_count,
+            "fingerprint": self.fingerprint,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CullResult:
+        """The result `as_dict` wrote (a cull run by the process that owns the index)."""
+        return cls(
+            path=str(d["path"]),
+            fingerprint=str(d.get("fingerprint") or ""),
+            group=str(d["group"]),
+            group_kind=str(d["group_kind"]),
+            group_size=int(d["group_size"]),
+            rank=int(d["rank"]),
+            score=float(d["score"]),
+            decision=Decision(d["decision"]),
+            reasons=tuple(d.get("reasons") or ()),
+            sentence=str(d.get("sentence") or ""),
+            overridden=bool(d.get("overridden")),
+            unit=str(d.get("keep_together") or ""),
+            eyes_open=d.get("eyes_open"),
+            face_count=d.get("face_count"),
+        )
 
 
 # --- per-photo measures ----------------------------------------------------------------------------------
 
 
-def faces_summary(faces: Mapping[str, Any] | None) -> tuple[int | None, float | None, float | None, list[Any]]:
+def faces_summary(
+    faces: Mapping[str, Any] | None,
+) -> tuple[int | None, float | None, float | None, list[Any]]:
     """(face_count, eyes_open min, face_sharpness max, boxes) of stored faces data; Nones without the stage."""
     if faces is None:
         return None, None, None, []
@@ -438,7 +475,9 @@ def _pano_link(a: CullPhoto, b: CullPhoto, run: list[CullPhoto], min_ncc: float)
     return 5.0 <= turn <= 60.0
 
 
-def keep_together(photos: Sequence[CullPhoto], options: CullOptions) -> dict[str, tuple[str, tuple[str, ...]]]:
+def keep_together(
+    photos: Sequence[CullPhoto], options: CullOptions
+) -> dict[str, tuple[str, tuple[str, ...]]]:
     """path → (kind, member paths) for every photo in an exposure bracket, focus stack or panorama."""
     bodies: dict[tuple[str, str, str], list[CullPhoto]] = defaultdict(list)
     for p in photos:
@@ -448,7 +487,12 @@ def keep_together(photos: Sequence[CullPhoto], options: CullOptions) -> dict[str
     for members in bodies.values():
         members.sort(key=lambda p: (_num(p.metadata.get("captured_ts")) or 0.0, p.path))
         finders: list[tuple[str, float, Any, int]] = [
-            ("bracket", options.bracket_gap_s, lambda a, b, r: _bracket_link(a, b, r, options.bracket_min_ev), 2),
+            (
+                "bracket",
+                options.bracket_gap_s,
+                lambda a, b, r: _bracket_link(a, b, r, options.bracket_min_ev),
+                2,
+            ),
             ("focus_stack", options.stack_gap_s, _stack_link, 3),
             ("panorama", options.pano_gap_s, lambda a, b, r: _pano_link(a, b, r, options.pano_ncc), 2),
         ]
@@ -631,8 +675,11 @@ def cull(
                 if p.path in overrides:
                     reasons.append(Reason.USER_CHOICE)
                 if unit.kind:
-                    reasons.append({"bracket": Reason.BRACKET, "focus_stack": Reason.FOCUS_STACK}.get(
-                        unit.kind, Reason.PANORAMA))
+                    reasons.append(
+                        {"bracket": Reason.BRACKET, "focus_stack": Reason.FOCUS_STACK}.get(
+                            unit.kind, Reason.PANORAMA
+                        )
+                    )
                 if size > 1 and rank == 1:
                     sharp = comp.get("sharpness")
                     if sharp is not None and sharp >= group_sharpest - 1e-9 and gkind != "exact":
@@ -673,7 +720,15 @@ def cull(
                         score=score_of(comp, options.weights),
                         decision=final,
                         reasons=tuple(str(r) for r in reasons),
-                        sentence=sentence(final, reasons, gkind, rank, size, best_unit.best.path if best_unit.best else None, p.path),
+                        sentence=sentence(
+                            final,
+                            reasons,
+                            gkind,
+                            rank,
+                            size,
+                            best_unit.best.path if best_unit.best else None,
+                            p.path,
+                        ),
                         overridden=p.path in overrides,
                         unit=unit.id if unit.kind else "",
                         components=comp,

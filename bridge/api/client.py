@@ -78,6 +78,17 @@ class LocalClient:
     def duplicates(self, kinds: list[str], vectors: bool) -> dict[str, Any]:
         return dict(self._call("POST", "/duplicates", json={"kinds": kinds, "vectors": vectors}))
 
+    def cull(self, **body: Any) -> dict[str, Any]:
+        return dict(self._call("POST", "/cull", json=body))
+
+    def send_to_lightroom(
+        self, photos: list[dict[str, Any]], collections: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """The owner's plug-in link pushes these to the open Lightroom (`routes/local_cull.py`)."""
+        return dict(
+            self._call("POST", "/lightroom/cull", json={"photos": photos, "collections": collections})
+        )
+
     def submit(self, roots: list[str], captions: bool | None) -> dict[str, Any]:
         return dict(self._call("POST", "/index", json={"roots": roots, "captions": captions}))
 

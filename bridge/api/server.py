@@ -45,7 +45,9 @@ class ApiSettings:
     advertise: bool | None = None  # zeroconf (discovery.py); None: exactly when listening beyond loopback
     webhooks: bool = True  # deliver settings.webhooks (webhooks.py) while serving
     metrics: bool = True  # `/metrics` and its collector
-    local_clients: bool = False  # the `/api/v1/local` routes for CLI commands beside the owner (routes/local.py)
+    local_clients: bool = (
+        False  # the `/api/v1/local` routes for CLI commands beside the owner (routes/local.py)
+    )
 
 
 def local_token_reader(directory: Path | None = None) -> Callable[[], str | None]:
@@ -77,7 +79,7 @@ class ApiServer:
         self.settings = settings or ApiSettings()
         self.local_token = local_token or local_token_reader()
         self.tls: tls.TlsFiles | None = None
-        self.app = None
+        self.app: Any = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
@@ -131,12 +133,13 @@ class ApiServer:
             from fastapi import APIRouter
 
             from bridge.api.app import API_PREFIX
-            from bridge.api.routes import local
+            from bridge.api.routes import local, local_cull
 
             v1 = APIRouter(prefix=API_PREFIX)
             v1.include_router(local.router)
+            v1.include_router(local_cull.router)
             app.include_router(v1)
-        self.app = app  # type: ignore[assignment]
+        self.app = app
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -228,6 +231,15 @@ class ClientEndpoint:
     @property
     def url(self) -> str:
         return self.server.url
+
+    def attach_lightroom(self, service: Any) -> None:
+        """Let commands beside this process send to Lightroom through its plug-in link (`cull --write catalog`
+        while Lightroom has the catalog open): `bridge/api/routes/local_cull.py`."""
+        from bridge.api.routes.local_cull import LIGHTROOM
+
+        app = self.server.app
+        if app is not None:
+            app.state.api.extra[LIGHTROOM] = service
 
     def close(self) -> None:
         from bridge.api import endpoint

@@ -5,19 +5,26 @@ Groups come from the duplicates stage (exact, near, burst) plus the keep-togethe
 sentence, and a decision (pick / reject / undecided) stored in the index. `--pick/--reject/--undecided PATH`
 record the user's own decision, which no later run changes (`--forget PATH` hands it back). `--write catalog`
 writes the decisions into the closed catalog (flags, stars or labels as the settings map them, plus the
-"Pixel Detective: picks / rejects / eyes closed" collections), `--write xmp` into the photos' sidecars.
+"Pixel Detective: picks / rejects / eyes closed" collections) — or, found open in Lightroom, sends them through
+the plug-in instead; `--write lightroom` always sends them through the plug-in (the running tray app's link,
+else one this command opens for the moment: Lightroom open with the plug-in enabled); `--write xmp` writes the
+photos' sidecars. While the tray app or `serve` owns the index, the cull runs there (`routes/local_cull.py`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bridge.cli.common import console, emit_json, fail, out, settings_from, user_errors
+from bridge.cli import remote_run
+from bridge.cli.common import console, emit_json, fail, out, owner_client, settings_from, user_errors
 from bridge.cli.exits import Exit
+
+if TYPE_CHECKING:
+    from bridge.api.client import LocalClient
 
 
 def cull_cmd(
@@ -28,9 +35,13 @@ def cull_cmd(
     ] = None,
     target: Annotated[
         str | None,
-        typer.Option("--target", help="Keep a share (30%) or a count (12) per group, or per shoot with --per shoot."),
+        typer.Option(
+            "--target", help="Keep a share (30%) or a count (12) per group, or per shoot with --per shoot."
+        ),
     ] = None,
-    per: Annotated[str, typer.Option("--per", help="group (default) or shoot: what --target counts in.")] = "group",
+    per: Annotated[
+        str, typer.Option("--per", help="group (default) or shoot: what --target counts in.")
+    ] = "group",
     vectors: Annotated[bool, typer.Option(help="Use the image vectors to find near-duplicates.")] = True,
     pick: Annotated[list[Path], typer.Option("--pick", help="Your pick: never re-decided.")] = [],  # noqa: B006
     reject: Annotated[list[Path], typer.Option("--reject", help="Your reject: never re-decided.")] = [],  # noqa: B006
@@ -44,8 +55,9 @@ def cull_cmd(
         str,
         typer.Option(
             "--write",
-            help="none (default), catalog (the closed --catalog: flags/stars/labels and collections) or "
-            "xmp (sidecars: xmp:Rating, xmp:Label).",
+            help="none (default), catalog (the closed --catalog: flags/stars/labels and collections), "
+            "lightroom (through the plug-in into the catalog Lightroom has open) or xmp (sidecars: "
+            "xmp:Rating, xmp:Label).",
         ),
     ] = "none",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --write: show what would change.")] = False,
@@ -60,8 +72,10 @@ def cull_cmd(
         raise fail("give a FOLDER or --catalog CATALOG", Exit.USAGE)
     if per not in ("group", "shoot"):
         raise fail("--per is group or shoot", Exit.USAGE)
-    if write not in ("none", "catalog", "xmp"):
-        raise fail("--write is none, catalog or xmp", Exit.USAGE)
+    if write not in ("none", "catalog", "lightroom", "xmp"):
+        raise fail("--write is none, catalog, lightroom or xmp", Exit.USAGE)
+    if write == "lightroom" and dry_run:
+        raise fail("--dry-run goes with --write catalog or xmp (Lightroom shows its own changes)", Exit.USAGE)
     if write == "catalog" and catalog is None:
         raise fail("--write catalog needs --catalog CATALOG", Exit.USAGE)
     try:
@@ -79,19 +93,36 @@ def cull_cmd(
         if not folder.is_dir():
             raise fail(f"{folder} is not a folder", Exit.USAGE)
         in_scope = under(str(folder))
-    with user_errors(), Engine.open(settings, purpose="pixel-detective cull") as engine:
-        for paths, decision in ((pick, "pick"), (reject, "reject"), (undecided, "undecided"), (forget, None)):
-            if paths:
-                state.set_override(engine.ledger, [os.path.abspath(p) for p in paths], decision)
-        report = cull_index(engine, in_scope, options, use_vectors=vectors)
-    rows = [
-        {"path": r.path, "decision": str(r.decision), "reasons": list(r.reasons)} for r in report.results
-    ]
-    written: dict[str, Any] | None = None
-    if write == "catalog" and catalog is not None:
-        written = _write_catalog(catalog, rows, settings, spelled, dry_run=dry_run)
-    elif write == "xmp":
-        written = _write_xmp(rows, settings, dry_run=dry_run)
+    given = [(paths, decision) for paths, decision in
+             ((pick, "pick"), (reject, "reject"), (undecided, "undecided"), (forget, None)) if paths]  # fmt: skip
+    client = owner_client(settings)
+    try:
+        if client is not None:  # the tray app or `serve` owns the index: the cull runs there (remote_run.py)
+            with user_errors():
+                report = remote_run.cull(
+                    client, folder=str(folder) if folder is not None else None,
+                    paths=sorted(spelled) if catalog is not None else None, target_share=share,
+                    target_count=count, per=per, vectors=vectors,
+                    overrides=[{"paths": [os.path.abspath(p) for p in ps], "decision": d} for ps, d in given],
+                )  # fmt: skip
+        else:
+            with user_errors(), Engine.open(settings, purpose="pixel-detective cull") as engine:
+                for paths, decision in given:
+                    state.set_override(engine.ledger, [os.path.abspath(p) for p in paths], decision)
+                report = cull_index(engine, in_scope, options, use_vectors=vectors)
+        rows = [
+            {"path": r.path, "decision": str(r.decision), "reasons": list(r.reasons)} for r in report.results
+        ]
+        written: dict[str, Any] | None = None
+        if write == "catalog" and catalog is not None:
+            written = _write_catalog(catalog, rows, settings, spelled, dry_run=dry_run, client=client)
+        elif write == "lightroom":
+            written = _through_lightroom(rows, settings, spelled, client, "")
+        elif write == "xmp":
+            written = _write_xmp(rows, settings, dry_run=dry_run)
+    finally:
+        if client is not None:
+            client.close()
     if as_json:
         emit_json(
             {
@@ -112,12 +143,15 @@ def cull_cmd(
 def _catalog_paths(catalog: Path) -> dict[str, str]:
     """indexed spelling → catalog spelling of the catalog's master photos."""
     from bridge.indexing.scan import normalize_root
-    from catalog.errors import CatalogError
+    from catalog.errors import CatalogError, CatalogLocked
     from catalog.reader import open_catalog
 
     try:
         with open_catalog(catalog) as cat:
             return {normalize_root(str(p.pure_path)): p.path for p in cat.photos() if not p.is_virtual_copy}
+    except CatalogLocked as e:
+        raise fail(f"{e} Cull the folder instead: `pixel-detective cull FOLDER --write lightroom` sends the "
+                   "decisions through the plug-in.", Exit.LOCKED) from None  # fmt: skip
     except (CatalogError, OSError) as e:
         raise fail(str(e)) from None
 
@@ -146,7 +180,13 @@ def _print(report: Any) -> None:
 
 
 def _write_catalog(
-    catalog: Path, rows: list[dict[str, Any]], settings: Any, spelled: dict[str, str], *, dry_run: bool
+    catalog: Path,
+    rows: list[dict[str, Any]],
+    settings: Any,
+    spelled: dict[str, str],
+    *,
+    dry_run: bool,
+    client: LocalClient | None = None,
 ) -> dict[str, Any]:
     from bridge.cli.catalog_write_cmd import _fail
     from bridge.lightroom.cullwrite import catalog_changes, collections
@@ -169,11 +209,9 @@ def _write_catalog(
         report = apply(catalog, the_plan)
         coll = write_collections(catalog, members)
     except CatalogLocked as exc:
-        raise fail(
-            f"{exc} The decisions are kept in the index: close Lightroom and run again, or send them "
-            "through the plugin from the desktop window's culling view.",
-            Exit.LOCKED,
-        ) from None
+        if dry_run:
+            raise fail(f"{exc} The decisions are kept in the index.", Exit.LOCKED) from None
+        return _through_lightroom(rows, settings, spelled, client, str(exc))
     except (CatalogError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     return {
@@ -184,6 +222,67 @@ def _write_catalog(
         "summary": f"written to {catalog.name}: {report.fields_changed} field(s) on {report.photos_touched} "
         f"photo(s); collections {', '.join(f'{k} ({v})' for k, v in coll.collections.items())}; "
         f"backup {report.backup}",
+    }
+
+
+LIGHTROOM_WAIT_S = 15.0  # how long a cull without a running tray app waits for the plug-in to connect
+
+
+def _through_lightroom(
+    rows: list[dict[str, Any]],
+    settings: Any,
+    spelled: dict[str, str],
+    client: LocalClient | None,
+    locked: str,
+) -> dict[str, Any]:
+    """Lightroom has the catalog open: the decisions go through the plug-in instead — the running tray app's
+    or `serve`'s link when one owns the index, else a link this command opens for the moment."""
+    from bridge.api.client import ClientError
+    from bridge.lightroom.cullwrite import apply_photos, collections, send_decisions
+    from bridge.lightroom.files import bridge_dir, read_ports
+    from bridge.lightroom.service import NotConnected, Service
+
+    in_catalog = [{**r, "path": spelled.get(r["path"], r["path"])} for r in rows]
+    photos, members = apply_photos(in_catalog, settings), collections(in_catalog)
+    members = {k: v for k, v in members.items() if v}
+    kept = "The decisions are kept in the index: close Lightroom and run again, or send them from the culling view."
+    try:
+        if client is not None:
+            result = client.send_to_lightroom(photos, members)
+        else:
+            if (
+                read_ports(bridge_dir()) is None
+            ):  # no plug-in listening: Lightroom is closed or the plug-in off
+                raise NotConnected("no port file")
+            service = Service(settings).start()
+            try:
+                if not service.wait_connected(LIGHTROOM_WAIT_S):
+                    raise NotConnected("not connected")
+                result = send_decisions(service, photos, members)
+            finally:
+                service.stop()
+    except (ClientError, NotConnected, TimeoutError) as exc:
+        why = (
+            str(exc)
+            if isinstance(exc, ClientError)
+            else "the Pixel Detective plug-in did not connect: is Lightroom open with the plug-in enabled?"
+        )
+        if locked:
+            raise fail(
+                f"{locked} Sending through Lightroom failed too ({why}). {kept}", Exit.LOCKED
+            ) from None
+        raise fail(f"could not send the decisions to Lightroom: {why}. They are kept in the index.") from None
+    colls = result.get("collections") or {}
+    missing = list(result.get("missing") or [])
+    return {
+        "through": "lightroom",
+        "applied": int(result.get("applied", 0)),
+        "missing": missing,
+        "errors": list(result.get("errors") or []),
+        "collections": colls,
+        "summary": f"sent to Lightroom through the plug-in: {result.get('applied', 0)} photo(s) set; "
+        f"collections {', '.join(f'{k} ({v})' for k, v in colls.items()) or 'none'}"
+        + (f"; {len(missing)} photo(s) Lightroom does not know" if missing else ""),
     }
 
 
@@ -206,5 +305,7 @@ def _write_xmp(rows: list[dict[str, Any]], settings: Any, *, dry_run: bool) -> d
             failed += w.status == "failed"
     return {
         "sidecars": results,
-        "summary": f"{len(results) - failed} sidecar(s) written, {failed} failed" if not dry_run else "dry run",
+        "summary": f"{len(results) - failed} sidecar(s) written, {failed} failed"
+        if not dry_run
+        else "dry run",
     }

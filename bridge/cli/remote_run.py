@@ -48,6 +48,17 @@ def duplicates(client: LocalClient, kinds: tuple[Any, ...], vectors: bool) -> tu
     return groups, list(reply["notes"])
 
 
+def cull(client: LocalClient, **body: Any) -> Any:
+    """`cull` in the owner: its report as the `CullReport` the command prints from."""
+    from bridge.analyses.culling import CullResult
+    from bridge.search.cull import CullReport
+
+    if body.get("folder") is not None:
+        body["folder"] = os.path.abspath(body["folder"])
+    reply = client.cull(**body)
+    return CullReport([CullResult.from_dict(r) for r in reply["photos"]], list(reply.get("notes") or []))
+
+
 def export(client: LocalClient, file: Path, with_weights: bool = False) -> dict[str, Any]:
     return client.export(Path(os.path.abspath(file)), with_weights)
 
@@ -137,5 +148,7 @@ def index(client: LocalClient, roots: list[str], *, captions: bool | None, show_
             summary.status = "stopped"  # what a local run stopped by Ctrl-C says
     with contextlib.suppress(ClientError):
         info = client.fetch_info()  # problems found while the job ran (a caption model asked for and missing)
-    degraded = bool(info.get("weights_problem") or info.get("caption_problem") or info.get("keywords_problem"))
+    degraded = bool(
+        info.get("weights_problem") or info.get("caption_problem") or info.get("keywords_problem")
+    )
     return Outcome(summary, degraded)

@@ -70,7 +70,8 @@ def serve(
 
                 clients = serve_local_clients(service.host, "`pixel-detective serve`")
                 if clients is not None:
-                    console.print(f"CLI commands beside it (search, index, duplicates, export-db) run here: "
+                    clients.attach_lightroom(service)  # `cull --write catalog` while Lightroom is open
+                    console.print(f"CLI commands beside it (search, index, duplicates, cull, export-db) run here: "
                                   f"{clients.path}", highlight=False)  # fmt: skip
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)

@@ -4,7 +4,8 @@ mapping: settings `cull_write_as`, `cull_pick_rating`, `cull_reject_rating`, `cu
 - the closed catalog: `catalog_changes` (the changes-file form of `catalog.write`), plus the collections
   "Pixel Detective: picks", "…: rejects" and "…: eyes closed" (`collections`, written by
   `catalog.write.collections_write`);
-- the plugin while Lightroom is open: `apply_photos` (the `apply` push's photos, protocol.ApplyPhoto);
+- the plugin while Lightroom is open: `apply_photos` (the `apply` push's photos, protocol.ApplyPhoto), sent
+  with the collections by `send_decisions` in pieces under the frame cap;
 - XMP sidecars (RAW files): `xmp_update` (xmp:Rating, xmp:Label; XMP has no pick flag, so a "flag" mapping
   writes the ratings there).
 
@@ -78,7 +79,9 @@ def xmp_update(decision: str, settings: Settings) -> XmpUpdate | None:
     return XmpUpdate(rating=fields.get("rating"), label=fields.get("label"))
 
 
-def collections(rows: Sequence[Mapping[str, Any]], spelled: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+def collections(
+    rows: Sequence[Mapping[str, Any]], spelled: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
     """Collection name → catalog paths: the picks, the rejects and the photos with eyes closed."""
     spell = spelled or {}
     out: dict[str, list[str]] = {COLLECTION_PICKS: [], COLLECTION_REJECTS: [], COLLECTION_EYES_CLOSED: []}
@@ -91,3 +94,36 @@ def collections(rows: Sequence[Mapping[str, Any]], spelled: Mapping[str, str] | 
         if "eyes_closed" in (r.get("reasons") or ()):
             out[COLLECTION_EYES_CLOSED].append(path)
     return out
+
+
+def send_decisions(
+    service: Any, photos: Sequence[dict[str, Any]], members: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """Push `apply_photos` and the collections to the connected Lightroom through `service` (a running
+    `bridge.lightroom.Service`), each in pieces under the frame cap; the picks collection is shown last.
+    Returns `{applied, missing, errors, collections: {name: added}}`. Raises NotConnected, TimeoutError."""
+    from bridge.lightroom.service import in_frames
+
+    total: dict[str, Any] = {"applied": 0, "missing": [], "errors": [], "collections": {}}
+    for batch in in_frames(photos):
+        res = service.push_apply(batch)
+        total["applied"] += int(res.get("applied", 0))
+        total["missing"] += list(res.get("missing", []))
+        total["errors"] += list(res.get("errors", []))
+    pieces = service.speaks("chunks")
+    names = sorted((n for n in members if members[n]), key=lambda n: n == COLLECTION_PICKS)
+    for name in names:
+        chunks = (
+            list(in_frames({"path": x} for x in members[name]))
+            if pieces
+            else [[{"path": x} for x in members[name]]]
+        )
+        added = 0
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            res = service.show_collection(
+                name, [c["path"] for c in chunk], append=i > 0, show=last and name == names[-1]
+            )
+            added += int(res.get("added", 0))
+        total["collections"][name] = added
+    return total

@@ -272,6 +272,11 @@ class ApplyResult(Body):
 class ShowCollection(Body):
     name: str = Field(min_length=1, max_length=255)
     paths: list[Path_] = Field(max_length=100_000)
+    # A long collection arrives in pieces under the frame cap: the first replaces the members, the next ones
+    # append; only the piece with show=True makes it Lightroom's active source. An older plug-in ignores both
+    # (each piece then replaces the last: the service sends one piece to a plug-in without "chunks").
+    append: bool = False
+    show: bool = True
 
 
 class ShowCollectionResult(Body):

@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,24 @@ from bridge.settings import Settings
 log = logging.getLogger(__name__)
 
 ZEROCONF_TYPE = "_pixel-detective._tcp.local."
+
+
+def in_frames(
+    photos: Iterable[dict[str, Any]], cap: int = p.MAX_FRAME // 2
+) -> Iterator[list[dict[str, Any]]]:
+    """`apply` photos in batches whose encoded size stays under `cap` (half a frame: the envelope and the
+    plug-in's reply need room): long paths, many keywords and captions could pass the 1 MiB frame cap."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for photo in photos:
+        n = len(json.dumps(photo, ensure_ascii=False).encode()) + 1
+        if batch and size + n > cap:
+            yield batch
+            batch, size = [], 0
+        batch.append(photo)
+        size += n
+    if batch:
+        yield batch
 
 
 class NotConnected(SessionClosed):
@@ -241,26 +260,23 @@ class Service:
             found = changes_from_index(
                 led, paths[i : i + batch], keyword_rules=keyword_rules, score_rules=rules
             )
-            photos: list[dict[str, Any]] = []
-            size = 0
-            for change in found.values():
-                photo = change.apply_photo()
-                if photo is None:
-                    continue
-                # Cut by encoded size too: long paths, many keywords and captions could pass 1 MiB.
-                n = len(json.dumps(photo, ensure_ascii=False).encode()) + 1
-                if photos and size + n > p.MAX_FRAME // 2:
-                    send(photos)
-                    photos, size = [], 0
-                photos.append(photo)
-                size += n
-            if photos:
+            for photos in in_frames(ph for c in found.values() if (ph := c.apply_photo()) is not None):
                 send(photos)
         return total
 
-    def show_collection(self, name: str, paths: list[str], timeout: float = 60.0) -> dict[str, Any]:
-        """Show `paths` (in order) as a collection in Lightroom; returns `show_collection.result`."""
-        return self._push("show_collection", {"name": name, "paths": paths}, timeout)
+    def show_collection(
+        self, name: str, paths: list[str], timeout: float = 60.0, *, append: bool = False, show: bool = True
+    ) -> dict[str, Any]:
+        """Show `paths` (in order) as a collection in Lightroom; returns `show_collection.result`. `append`
+        adds to the members instead of replacing them; `show` makes it Lightroom's active source."""
+        return self._push(
+            "show_collection", {"name": name, "paths": paths, "append": append, "show": show}, timeout
+        )
+
+    def speaks(self, feature: str) -> bool:
+        """Whether the connected plug-in announced `feature` (protocol.FEATURES, e.g. "chunks")."""
+        s = self._session
+        return s is not None and feature in s.features
 
     # -- zeroconf ------------------------------------------------------------------------------------
     def _start_advertising(self) -> None:

@@ -166,7 +166,7 @@ function Catalog.showCollection(name, paths, setName, opts)
   local ok, err = Catalog.write('Pixel Detective: ' .. name, function()
     local parent = setName and catalog:createCollectionSet(setName, nil, true) or nil
     collection = catalog:createCollection(name, parent, true)
-    collection:removeAllPhotos()
+    if not opts.append then collection:removeAllPhotos() end
     collection:addPhotos(photos) -- added in relevance order: the collection keeps it as its custom order
   end)
   if not ok then return nil, err end
