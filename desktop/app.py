@@ -21,8 +21,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMenu, QSystemTrayIcon
 
+from bridge.api.client import ClientError
 from bridge.settings import Settings
 from desktop import settings_file
 from desktop.backend import Backend
@@ -145,7 +146,7 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.show()
         self.backend.start()
-        if self.welcome_on_first_run:
+        if self.welcome_on_first_run and not self.backend.remote:  # no local library to set up
             from desktop.welcome import welcome_needed
 
             try:
@@ -156,6 +157,12 @@ class TrayApp(QObject):
                 self.show_welcome()  # the first launch opens a window, not only a tray icon
 
     def on_ready(self) -> None:
+        if self.backend.remote:  # said at all times, beside the size slider: whose index this window searches
+            self.engine_label = QLabel(f"  {self.backend.engine_name}")
+            self.engine_label.setAccessibleName("Engine in use")
+            self.engine_label.setToolTip(f"Searching the index of the engine at {self.settings.remote_url}")
+            self.window.statusBar().insertPermanentWidget(0, self.engine_label)
+            self.window.setWindowTitle(f"Pixel Detective — {self.backend.engine_name}")
         self._lr_timer.start()
         if self.settings.only_on_ac_power:
             self._power_timer.start()
@@ -170,7 +177,19 @@ class TrayApp(QObject):
 
     def on_failed(self, message: str) -> None:
         self.refresh_icon(error=message)
-        self.notify("Pixel Detective could not open the index", message, error=True)
+        what = "reach the remote engine" if self.backend.remote else "open the index"
+        self.notify(f"Pixel Detective could not {what}", message, error=True)
+
+    def _needs_local(self, what: str) -> bool:
+        """With a remote engine, say that `what` needs the engine on this computer; True when it did."""
+        if not self.backend.remote:
+            return False
+        self.notify(
+            "Pixel Detective",
+            f"{what} needs the engine on this computer; this app uses the {self.backend.engine_name} "
+            "(Settings…, Engine: This computer).",
+        )
+        return True
 
     def on_second_launch(self, args: list[str]) -> None:
         self.show_search()
@@ -244,6 +263,8 @@ class TrayApp(QObject):
         }.get(state, state)
         if lr:
             tip += " · Lightroom connected"
+        if self.backend.remote:
+            tip = f"{self.backend.engine_name} · {tip}"
         self.act_pause.setText("Resume indexing" if state == "paused" else "Pause indexing")
         icon = state_icon(state, self._percent if state == "indexing" else None, lr)
         self.window.setWindowIcon(icon)
@@ -267,6 +288,8 @@ class TrayApp(QObject):
 
     def show_cull(self) -> None:
         """The last cull run's groups, picks and reasons; P / X / U override (desktop/cull_view.py)."""
+        if self._needs_local("Culling (it reads the index's ledger)"):
+            return
         from desktop.cull_view import CullView, LedgerCullSource
 
         def send(photos: list[dict[str, Any]], collections: dict[str, list[str]]) -> None:
@@ -328,15 +351,20 @@ class TrayApp(QObject):
         host = self.backend.host
         if host is None:
             return
-        if host.state == "paused":
-            host.resume()
-            self._power.user_resumed()
-        else:
-            host.pause()
+        try:
+            if host.state == "paused":
+                host.resume()
+                self._power.user_resumed()
+            else:
+                host.pause()
+        except ClientError as e:  # a remote engine that refused or stopped answering: said, not raised
+            self.notify("Pixel Detective", str(e), error=True)
         self.refresh_icon()
 
     # -- power -----------------------------------------------------------------------------------------
     def check_power(self) -> None:
+        if self.backend.remote:
+            return  # this computer's battery is no reason to pause another machine's engine
         acted = self._power.check()
         if acted:
             self.notify(
@@ -360,12 +388,16 @@ class TrayApp(QObject):
             return []
 
     def index_configured_folders(self) -> None:
+        if self.backend.remote:
+            return  # this computer's folders are not on the remote engine's machine
         host = self.backend.host
         folders = [f for f in self.configured("folders") if os.path.isdir(f)]
         if host is not None and folders and not any(j.status in ("queued", "running") for j in host.jobs()):
             host.submit(folders, label="Library folders")
 
     def add_folder(self, folder: str | None = None) -> None:
+        if self._needs_local("Adding a folder from this computer"):
+            return
         folder = folder or QFileDialog.getExistingDirectory(self.window, "Add a folder to index")
         if not folder:
             return
@@ -378,6 +410,8 @@ class TrayApp(QObject):
 
     def add_catalog(self, catalog: str | None = None) -> None:
         """Index the folders a Lightroom catalog's photos live in (read from a verified copy, off the UI)."""
+        if self._needs_local("Adding a Lightroom catalog from this computer"):
+            return
         catalog = (
             catalog
             or QFileDialog.getOpenFileName(

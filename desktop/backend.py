@@ -68,7 +68,23 @@ class Backend(QObject):
         """Open the engine on a plain thread; `ready` or `failed` arrives on the UI thread."""
         threading.Thread(target=self._open, name="pd-desktop-open", daemon=True).start()
 
+    @property
+    def remote(self) -> bool:
+        """Whether this app uses an engine on another machine (`settings.remote_url`, bridge/api/remote_host.py)."""
+        return bool(self.settings.remote_url)
+
+    @property
+    def engine_name(self) -> str:
+        """`remote engine HOST:PORT`, or "" for the engine on this computer (what the tray and status say)."""
+        if not self.remote:
+            return ""
+        host = self.host
+        return f"remote engine {host.display_name if host is not None else self.settings.remote_url}"
+
     def _open(self) -> None:
+        if self.remote:
+            self._open_remote()
+            return
         try:
             if self.engine_process:
                 from desktop.engine_process import RemoteHost, RemoteService
@@ -91,6 +107,30 @@ class Backend(QObject):
         self.host = host
         if self.with_service and not self.engine_process:
             self._start_service(host)
+        self.ready.emit()
+
+    def _open_remote(self) -> None:
+        """No local index is opened; the Lightroom plug-in's link stays with a local engine."""
+        from bridge.api.client import ClientError
+        from bridge.api.remote_host import ApiHost
+
+        self.service_problem = (
+            f"the Lightroom plug-in link needs the engine on this computer; this app uses the remote engine at "
+            f"{self.settings.remote_url} (settings, Engine: This computer)"
+        )
+        try:
+            host = ApiHost(self.settings)
+        except ClientError as e:  # a sentence already: wrong key, wrong certificate, not answering
+            self.failed.emit(str(e))
+            return
+        except Exception:
+            log.exception("remote engine failed to open")
+            self.failed.emit(
+                f"could not use the remote engine at {self.settings.remote_url}; the log says why"
+            )
+            return
+        host.subscribe(lambda ev: self.host_event.emit(ev.kind, dict(ev.data)))
+        self.host = host
         self.ready.emit()
 
     def _start_service(self, host: Any) -> None:
@@ -173,7 +213,9 @@ class Backend(QObject):
                     raise RuntimeError("the index is still starting")
                 from bridge.search.where import parse_where
 
-                flt = parse_where(where) if where.strip() else None
+                flt: Any = parse_where(where) if where.strip() else None  # checked here, remote or not
+                if getattr(host, "remote", False):
+                    flt = where.strip() or None  # the remote engine takes the --where text itself
                 if not like and not (text or "").strip():
                     hits = self._metadata_search(host, flt, limit)  # filters alone: no model needed
                 elif like:

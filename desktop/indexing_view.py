@@ -433,6 +433,8 @@ class IndexingView(QDialog):
         if host is None:
             return
         self._folders_at = time.monotonic()
+        if not hasattr(host, "reader"):
+            return  # a remote engine: its ledger is on its machine (refresh_lists says so)
         led = host.reader()
         model = self.backend.settings.model
         try:
@@ -464,9 +466,15 @@ class IndexingView(QDialog):
         host = self.backend.host
         if host is None:
             return
-        led = host.reader()
         for job in host.jobs():
             self._show_job(job.as_dict())
+        if not hasattr(host, "reader"):  # a remote engine (bridge/api/remote_host.py): live jobs only
+            self.failures_title.setText(
+                f"Folders, failures and past runs are kept by the {self.backend.engine_name}: see them there "
+                "(`pixel-detective status` / `failures` on that machine)"
+            )
+            return
+        led = host.reader()
         runs = led.runs(20)
         for r in runs:
             for root in (r.get("summary") or {}).get("roots") or []:

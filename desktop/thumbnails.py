@@ -1,13 +1,17 @@
 """Thumbnails: made once per photo content and cached on disk under data_dir/thumbnails (keyed by
-fingerprint, so a moved or renamed file keeps its thumbnail), loaded off the UI thread.
+fingerprint, so a moved or renamed file keeps its thumbnail), loaded off the UI thread. With a remote engine
+they come from it (`ApiHost.thumbnail`) and are cached the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -28,17 +32,37 @@ class _Loaded(QObject):
     done = Signal(str, QImage)  # fingerprint, image (null when the photo cannot be read)
 
 
+def fetch_thumbnail(host: Any, fingerprint: str, dest: Path) -> QImage:
+    """A remote engine's thumbnail (`ApiHost.thumbnail`: its paths are not files here), kept in the same disk
+    cache once it decodes as an image."""
+    data = host.thumbnail(fingerprint)
+    img = QImage.fromData(data)
+    if not img.isNull():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".thumb-", suffix=".jpg")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, dest)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+    return img
+
+
 class _Load(QRunnable):
-    def __init__(self, sig: _Loaded, cache_dir: Path, fingerprint: str, path: str) -> None:
+    def __init__(self, sig: _Loaded, cache_dir: Path, fingerprint: str, path: str, host: Any = None) -> None:
         super().__init__()
-        self.sig, self.cache_dir, self.fp, self.path = sig, cache_dir, fingerprint, path
+        self.sig, self.cache_dir, self.fp, self.path, self.host = sig, cache_dir, fingerprint, path, host
 
     def run(self) -> None:
         dest = thumb_path(self.cache_dir, self.fp)
         img = QImage(str(dest)) if dest.exists() else QImage()
         if img.isNull():
-            with contextlib.suppress(Exception):  # unreadable photo: the placeholder stays
-                img = make_thumbnail(self.path, dest)
+            with contextlib.suppress(Exception):  # unreadable photo or engine gone: the placeholder stays
+                if callable(getattr(self.host, "thumbnail", None)):
+                    img = fetch_thumbnail(self.host, self.fp, dest)
+                else:
+                    img = make_thumbnail(self.path, dest)
         self.sig.done.emit(self.fp, img)
 
 
@@ -47,9 +71,17 @@ class ThumbnailCache(QObject):
 
     ready = Signal(str)
 
-    def __init__(self, cache_dir: Path, *, memory_items: int = 3000, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        memory_items: int = 3000,
+        host: Callable[[], Any] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.cache_dir = cache_dir
+        self._host = host  # the current engine host: a remote one sends its thumbnails (`thumbnail(fp)`)
         self._mem: OrderedDict[str, QPixmap] = OrderedDict()
         self._failed: set[str] = set()
         self._pending: set[str] = set()
@@ -67,7 +99,8 @@ class ThumbnailCache(QObject):
             return pm
         if fingerprint not in self._pending and fingerprint not in self._failed:
             self._pending.add(fingerprint)
-            self._pool.start(_Load(self._sig, self.cache_dir, fingerprint, path))
+            host = self._host() if self._host is not None else None
+            self._pool.start(_Load(self._sig, self.cache_dir, fingerprint, path, host))
         return None
 
     def failed(self, fingerprint: str) -> bool:

@@ -71,7 +71,7 @@ class SearchWindow(QMainWindow):
         self.resize(1200, 760)
         self.setAcceptDrops(True)
         cache = thumbs_dir(backend.settings.data_dir)
-        self.thumbs = ThumbnailCache(cache, parent=self)
+        self.thumbs = ThumbnailCache(cache, host=lambda: backend.host, parent=self)
         self.model = ResultsModel(self.thumbs, self)
         self._pending_gen = 0
         self._started = 0.0
@@ -368,6 +368,8 @@ class SearchWindow(QMainWindow):
         host = self.backend.host
         try:
             files = int(host.reader().counts().get("files", 0)) if host is not None else 0
+        except AttributeError:  # a remote engine (no local ledger to count): invite a search of it
+            files = -1
         except Exception:
             files = 0
         busy = host is not None and any(j.status in ("queued", "running") for j in host.jobs())
@@ -381,7 +383,9 @@ class SearchWindow(QMainWindow):
                 (("Add folder…", self.add_folder_requested.emit), ("Set up…", self.setup_requested.emit)),
             )
         else:
-            what = f"{files} photos indexed" if files else "Indexing your photos"
+            what = f"{files} photos indexed" if files > 0 else "Indexing your photos"
+            if files < 0:
+                what = f"Photos of the {self.backend.engine_name}"
             self.show_empty(
                 "ready",
                 "Search your photos",
