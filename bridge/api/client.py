@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bridge.api import endpoint
+from bridge.indexing.summary import Progress
 
 CONNECT_TIMEOUT_S = 2.0
 CALL_TIMEOUT_S = 600.0  # a search over a large index, an export of a large one
@@ -61,12 +62,16 @@ class LocalClient:
         except httpx.HTTPError:
             raise ClientError(f"{self.owner} stopped answering; run the command again") from None
         if r.status_code >= 400:
-            try:
-                message = str(r.json().get("error") or r.reason_phrase)
-            except ValueError:
-                message = r.reason_phrase
-            raise ClientError(message, r.status_code)
+            self._raise_for(r)
         return r.json()
+
+    @staticmethod
+    def _raise_for(r: httpx.Response) -> None:
+        try:
+            message = str(r.json().get("error") or r.reason_phrase)
+        except ValueError:
+            message = r.reason_phrase
+        raise ClientError(message, r.status_code)
 
     def fetch_info(self) -> dict[str, Any]:
         self.info = self._call("GET", "/info")
@@ -75,8 +80,31 @@ class LocalClient:
     def search(self, **params: Any) -> dict[str, Any]:
         return dict(self._call("POST", "/search", json=params))
 
-    def duplicates(self, kinds: list[str], vectors: bool) -> dict[str, Any]:
-        return dict(self._call("POST", "/duplicates", json={"kinds": kinds, "vectors": vectors}))
+    def duplicates(self, kinds: list[str], vectors: bool, progress: Progress | None = None) -> dict[str, Any]:
+        """The owner's duplicate groups; with `progress`, its phases and counts arrive as it works."""
+        body = {"kinds": kinds, "vectors": vectors}
+        if progress is None:
+            return dict(self._call("POST", "/duplicates", json=body))
+        try:
+            with self.http.stream("POST", "/duplicates", json={**body, "stream": True}) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    self._raise_for(r)
+                for line in r.iter_lines():
+                    item = json.loads(line) if line.strip() else {}
+                    if "phase" in item:
+                        progress.phase(str(item["phase"]), item.get("total"))
+                    elif "done" in item:
+                        progress.advance(done=int(item["done"]))
+                    elif "result" in item:
+                        return dict(item["result"])
+                    elif "error" in item:
+                        raise ClientError(str(item["error"]), 500)
+        except httpx.HTTPError:
+            raise ClientError(f"{self.owner} stopped answering; run the command again") from None
+        except ValueError:
+            raise ClientError(f"{self.owner} sent a reply this version does not understand") from None
+        raise ClientError(f"{self.owner} stopped before it finished; run the command again")
 
     def cull(self, **body: Any) -> dict[str, Any]:
         return dict(self._call("POST", "/cull", json=body))

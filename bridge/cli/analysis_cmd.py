@@ -41,8 +41,8 @@ def duplicates(
     settings = settings_from(ctx)
     client = owner_client(settings)
     if client is not None:  # the tray app or `serve` owns the index: it finds them (remote_run.py)
-        with client, user_errors():
-            groups, notes = remote_run.duplicates(client, kinds, vectors)
+        with client, user_errors(), RichProgress(enabled=not as_json) as progress:
+            groups, notes = remote_run.duplicates(client, kinds, vectors, progress)
     else:
         with (
             user_errors(),

@@ -39,10 +39,12 @@ def search(client: LocalClient, **params: Any) -> tuple[list[Result], list[str]]
     return results, list(reply.get("notices") or [])
 
 
-def duplicates(client: LocalClient, kinds: tuple[Any, ...], vectors: bool) -> tuple[list[Any], list[str]]:
+def duplicates(
+    client: LocalClient, kinds: tuple[Any, ...], vectors: bool, progress: Any = None
+) -> tuple[list[Any], list[str]]:
     from bridge.analyses.duplicates import DupGroup, DupKind
 
-    reply = client.duplicates([str(k) for k in kinds], vectors)
+    reply = client.duplicates([str(k) for k in kinds], vectors, progress)
     groups = [DupGroup(kind=DupKind(g["kind"]), fingerprints=tuple(g["fingerprints"]), paths=tuple(g["paths"]),
                        detail=dict(g["detail"])) for g in reply["groups"]]  # fmt: skip
     return groups, list(reply["notes"])

@@ -12,10 +12,17 @@ and written on this machine as this user, so no API key, whatever its scope, is 
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from bridge.api.auth import LOCAL_TOKEN_ID, Principal, admin
@@ -23,6 +30,9 @@ from bridge.api.context import ApiContext, Ctx
 from bridge.api.errors import ApiError
 from bridge.api.routes.photos import read_view
 from bridge.files.diskspace import DiskFullError
+from bridge.indexing.summary import Progress
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/local", tags=["local clients"], include_in_schema=False)
 
@@ -105,26 +115,83 @@ def search(req: SearchIn, ctx: Ctx, who: Local) -> dict[str, Any]:
 class DuplicatesIn(BaseModel):
     kinds: list[str] = []
     vectors: bool = True
+    stream: bool = (
+        False  # NDJSON lines: {"phase", "total"} and {"done"} as it goes, then {"result"} or {"error"}
+    )
 
 
-@router.post("/duplicates")
-def duplicates(req: DuplicatesIn, ctx: Ctx, who: Local) -> dict[str, Any]:
+@router.post("/duplicates", response_model=None)
+def duplicates(req: DuplicatesIn, ctx: Ctx, who: Local) -> dict[str, Any] | StreamingResponse:
     from bridge.analyses.duplicates import DupKind
-    from bridge.search.duplicates import find_in_index
 
     try:
         kinds = tuple(DupKind(k) for k in req.kinds) if req.kinds else tuple(DupKind)
     except ValueError:
         raise ApiError(422, "kinds: exact, near or burst", "kinds") from None
+    if not req.stream:
+        return _duplicates(ctx, kinds, req.vectors, None)
+    lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+    def work() -> None:
+        try:
+            progress = _Streamed(lines)
+            result = _duplicates(ctx, kinds, req.vectors, progress)
+            progress.flush()  # the last counts before the result
+            lines.put({"result": result})
+        except Exception as e:  # the reason goes to the log; the client gets a sentence
+            log.error("duplicates for a client failed: %s", type(e).__name__, exc_info=True)
+            lines.put({"error": "finding duplicates failed in the running service (see its log)"})
+        finally:
+            lines.put(None)
+
+    threading.Thread(target=work, name="pd-local-duplicates", daemon=True).start()
+
+    def stream() -> Iterator[bytes]:
+        while (item := lines.get()) is not None:
+            yield (json.dumps(item, default=str) + "\n").encode()
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+def _duplicates(ctx: ApiContext, kinds: tuple[Any, ...], vectors: bool, progress: Any) -> dict[str, Any]:
+    from bridge.search.duplicates import find_in_index
+
     with ctx.host.querying():
-        groups, notes = find_in_index(read_view(ctx), kinds=kinds, use_vectors=req.vectors)
+        groups, notes = find_in_index(read_view(ctx), kinds=kinds, use_vectors=vectors, progress=progress)
     return {
         "notes": notes,
         "groups": [
-            {"kind": str(g.kind), "paths": list(g.paths), "fingerprints": list(g.fingerprints), "detail": g.detail}
+            {
+                "kind": str(g.kind),
+                "paths": list(g.paths),
+                "fingerprints": list(g.fingerprints),
+                "detail": g.detail,
+            }
             for g in groups
         ],
     }
+
+
+class _Streamed(Progress):
+    """Progress as NDJSON lines for the client; `done` is sent at most every 0.2 s (one lookup per photo)."""
+
+    def __init__(self, lines: queue.Queue[dict[str, Any] | None]) -> None:
+        self.lines, self.done, self.sent = lines, 0, 0.0
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.flush()
+        self.lines.put({"phase": name, "total": total})
+
+    def advance(self, done: int = 0, failed: int = 0) -> None:
+        self.done += done
+        if time.monotonic() - self.sent >= 0.2:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.done:
+            self.lines.put({"done": self.done})
+            self.done = 0
+        self.sent = time.monotonic()
 
 
 class IndexIn(BaseModel):
