@@ -257,7 +257,28 @@ def search(
         out.append(Result(len(out) + 1, float(h.score), live[fp][0], live[fp], fp, fields))
         if len(out) == limit:
             break
-    return out
+    return with_cull(ledger or engine.ledger, out)
+
+
+# The cull decision as the flag a photographer knows: a pick is flagged, a reject rejected (Lightroom keeps its
+# own flags in the catalog only, never in XMP, so the index has no other flag to show).
+_FLAG = {"pick": 1, "reject": -1}
+
+
+def with_cull(ledger: Ledger, results: list[Result]) -> list[Result]:
+    """`cull` (pick / reject / undecided, the user's own decision first) and `pick` (1 / -1) in the fields of
+    the results a `pixel-detective cull` run has decided; one lookup bounded by the results."""
+    from bridge.state import culling
+
+    rows = culling.rows_for(ledger, [r.path for r in results])
+    for r in results:
+        row = rows.get(r.path)
+        if row is not None:
+            decision = row.override or row.decision
+            r.fields["cull"] = decision
+            if decision in _FLAG:
+                r.fields.setdefault("pick", _FLAG[decision])
+    return results
 
 
 # --- metadata alone: no vector, no model ---------------------------------------------------------------------
@@ -295,7 +316,7 @@ def metadata_search(
     for fp, payload in hits[:limit]:
         fields = {k: payload[k] for k in SHOWN_FIELDS if k in payload}
         out.append(Result(len(out) + 1, 0.0, paths[fp][0], paths[fp], fp, fields))
-    return out
+    return with_cull(led, out)
 
 
 def _number(value: Any) -> float:
