@@ -95,8 +95,15 @@ class RunCurve:
     total: int | None = None
     finished_s: float | None = None  # wall seconds of the counted phase once the run ended
     last_progress_s: float = 0.0  # when the count last grew (the counted phase's end for the average)
+    # The run's one rate (`bridge.indexing.summary.throughput`: photos ÷ seconds since the run started), as the
+    # host's job reports it while running and the summary's `files_per_second` once done: what the CLI's bar
+    # and summary, `status` and the API say. None until known; then `average` is this rate.
+    rate: float | None = None
+    wall_s: float | None = None  # the run's wall seconds once done (its summary)
 
     def average(self) -> float:
+        if self.rate is not None:
+            return self.rate
         secs = (
             self.finished_s if self.finished_s is not None else (self.samples[-1][0] if self.samples else 0)
         )
@@ -138,7 +145,7 @@ class ThroughputChart(QWidget):
             return "Throughput appears here while photos are being indexed."
         if c.finished_s is not None:
             return (
-                f"Last run's indexing step: {c.done:,} photos in {duration(c.finished_s)} — "
+                f"Last run: {c.done:,} photos in {duration(c.wall_s or c.finished_s)} — "
                 f"average {rate(c.average())}" + (f", peak {rate(c.peak())}" if c.peak() > 0 else "")
             )
         now = c.samples[-1][1] if c.samples else 0.0
@@ -394,6 +401,7 @@ class IndexingView(QDialog):
         if job.done > c.done:
             c.last_progress_s = now - c.started
         c.done, c.total = job.done, job.total
+        c.rate = _job_rate(job)
         self._last = (now, job.done)
         self.chart.set_curve(c)
         if time.monotonic() - self._folders_at > PER_FOLDER_EVERY_S:
@@ -420,6 +428,10 @@ class IndexingView(QDialog):
                 c.last_progress_s = time.monotonic() - c.started
         if c.finished_s is None:
             c.finished_s = max(1e-3, c.last_progress_s or (time.monotonic() - c.started))
+        if summary.get("files_per_second"):
+            c.rate = float(summary["files_per_second"])  # the summary's rate, as the CLI prints it
+        if summary.get("wall_seconds"):
+            c.wall_s = float(summary["wall_seconds"])
         if not c.done and self._previous is not None:
             c = self._previous  # a run that indexed nothing new: the last real run's curve stays
         self.curve = c
@@ -540,6 +552,15 @@ class IndexingView(QDialog):
             if failed
             else "Every photo could be read."
         )
+
+
+def _job_rate(job: Any) -> float | None:
+    """The host's rate of a running job (`Job.as_dict()["rate"]`), None before it has one."""
+    try:
+        value = job.as_dict().get("rate")
+    except Exception:  # a job record without as_dict (an older engine process)
+        return None
+    return float(value) if value else None
 
 
 def _name(path: str) -> str:

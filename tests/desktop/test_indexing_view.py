@@ -14,10 +14,10 @@ def test_chart_caption_and_unknown_reasons(qtbot):
     chart.set_curve(c)
     assert chart.caption().startswith("Now 10.0 photos/s · average 10.0")
     c.finished_s = 3.0
-    assert (
-        chart.caption()
-        == "Last run's indexing step: 30 photos in 3 s — average 10.0 photos/s, peak 12.0 photos/s"
-    )
+    assert chart.caption() == "Last run: 30 photos in 3 s — average 10.0 photos/s, peak 12.0 photos/s"
+    # the run's one rate (the summary's files_per_second, counted from the run's start) wins once known
+    c.rate, c.wall_s = 6.0, 5.0
+    assert chart.caption() == "Last run: 30 photos in 5 s — average 6.0 photos/s, peak 12.0 photos/s"
     chart.resize(600, 170)
     assert not chart.grab().isNull()
     assert explain("something_new")[0] == "Something new."

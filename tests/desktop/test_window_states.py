@@ -126,7 +126,9 @@ def check_indexing_view(view, qtbot) -> None:
     )
     assert view.chart.curve.done >= 10 and view.chart.curve.average() > 0
     caption = view.chart.caption()
-    assert caption.startswith("Last run's indexing step: ") and "0.0 photos/s" not in caption, caption
+    assert caption.startswith("Last run: ") and "0.0 photos/s" not in caption, caption
+    summary = next(j.summary for j in view.backend.host.jobs() if j.summary)  # what the CLI prints
+    assert f"average {summary['files_per_second']:.1f} photos/s" in caption, (caption, summary)
     view.refresh_lists()
     assert view.headline.text() == "Up to date: 12 photos", view.headline.text()
     row = view.folders.topLevelItem(0)
