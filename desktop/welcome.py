@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,47 @@ def count_photos(root: str, limit: int = COUNT_LIMIT) -> Count:
     return Count(root, n, complete)
 
 
-def guess_rate() -> tuple[float, str]:
-    """Photos per second for the estimate, and on what: a GPU when one is visible (nvidia-smi), else CPU."""
+MEASURED_MIN_PHOTOS = 50  # a run this large measures the machine well enough for an estimate
+
+
+def guess_rate(settings: Settings | None = None) -> tuple[float, str]:
+    """Photos per second for the estimate, and on what: the median rate of this computer's recent runs
+    (`files_per_second` of runs that indexed at least MEASURED_MIN_PHOTOS photos with the current model),
+    else a rough guess — a GPU when one is visible (nvidia-smi), else the CPU."""
+    measured = measured_rate(settings) if settings is not None else None
+    if measured is not None:
+        return measured, "this computer (measured on its last runs)"
     if shutil.which("nvidia-smi"):
-        return GPU_RATE, "an NVIDIA GPU"
-    return CPU_RATE, "this computer's processor"
+        return GPU_RATE, "an NVIDIA GPU (a rough guess until a first run measures it)"
+    return CPU_RATE, "this computer's processor (a rough guess until a first run measures it)"
+
+
+def measured_rate(settings: Settings) -> float | None:
+    """The median photos/s of the last runs that embedded enough photos, read from the ledger (read-only)."""
+    from statistics import median
+
+    from bridge.state.ledger import Ledger, LedgerError
+
+    if not settings.ledger_path.exists():
+        return None
+    try:
+        led = Ledger(settings.ledger_path, readonly=True)
+    except (LedgerError, OSError, sqlite3.Error):
+        return None
+    try:
+        runs = led.runs(20)
+    except sqlite3.Error:
+        return None
+    finally:
+        led.close()
+    rates = [
+        float(s["files_per_second"])
+        for r in runs
+        if (s := r.get("summary") or {}).get("files_per_second")
+        and int(s.get("embedded") or 0) >= MEASURED_MIN_PHOTOS
+        and (r.get("args") or {}).get("model", settings.model) == settings.model
+    ]
+    return median(rates[:5]) if rates else None
 
 
 def cost_text(photos: int, complete: bool = True, rate: float | None = None, on: str = "") -> str:
@@ -124,7 +161,7 @@ class WelcomeWindow(QDialog):
         self.folders: list[str] = []
         self.catalogs: list[str] = []
         self.counts: dict[str, Count] = {}
-        self.rate, self.rate_on = guess_rate()
+        self.rate, self.rate_on = guess_rate(settings)
         self.connection_checked = False
         lay = QVBoxLayout(self)
         head = QLabel("Welcome to Pixel Detective")
@@ -242,7 +279,9 @@ class WelcomeWindow(QDialog):
         for i in range(self.library.count()):
             item = self.library.item(i)
             if item.data(Qt.ItemDataRole.UserRole) == c.root:
-                item.setText(f"{home_path(c.root)} — {cost_text(c.photos, c.complete, self.rate, self.rate_on)}")
+                item.setText(
+                    f"{home_path(c.root)} — {cost_text(c.photos, c.complete, self.rate, self.rate_on)}"
+                )
         self._update_cost()
 
     def _update_cost(self) -> None:

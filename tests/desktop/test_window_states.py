@@ -199,3 +199,24 @@ def test_dates_badges_relevance_and_theme(qtbot, monkeypatch):
     finally:
         app.setPalette(old_palette)
         app.setStyleSheet(old_sheet)
+
+
+def test_welcome_estimate_uses_the_rate_measured_on_this_computer(settings) -> None:
+    """No run yet: a guess that says so. After runs of 50+ photos with this model: their median rate."""
+    from bridge.state.ledger import Ledger
+    from desktop.welcome import guess_rate
+
+    rate, on = guess_rate(settings)
+    assert rate in (4.0, 40.0) and "rough guess" in on
+    led = Ledger(settings.ledger_path)
+    try:
+        for photos, per_s, model in ((120, 9.0, settings.model), (400, 11.0, settings.model),
+                                     (30, 99.0, settings.model), (500, 70.0, "another/model"), (80, 10.0, settings.model)):  # fmt: skip
+            run = led.start_run("index", {"roots": ["/p"], "model": model}, 1)
+            led.finish_run(run, "completed", {"embedded": photos, "files_per_second": per_s})
+    finally:
+        led.close()
+    rate, on = guess_rate(settings)
+    assert (
+        rate == 10.0 and on == "this computer (measured on its last runs)"
+    )  # 30-photo and other-model runs left out
