@@ -23,6 +23,8 @@ from bridge.api.server import ApiServer, ApiSettings
 from bridge.host import EngineHost
 from bridge.settings import Settings
 from tests.bridge.conftest import make_photos
+from tests.conftest import SHARED_DATA
+from tests.desktop.screenshots_driver import LIBRARY
 from tests.model_factory import TINY_MODEL_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,7 @@ class Box:
     server: ApiServer
     key: str  # an `index` key (read + index)
     fingerprint: str
+    photos: Path  # its library (<root>/home/Pictures/Studio)
 
     @property
     def port(self) -> int:
@@ -48,22 +51,36 @@ class Box:
         return Settings(data_dir=data_dir, model=TINY_MODEL_ID, **values)  # type: ignore[arg-type]
 
 
+def _studio_photos(root: Path) -> Path:
+    """The GPU box's library: 12 real photos of ../shared/data under <root>/home/Pictures/Studio (the README's
+    screenshot shows ~/Pictures/Studio/…, no temporary path), or generated ones without the shared data."""
+    folder = root / "home" / "Pictures" / "Studio"
+    if not SHARED_DATA.is_dir():
+        make_photos(folder, 12, size=(160, 120), seed=5)
+        return folder
+    files = [rel for rels in LIBRARY.values() for rel in rels if rel.startswith(("jpeg/", "png/"))][:12]
+    folder.mkdir(parents=True)
+    for rel in files:
+        shutil.copy2(SHARED_DATA / rel, folder / Path(rel).name)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def gpu_box(tmp_path_factory: pytest.TempPathFactory, tiny_models_dir: Path) -> Iterator[Box]:
     root = tmp_path_factory.mktemp("gpu-box")
     data = root / "data"
     shutil.copytree(tiny_models_dir, data / "models")
     settings = Settings(data_dir=data, model=TINY_MODEL_ID, workers=2, batch_size=8)
-    make_photos(root / "photos", 12, size=(160, 120), seed=5)
+    photos = _studio_photos(root)
     host = EngineHost(settings)
     try:
-        host.submit([str(root / "photos")])
+        host.submit([str(photos)])
         assert host.wait_idle(180)
         key = KeyStore(data).create("laptop", "index")[1]
         server = ApiServer(host, ApiSettings(port=0, tls=True), local_token=lambda: None).start()
         try:
             assert server.tls is not None
-            yield Box(host, server, key, server.tls.fingerprint)
+            yield Box(host, server, key, server.tls.fingerprint, photos)
         finally:
             server.stop()
     finally:
@@ -96,10 +113,7 @@ def test_the_search_window_on_a_remote_engine(make_app, gpu_box: Box, tmp_path: 
         timeout=20_000,
     )
     assert len(list((laptop.data_dir / "thumbnails").rglob("*.jpg"))) == 12
-    win.resize(1100, 720)
-    qtbot.wait(200)
-    out = ROOT / "docs" / "screenshots" if UPDATE else tmp_path
-    assert win.grab().save(str(out / SHOT))
+    _screenshot(win, gpu_box, qtbot, ROOT / "docs" / "screenshots" if UPDATE else tmp_path)
     # What needs the local ledger says so instead of failing.
     with qtbot.waitSignal(app.notified, timeout=5_000) as said:
         app.show_cull()
@@ -107,6 +121,35 @@ def test_the_search_window_on_a_remote_engine(make_app, gpu_box: Box, tmp_path: 
     assert getattr(app, "cull_view", None) is None
     app.show_indexing()  # live jobs only: folders, failures and runs are in the engine's ledger
     assert "kept by the remote engine 127.0.0.1" in app.indexing.failures_title.text()
+
+
+def _screenshot(win, box: Box, qtbot, out: Path) -> None:
+    """The README's picture: dark like the app, the newest photos first (the test model's relevance order and
+    AI keywords mean nothing), the engine's paths as ~/… of its own home."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop import theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved = (app.style().name(), app.palette(), app.styleSheet())
+    home = os.environ.get("HOME")
+    os.environ["PIXEL_DETECTIVE_THEME"], os.environ["HOME"] = "dark", str(box.photos.parent.parent)
+    try:
+        theme.apply(app)
+        win.detail.show_ai = False
+        win.sort.setCurrentIndex(win.sort.findText("Date (newest first)"))
+        win.grid.setCurrentIndex(win.model.index(0))
+        win.resize(1100, 720)
+        qtbot.wait(300)
+        assert win.grab().save(str(out / SHOT))
+    finally:
+        os.environ.pop("PIXEL_DETECTIVE_THEME", None)
+        if home is not None:
+            os.environ["HOME"] = home
+        app.setStyle(saved[0])
+        app.setPalette(saved[1])
+        app.setStyleSheet(saved[2])
 
 
 def test_a_remote_engine_that_refuses_the_key_is_said_plainly(
