@@ -9,7 +9,8 @@ Pinning instead of a CA: before anything is sent, the server's certificate is fe
 and its SHA-256 compared with the pin; a mismatch is refused with a sentence and the key never leaves this
 machine. Every later connection then trusts that one certificate and nothing else (an SSL context holding it
 as its only trust anchor), so a different server cannot answer in its place. The host name check is off: the
-pin is the identity, and a LAN address is often not among the certificate's names.
+pin is the identity, and a LAN address is often not among the certificate's names. Both steps are
+`bridge.pinned`'s (`pinned_certificate`, `trusting`), the one pinning the CLI and the plug-in's `engine.use` use.
 
 What cannot exist remotely is absent: there is no `reader()` (the ledger is on the other machine), so the
 callers that read the ledger directly (folders, failures, past runs, culling) say they need a local engine.
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bridge.api import tls
+from bridge import pinned
 from bridge.api.client import ClientError, parse_events
 from bridge.api.routes.jobs import HEARTBEAT_S
 from bridge.api.routes.search import MAX_LIMIT, MAX_OFFSET
@@ -66,13 +67,6 @@ class RemoteJob(Job):
     def as_dict(self) -> dict[str, Any]:
         mine = super().as_dict()
         return {**mine, **{k: self.reported[k] for k in ("rate", "eta_seconds") if k in self.reported}}
-
-
-def _same_fingerprint(a: str, b: str) -> bool:
-    def norm(s: str) -> str:
-        return s.replace(":", "").strip().lower()
-
-    return bool(norm(a)) and norm(a) == norm(b)
 
 
 def _is_loopback(host: str) -> bool:
@@ -135,22 +129,16 @@ class ApiHost:
 
     # -- TLS pinning -----------------------------------------------------------------------------------
     def _pinned_context(self) -> ssl.SSLContext:
+        """`bridge.pinned`'s check (the one the CLI and the plug-in's `engine.use` run), then its context."""
         pin = self.settings.remote_tls_fingerprint or ""
         if not pin.strip():
             raise ClientError(f"no certificate fingerprint is pinned for {self.url}; choose the engine again "
                               "(settings, Engine; or `pixel-detective remote use`)")  # fmt: skip
         try:  # a bare handshake, nothing sent: the certificate is checked before the key could be
-            pem = ssl.get_server_certificate((self._host, self._port), timeout=CONNECT_TIMEOUT_S)
-        except (OSError, ssl.SSLError):
-            raise ClientError(self._unreachable()) from None
-        if not _same_fingerprint(tls.fingerprint(pem.encode()), pin):
-            raise ClientError(self._mismatch())
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False  # the pin is the identity (see the module's docstring)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(cadata=pem)  # this certificate is the only one trusted
-        ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # also when a CA issued it: the leaf is the anchor
-        return ctx
+            pem = pinned.pinned_certificate(self._host, self._port, pin, timeout=CONNECT_TIMEOUT_S)
+        except pinned.EngineCheck as e:
+            raise ClientError(self._mismatch() if e.kind == "fingerprint" else self._unreachable()) from None
+        return pinned.trusting(pem)  # this certificate is the only one trusted
 
     # -- errors as sentences ---------------------------------------------------------------------------
     def _mismatch(self) -> str:
@@ -343,6 +331,21 @@ class ApiHost:
 
     def cancel(self, job_id: str) -> bool:
         return bool(self._call("POST", f"/jobs/{job_id}/cancel").get("done"))
+
+    def submit_photos(self, paths: Sequence[str], *, captions: bool | None = None, label: str = "") -> Job:
+        """One job of photo files, by their paths on the engine's machine (a 422 names the ones it cannot read)."""
+        if not paths:
+            raise ClientError("nothing to index: give photos on the engine's machine")
+        body = {"photos": list(paths), "captions": captions, "label": label[:200]}
+        d = self._call("POST", "/jobs", json=body)
+        with self._lock:
+            known = self._jobs.get(str(d["job"]))
+            return known if known is not None and known.status != "queued" else self._job(d)
+
+    def status(self) -> dict[str, Any]:
+        """The engine's `GET /status`: version, model, indexed, vectors, failed, weights_ok, captions, state,
+        running (a job or None)."""
+        return dict(self._call("GET", "/status"))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Until the engine has no queued or running job (asked every 0.2 s)."""

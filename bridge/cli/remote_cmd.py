@@ -67,8 +67,11 @@ def use(
     seconds: Seconds = 3.0,
     interface: Interfaces = None,
 ) -> None:
-    """Store the engine's URL, TLS fingerprint and KEY in the settings file (remote_url, remote_api_key, …)."""
+    """Check KEY against the engine (TLS pinned to its advertised fingerprint), then store its URL, fingerprint and
+    KEY in the settings file (remote_url, remote_api_key, remote_tls_fingerprint); a refusal writes nothing."""
     from bridge.api.discovery import browse
+    from bridge.lightroom.engines import refusal
+    from bridge.pinned import EngineCheck, check_key
 
     found = browse(seconds, interfaces=_addresses(interface))
     match = [e for e in found if name in (e.name, e.display_name)]
@@ -76,6 +79,10 @@ def use(
         names = ", ".join(e.name for e in found) or "none"
         raise fail(f"no engine named {name!r} answered within {seconds:g} s (found: {names})", Exit.ERROR)
     engine = match[0]
+    try:  # the same check as the plug-in's `engine.use` and the tray's settings: the key goes out only on a
+        check_key(engine.url, engine.tls_fingerprint, key)  # connection whose certificate has the pin
+    except EngineCheck as e:
+        raise fail(f"{refusal(e.kind, engine.display_name or engine.name)[1]} Nothing was stored.") from None
     path = default_config_file()
     try:
         data = read_settings_file(path)

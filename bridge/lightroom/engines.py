@@ -62,6 +62,13 @@ _REFUSALS: dict[str, tuple[str, str]] = {
 }
 
 
+def refusal(kind: str, who: str) -> tuple[str, str]:
+    """The bridge error code and the sentence for an `EngineCheck` kind (also what `pixel-detective remote use`
+    says): `who` is the engine as the user knows it."""
+    code, sentence = _REFUSALS[kind]
+    return code, sentence.format(who=_shown(who))
+
+
 def _shown(text: str) -> str:
     """A name from the network or the plugin, as a sentence may quote it (one line, bounded)."""
     flat = " ".join(text.split())
@@ -139,9 +146,9 @@ class Engines:
         try:
             self.check(url, fingerprint, body.api_key)
         except EngineCheck as e:
-            code, sentence = _REFUSALS[e.kind]
+            code, sentence = refusal(e.kind, who)
             log.info("engine.use: %s refused (%s)", url, e.kind)
-            raise ProtocolError(code, sentence.format(who=who), re) from None
+            raise ProtocolError(code, sentence, re) from None
         self._store((url, body.api_key, fingerprint), re)
         log.info("engine.use: remote engine %s stored in the settings file", url)
         return {"using": self.using(url), "url": url}
