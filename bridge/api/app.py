@@ -30,7 +30,7 @@ from bridge.api.bodylimit import BodyGuard
 from bridge.api.context import ApiContext, Ctx
 from bridge.api.keys import KeyStore
 from bridge.api.limits import FailureLimiter
-from bridge.api.routes import admin, jobs, photos, search
+from bridge.api.routes import admin, jobs, photos, search, status
 from bridge.host import CLOSED, EngineHost
 
 API_PREFIX = "/api/v1"
@@ -93,7 +93,7 @@ def create_app(
         return response
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (jobs, search, photos, admin):
+    for module in (jobs, search, photos, admin, status):
         v1.include_router(module.router)
     app.include_router(v1)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

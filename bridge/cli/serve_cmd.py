@@ -1,5 +1,9 @@
 """`pixel-detective serve`: the Lightroom bridge service, headless, until Ctrl-C / SIGTERM; with `--http`, the
-REST API too (`bridge.api`), over the same `EngineHost`."""
+REST API too (`bridge.api`), over the same `EngineHost`.
+
+With a remote engine in the settings (`remote_url`, `pixel-detective remote use`) no index is opened here: the
+plug-in's requests are answered by that engine through its REST API (`bridge.api.plugin_remote`), and `--http`
+is refused (the API serves an index of this computer's)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from bridge.cli.common import console, fail, graceful_stop, settings_from, user_
 from bridge.cli.exits import Exit
 
 if TYPE_CHECKING:
+    from bridge.api.remote_host import ApiHost
     from bridge.api.server import ApiServer, ClientEndpoint
     from bridge.lightroom import Service
+    from bridge.settings import Settings
 
 
 def serve(
@@ -51,21 +57,32 @@ def serve(
     --http, the REST API as well."""
     from rich.markup import escape
 
-    from bridge.lightroom import Service
+    from bridge.host import EngineHost
 
     if not http and (listen or tls_cert or tls_key):
         raise fail("--listen, --tls-cert and --tls-key go with --http", Exit.USAGE)
     settings = settings_from(ctx)
+    if http and settings.remote_url:
+        raise fail(f"--http serves the index of this computer, and the settings name a remote engine "
+                   f"({settings.remote_url}): serve the API on that machine, or choose this computer again "
+                   "(the plug-in's engine section: Use this computer)", Exit.USAGE)  # fmt: skip
     if http:
         listen, port = _address(settings.http_listen, listen, port)
     with graceful_stop() as stop, user_errors():
-        service = Service(settings, advertise=advertise).start()  # OwnerBusy → exit 75
+        remote: ApiHost | None = _open_remote(settings) if settings.remote_url else None  # ClientError → 1
+        try:
+            service = _service(settings, remote, advertise)  # OwnerBusy → exit 75
+        except BaseException:
+            if remote is not None:
+                remote.close()
+            raise
         api_server: ApiServer | None = None
         clients: ClientEndpoint | None = None
         try:
             if http:
                 api_server = _start_http(service, port or 8765, listen, tls_cert, tls_key)
-            if service.host is not None:  # `pixel-detective search/index/…` beside it run in this process
+            # `pixel-detective search/index/…` beside it run in this process (not beside a remote engine)
+            if isinstance(service.host, EngineHost):
                 from bridge.api.server import serve_local_clients
 
                 clients = serve_local_clients(service.host, "`pixel-detective serve`")
@@ -76,7 +93,7 @@ def serve(
             st = service.status()
             console.print(f"token file: {st['token_file']}", highlight=False)
             console.print(f"port file:  {st['port_file']} (written by the Lightroom plugin)", highlight=False)
-            if service.host is not None and service.host.engine.weights_problem:
+            if isinstance(service.host, EngineHost) and service.host.engine.weights_problem:
                 console.print(f"[yellow]warning:[/] {service.host.engine.weights_problem}", highlight=False)
             console.print("waiting for Lightroom… (Ctrl-C to stop)")
             connected = False
@@ -106,7 +123,28 @@ def serve(
             if api_server is not None:
                 api_server.stop()
             service.stop()
+            if remote is not None:
+                remote.close()
     raise typer.Exit(int(Exit.OK))
+
+
+def _open_remote(settings: Settings) -> ApiHost:
+    from bridge.api.remote_host import ApiHost
+
+    host = ApiHost(settings)  # the pin checked, then the key: a refusal is a ClientError sentence
+    console.print(f"remote engine: {host.url} answers the plug-in (search, similar, analyze, status); the photos "
+                  "to analyze must be on that machine under the same path", highlight=False)  # fmt: skip
+    return host
+
+
+def _service(settings: Settings, remote: ApiHost | None, advertise: bool) -> Service:
+    from bridge.lightroom import Service
+
+    if remote is None:
+        return Service(settings, advertise=advertise).start()
+    from bridge.api.plugin_remote import PluginRemote
+
+    return Service(settings, host=PluginRemote(remote), advertise=advertise).start()
 
 
 def _address(configured: str, listen: str | None, port: int | None) -> tuple[str, int]:
@@ -129,9 +167,10 @@ def _start_http(
     service: Service, port: int, listen: str | None, cert: Path | None, key: Path | None
 ) -> ApiServer:
     from bridge.api.server import ApiServer, ApiServerError, ApiSettings
+    from bridge.host import EngineHost
 
     host = service.host
-    assert host is not None  # started
+    assert isinstance(host, EngineHost)  # started, on this computer's index (a remote engine refuses --http)
     try:
         server = ApiServer(host, ApiSettings(listen=listen or "127.0.0.1", port=port, tls_cert=cert,
                                              tls_key=key)).start()  # fmt: skip

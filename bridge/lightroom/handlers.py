@@ -4,6 +4,10 @@ result, or an `error` frame — an exception becomes `internal` and the service 
 
 Paths from the wire go through `bridge.lightroom.paths` before anything opens them, and error replies are
 fixed texts: never an exception's own message, which can quote a file's bytes or the service's internals.
+
+The host is this computer's `EngineHost`, or an engine on another machine (`remote.RemoteEngine`, recognised by
+its `remote` attribute): then `status`, `search`, `similar`, `analyze` and `cancel` go to it, and `metadata` and
+`duplicates` answer with a fixed sentence (they read the index's rows, which stay on that machine).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, cast
 
 from bridge import __version__
 from bridge.files.diskspace import DiskFullError, is_disk_full
@@ -27,6 +31,7 @@ from bridge.lightroom.dupgroups import group_id, groups_among
 from bridge.lightroom.engines import Engines
 from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
+from bridge.lightroom.remote import RemoteEngine, example_photo, is_remote, needs_local
 from bridge.lightroom.uploads import Cancelled, PartSender, Uploads
 from bridge.records import Stage
 from bridge.state import culling
@@ -38,8 +43,11 @@ _Answer = dict[str, Any] | Callable[[], None] | None
 
 
 class Handlers:
-    def __init__(self, host: EngineHost, pool: Executor) -> None:
-        self.host, self.pool = host, pool
+    def __init__(self, host: EngineHost | RemoteEngine, pool: Executor) -> None:
+        # A remote engine takes its own route in the handlers that differ; `host` is then only its job surface
+        # (subscribe, cancel), which both have.
+        self.remote: RemoteEngine | None = cast(RemoteEngine, host) if is_remote(host) else None
+        self.host, self.pool = cast(EngineHost, host), pool
         self.served = 0
         self.failed = 0
         self._count_lock = threading.Lock()
@@ -132,6 +140,9 @@ class Handlers:
 
     # -- requests ------------------------------------------------------------------------------------
     def status(self, body: p.Empty, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        if self.remote is not None:  # the engine's own counts; `engine` names the one serving, not the file's
+            got = self.remote.plugin_status()
+            return {"service_version": __version__, **got, "engine": self.engines.using(self.remote.url)}
         host, engine = self.host, self.host.engine
         led = host.reader()
         counts = led.counts()
@@ -151,11 +162,21 @@ class Handlers:
         }
 
     def search(self, body: p.Search, frame: Frame, session: PluginSession) -> dict[str, Any]:
-        where = _where(body.where, frame.id)
+        where = _where(
+            body.where, frame.id
+        )  # checked here, remote or not: a bad filter is bad_request at once
+        if self.remote is not None:  # the engine takes the filter's text itself
+            hits = self.remote.search_text(body.query, limit=body.limit, min_score=body.min_score,
+                                            where=body.where or None)  # fmt: skip
+            return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
         hits = self.host.search_text(body.query, limit=body.limit, min_score=body.min_score, where=where)
         return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
 
     def similar(self, body: p.Similar, frame: Frame, session: PluginSession) -> dict[str, Any]:
+        if self.remote is not None:  # the selected photos (files here) are uploaded as examples
+            examples = [example_photo(x) for x in body.paths]
+            hits = self.remote.search_like(examples, limit=body.limit)
+            return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
         gate = PathGate(self.host.reader())
         hits = self.host.search_like([gate.photo(x) for x in body.paths], limit=body.limit)
         return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
@@ -206,16 +227,32 @@ class Handlers:
                     unsubscribe()
 
         paths = self._paths(body, frame, session)
-        gate = PathGate(self.host.reader())
-        roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in paths]  # before any job
-        unsubscribe = self.host.subscribe(on_event)
+        label = f"Lightroom: {len(paths)} photos"
+        remote = self.remote
+        if remote is not None:
+            # The engine reads the photos by their paths on its machine (it says which ones it cannot find);
+            # nothing is opened here.
+            roots = [lexical(x) for x in paths]
+            unsubscribe = remote.subscribe(on_event)
+
+            def start() -> Any:
+                return remote.submit_photos(roots, captions=body.captions, label=label)
+        else:
+            gate = PathGate(self.host.reader())
+            roots = [gate.photo(x, new_photo_ok=True, folder_ok=True) for x in paths]  # before any job
+            unsubscribe = self.host.subscribe(on_event)
+
+            def start() -> Any:
+                return self.host.submit(roots, captions=body.captions, label=label)
+
         self._track(session, unsubscribe)
         with lock:
-            job = self.host.submit(
-                roots,
-                captions=body.captions,
-                label=f"Lightroom: {len(paths)} photos",
-            )
+            try:
+                job = start()
+            except BaseException:
+                state["done"] = True  # no job: nothing to forward
+                unsubscribe()
+                raise
             state["job"] = job.id
             session.reply(frame, "analyze.accepted", {"job": job.id, "total": len(paths)})
         return None
@@ -227,7 +264,7 @@ class Handlers:
         if flag is not None:
             flag.set()
             return {"job": body.job, "cancelled": True}
-        return {"job": body.job, "cancelled": self.host.cancel(body.job)}
+        return {"job": body.job, "cancelled": (self.remote or self.host).cancel(body.job)}
 
     def upload(self, body: p.Upload, frame: Frame, session: PluginSession) -> dict[str, Any]:
         with self._subs_lock:
@@ -240,8 +277,8 @@ class Handlers:
         return self.engines.engines(body)
 
     def use_engine(self, body: p.EngineUse, frame: Frame, session: PluginSession) -> dict[str, Any]:
-        """Check the key against the engine (TLS pinned to its fingerprint), then store the choice; the
-        plugin's own requests keep going to this service."""
+        """Check the key against the engine (TLS pinned to its fingerprint), then store the choice; the tray app
+        (or `serve`) uses it from its next start, and answers the plug-in from it."""
         return self.engines.use(body, frame.id)
 
     def _paths(self, body: p.PathsOrUpload, frame: Frame, session: PluginSession) -> list[str]:
@@ -283,6 +320,8 @@ class Handlers:
         from bridge.engine import load_rules
         from bridge.lightroom.changes import LightroomChange, changes_from_index, score_rules
 
+        if self.remote is not None:
+            raise ProtocolError("refused", needs_local("metadata", self.remote.url), frame.id)
         settings = self.host.settings
         try:
             rules = score_rules(body.rules, settings)  # the request's rules replace the setting's
@@ -320,6 +359,8 @@ class Handlers:
         return lambda: self._finish(out, {"keyword_parent": settings.keyword_parent or None}, session)
 
     def duplicates(self, body: p.Duplicates, frame: Frame, session: PluginSession) -> Callable[[], None]:
+        if self.remote is not None:
+            raise ProtocolError("refused", needs_local("duplicates", self.remote.url), frame.id)
         led = self.host.reader()
         norm = _normalized(self._paths(body, frame, session))
         fps = led.fingerprints_for(norm)

@@ -1,6 +1,7 @@
 """`Service`: the Pixel Detective end of the Lightroom bridge (the tray app and `pixel-detective serve`).
 
-It owns (or borrows) an `EngineHost`, writes a fresh token, keeps one plugin session alive through the
+It owns (or borrows) an `EngineHost` — or borrows an engine on another machine (`remote.RemoteEngine`: the
+tray app or `serve` with `remote_url` set) — writes a fresh token, keeps one plugin session alive through the
 `Connector` thread, answers the plugin's requests on a small thread pool, and pushes `apply` /
 `show_collection` to the plugin. Optionally it advertises a status port over zeroconf for discovery on
 the local network (off by default: the status port says what is indexed, nothing more).
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bridge import __version__
 from bridge.host import EngineHost
@@ -33,6 +34,7 @@ from bridge.lightroom.connection import (
 from bridge.lightroom.files import bridge_dir, ports_path, remove_token, token_path, write_token
 from bridge.lightroom.handlers import Handlers
 from bridge.lightroom.protocol import ProtocolError
+from bridge.lightroom.remote import NeedsLocalEngine, RemoteEngine, needs_local
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class Service:
     def __init__(
         self,
         settings: Settings,
-        host: EngineHost | None = None,
+        host: EngineHost | RemoteEngine | None = None,
         *,
         directory: str | Path | None = None,
         advertise: bool = False,
@@ -74,7 +76,7 @@ class Service:
         workers: int = 4,
     ) -> None:
         self.settings = settings
-        self.host = host
+        self.host: EngineHost | RemoteEngine | None = host
         self._own_host = host is None
         self.directory = bridge_dir(directory)
         self.advertise = advertise
@@ -143,7 +145,8 @@ class Service:
         self._stop_advertising()
         if self.token:
             remove_token(self.directory, self.token)
-        if self._own_host and self.host is not None:
+        # Only one it opened: a borrowed host (an EngineHost or a remote engine) is the caller's to close.
+        if self._own_host and isinstance(self.host, EngineHost):
             self.host.close()
             self.host = None
 
@@ -238,6 +241,9 @@ class Service:
         host = self.host
         if host is None:
             raise NotConnected("the service is not started")
+        if not isinstance(host, EngineHost) and getattr(host, "remote", False):
+            raise NeedsLocalEngine(needs_local("sync", host.url))
+        host = cast(EngineHost, host)
         settings = host.settings
         rules = score_rules(None, settings)
         keyword_rules = load_rules(settings)

@@ -28,12 +28,21 @@ HEARTBEAT_S = 15.0
 EVENT_QUEUE = 1000  # per client; a client that cannot keep up loses the oldest progress events
 
 
+MAX_PHOTOS = 100_000  # as the Lightroom plug-in's `analyze`
+
+
 class JobRequest(BaseModel):
-    """Exactly one of `folder`, `catalog`, `url`."""
+    """Exactly one of `folder`, `catalog`, `url`, `photos`."""
 
     folder: str | None = Field(None, description="A folder on the service's machine (absolute path)")
     catalog: str | None = Field(None, description="A Lightroom .lrcat: its photos that are on disk")
     url: str | None = Field(None, description="A bucket prefix, e.g. s3://bucket/photos/")
+    photos: list[str] | None = Field(
+        None,
+        max_length=MAX_PHOTOS,
+        description="Photo files on the service's machine (absolute paths): the Lightroom plug-in's Analyze "
+        "through a laptop's service. All of them must be readable there, or none is indexed (422 names them).",
+    )
     captions: bool | None = Field(None, description="Captions on/off for this job (default: the setting)")
     label: str = Field("", max_length=200)
 
@@ -65,10 +74,12 @@ def job_out(job: Job, notes: list[str] | None = None) -> JobOut:
 
 
 def _sources(ctx: ApiContext, req: JobRequest) -> tuple[list[str], list[str]]:
-    given = [n for n in ("folder", "catalog", "url") if getattr(req, n)]
+    given = [n for n in ("folder", "catalog", "url", "photos") if getattr(req, n)]
     if len(given) != 1:
         field = given[1] if len(given) > 1 else "folder"
-        raise ApiError(422, f"{field}: give exactly one of folder, catalog, url", field)
+        raise ApiError(422, f"{field}: give exactly one of folder, catalog, url, photos", field)
+    if req.photos:
+        return _photos(req.photos), []
     if req.url:
         if not is_url(req.url):
             raise ApiError(422, "url: not a bucket URL (s3://, gs://, …)", "url")
@@ -94,6 +105,28 @@ def _sources(ctx: ApiContext, req: JobRequest) -> tuple[list[str], list[str]]:
     if not roots:
         raise ApiError(422, f"catalog: {nothing_to_index([cat], notes)}", "catalog")  # offline originals: said
     return roots, notes
+
+
+def _photos(paths: list[str]) -> list[str]:
+    """The photo files, all regular files with a photo extension on this machine; else 422 naming the first
+    missing one and how many are missing (the client's sentence: the same path must lead to them here)."""
+    from bridge.files.formats import is_supported
+
+    out: list[str] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_absolute() or ".." in path.parts:
+            raise ApiError(422, f"photos: give absolute paths ({raw[:300]!r} is not one)", "photos")
+        if not path.is_file():
+            missing.append(raw)
+        elif not is_supported(path):
+            raise ApiError(422, f"photos: not a photo file the engine reads: {raw[:300]!r}", "photos")
+        out.append(os.path.abspath(path))
+    if missing:
+        raise ApiError(422, f"photos: {len(missing)} of {len(paths)} photos are not on the service's machine "
+                       f"(first: {missing[0][:300]!r})", "photos")  # fmt: skip
+    return out
 
 
 @router.post("/jobs", status_code=202, response_model=JobOut, summary="Queue an indexing job")

@@ -78,6 +78,7 @@ ENDPOINTS = [
     Endpoint("thumbnail", "read", lambda c, e: c.get(f"/api/v1/photos/{_fp(e)}/thumbnail")),
     Endpoint("duplicates", "read", lambda c, e: c.get("/api/v1/duplicates")),
     Endpoint("failures", "read", lambda c, e: c.get("/api/v1/failures")),
+    Endpoint("status", "read", lambda c, e: c.get("/api/v1/status")),
     Endpoint(
         "job submit", "index", lambda c, e: c.post("/api/v1/jobs", json={"folder": str(e.root / "photos")})
     ),
