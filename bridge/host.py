@@ -374,6 +374,33 @@ class EngineHost:
         out = [h for h in hits if h.fingerprint not in fps][:limit]
         return [type(h)(i, h.score, h.path, h.paths, h.fingerprint, h.fields) for i, h in enumerate(out, 1)]
 
+    # -- people --------------------------------------------------------------------------------------
+    def people(self, action: str, *args: Any) -> dict[str, Any]:
+        """`pixel-detective people list|name|merge` done by the owner (the tray's People view writes through
+        this): the CLI's own functions (`bridge.search.people`), so a name reaches the payloads that
+        `--where person=` reads. `update` groups new faces; `name` (id, name); `merge` (keep, [others]);
+        `from_catalog` (catalog path: names from its Lightroom person keywords).
+        A `PeopleError` (unknown person, empty name) is raised as it is."""
+        from bridge.search import people
+
+        with self.querying():  # not while an import switches the ledger and store
+            if action == "update":
+                r = people.update(self.engine)
+                return {"faces": r.faces, "new_people": r.new_people, "unassigned": r.unassigned}
+            if action == "name":
+                return {"payloads": people.name(self.engine, int(args[0]), str(args[1]), source="app")}
+            if action == "merge":
+                return {"faces": people.merge(self.engine, int(args[0]), [int(o) for o in args[1]])}
+            if action == "from_catalog":  # a catalog that cannot be read is a value: its message is for users
+                from catalog.errors import CatalogError
+
+                try:
+                    r = people.from_catalog(self.engine, Path(args[0]))
+                except CatalogError as e:
+                    return {"named": [], "notes": [], "problem": str(e)}
+                return {"named": sorted(r.named.items()), "notes": list(r.notes), "problem": ""}
+        raise ValueError(f"unknown people action {action!r}")
+
     # -- lifecycle -----------------------------------------------------------------------------------
     def release_idle_models(self, idle_s: float) -> list[str]:
         """Free the models unused for `idle_s` seconds, unless a job is running (it uses them batch after

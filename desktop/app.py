@@ -125,6 +125,7 @@ class TrayApp(QObject):
         self.act_sync.setEnabled(False)
         add("Recent activity", self.show_indexing)
         add("Culling…", self.show_cull)
+        add("People…", self.show_people)
         add("Settings…", self.show_settings)
         add("Open log folder", self.open_logs)
         m.addSeparator()
@@ -306,6 +307,19 @@ class TrayApp(QObject):
         )
         self.cull_view.show()
         self.cull_view.raise_()
+
+    def show_people(self) -> None:
+        """People found by the faces stage: name, merge, show their photos (desktop/people_view.py)."""
+        if self._needs_local("People (it reads the index's ledger)"):
+            return
+        from desktop.people_view import LedgerPeopleSource, PeopleView, search_person
+
+        self.people_view = PeopleView(
+            LedgerPeopleSource(self.settings.ledger_path), self.backend.host, settings=self.settings
+        )
+        self.people_view.show_photos.connect(lambda name: search_person(self.window, name))
+        self.people_view.show()
+        self.people_view.raise_()
 
     def show_welcome(self) -> None:
         """The set-up window: folders or a catalog, the model's weights, what indexing will take."""

@@ -4,7 +4,7 @@ Why: Qdrant Edge 0.9 holds the GIL through every upsert, query and optimize (bri
 an in-process EngineHost stalls the Qt thread for 50-600 ms at a time while indexing. In a child process
 the UI thread only ever waits for its own work.
 
-`RemoteHost` offers the part of `EngineHost`'s API the app uses (submit / pause / resume / cancel /
+`RemoteHost` offers the part of `EngineHost`'s API the app uses (submit / pause / resume / cancel / people /
 search_text / search_like / jobs / state / reader / close / subscribe). Commands travel over a
 multiprocessing pipe; host events come back the same way and are handed to subscribers on a receiver
 thread (like EngineHost, which calls them on its worker thread). `reader()` opens the ledger read-only in
@@ -90,7 +90,7 @@ def _child(conn: Any, settings_values: dict[str, Any], with_service: bool) -> No
             elif method in ("pause", "resume"):
                 getattr(host, method)()
                 value = host.state
-            elif method in ("cancel", "search_text", "search_like", "wait_idle"):
+            elif method in ("cancel", "search_text", "search_like", "wait_idle", "people"):
                 value = getattr(host, method)(*args, **kwargs)
             elif method == "state":
                 value = {"state": host.state, "last_error": host.last_error}
@@ -328,6 +328,10 @@ class RemoteHost:
 
     def search_like(self, paths: Sequence[str], **kw: Any) -> list[Any]:
         return list(self._call("search_like", list(paths), **kw))
+
+    def people(self, action: str, *args: Any) -> dict[str, Any]:
+        """EngineHost.people in the child (the People view's update / name / merge)."""
+        return dict(self._call("people", action, *args))
 
     def service_call(self, method: str, *args: Any, **kw: Any) -> Any:
         return self._call("service", method, *args, **kw)

@@ -3,7 +3,8 @@
 Two tables in the ledger, created on first use by the writer (`CREATE TABLE IF NOT EXISTS`; a reader of an
 index that never clustered faces sees no people):
 
-    people        id, name (NULL until named), source ('cluster' | 'cli' | 'catalog': who named it),
+    people        id, name (NULL until named), source ('cluster' | 'cli' | 'app' | 'catalog': who named it;
+                  'app': the tray app's People view),
                   created_at, updated_at
     person_faces  fingerprint, face (index into that content's `faces` result), person_id (NULL:
                   clustered but not yet part of a person), faces_version (the `faces` result it refers to)
