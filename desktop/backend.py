@@ -110,14 +110,11 @@ class Backend(QObject):
         self.ready.emit()
 
     def _open_remote(self) -> None:
-        """No local index is opened; the Lightroom plug-in's link stays with a local engine."""
+        """No local index is opened; the Lightroom plug-in's requests are answered by the remote engine (the
+        service runs here, in the tray's process, over the same client: bridge/api/plugin_remote.py)."""
         from bridge.api.client import ClientError
         from bridge.api.remote_host import ApiHost
 
-        self.service_problem = (
-            f"the Lightroom plug-in link needs the engine on this computer; this app uses the remote engine at "
-            f"{self.settings.remote_url} (settings, Engine: This computer)"
-        )
         try:
             host = ApiHost(self.settings)
         except ClientError as e:  # a sentence already: wrong key, wrong certificate, not answering
@@ -131,6 +128,12 @@ class Backend(QObject):
             return
         host.subscribe(lambda ev: self.host_event.emit(ev.kind, dict(ev.data)))
         self.host = host
+        if self.with_service:
+            from bridge.api.plugin_remote import PluginRemote
+
+            self._start_service(PluginRemote(host))
+        else:
+            self.service_problem = "the Lightroom bridge is off in this app"
         self.ready.emit()
 
     def _start_service(self, host: Any) -> None:
@@ -143,8 +146,8 @@ class Backend(QObject):
             svc = Service(self.settings, host=host)
             svc.start()
             self.service, self.service_problem = svc, None
-        except Exception as e:
-            self.service_problem = f"Lightroom bridge failed: {e}"
+        except Exception:  # the reason goes to the log; the tray says a sentence
+            self.service_problem = "the Lightroom bridge did not start; the log says why"
             log.exception("service failed to start")
 
     def lightroom_connected(self) -> bool:

@@ -2,8 +2,10 @@
 computer, or a remote one such as a GPU box on the local network), finding the engines advertised on the
 network (`engines`), and choosing one with its API key or going back to this computer (`engine.use`).
 The service checks the key against the engine before it stores anything, and never sends the key back.
-The choice is for the tray app; this plug-in keeps talking to the service on this computer (a tray app that
-uses a remote engine does not serve Lightroom: then "pixel-detective serve" does).
+The choice is for the tray app (or "pixel-detective serve") on this computer, from its next start. The plug-in keeps
+talking to that service on this computer, which then answers from the remote engine: search, similar (the
+selected photos are uploaded), analyze (the engine reads the photos under the same path: a shared NAS) and status;
+Apply AI metadata and Find duplicates need the engine on this computer and say so.
 Every button runs in its own task (a Plug-in Manager action is not one; Bridge.call waits in a task).
 ]]
 local LrBinding = import 'LrBinding'
@@ -115,9 +117,10 @@ function EngineSection.useChosen(props)
     props.apiKey = ''
     props.engine = tostring(reply.using)
     LrDialogs.message(EngineSection.TITLE, 'The tray app will use ' .. tostring(reply.using)
-      .. '; restart it if it is running. This plug-in keeps working with Pixel Detective on this computer: '
-      .. 'while the tray app uses a remote engine it does not serve Lightroom, so run "pixel-detective serve" '
-      .. 'here for searches and analyses from Lightroom.', 'info')
+      .. '; restart it if it is running. Once restarted it serves Lightroom from that engine (so does '
+      .. '"pixel-detective serve"): Search, Find similar (the selected photos are uploaded to it), Analyze (it '
+      .. 'reads the photos under the same path, such as a shared NAS) and Service status. Apply AI metadata and '
+      .. 'Find duplicates need Pixel Detective on this computer.', 'info')
   end)
 end
 
@@ -151,8 +154,8 @@ function EngineSection.view(f, props)
       f:push_button { title = 'Use this engine', action = function() EngineSection.useChosen(props) end },
       f:push_button { title = 'Use this computer', action = function() EngineSection.useLocal(props) end },
     },
-    f:static_text { title = 'The choice is for the tray app. This plug-in always talks to Pixel Detective on this computer '
-      .. '(the tray app using this computer, or "pixel-detective serve").' },
+    f:static_text { title = 'The choice is for the tray app (or "pixel-detective serve") on this computer, from its next '
+      .. 'start: it then serves this plug-in from that engine (Apply AI metadata and Find duplicates need this computer\'s).' },
   }
 end
 

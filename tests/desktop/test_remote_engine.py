@@ -94,7 +94,7 @@ def test_the_search_window_on_a_remote_engine(make_app, gpu_box: Box, tmp_path: 
     assert not laptop.ledger_path.exists()  # no local index was opened
     assert f"remote engine 127.0.0.1:{gpu_box.port}" in app.current_tooltip
     assert app.engine_label.text().endswith(f"remote engine 127.0.0.1:{gpu_box.port}")  # in the status bar
-    assert "Lightroom plug-in link needs the engine on this computer" in (app.backend.service_problem or "")
+    assert app.backend.service is None  # make_app runs no Lightroom bridge (with_service=False)
     win = app.window
     qtbot.waitUntil(lambda: win.empty.kind == "ready", timeout=10_000)  # not "no photos yet": it is elsewhere
     win.only_matches.setChecked(False)
@@ -210,3 +210,35 @@ def test_the_engine_section_finds_checks_and_stores_a_remote_engine(
         not {"remote_url", "remote_api_key", "remote_tls_fingerprint"} & set(saved) and saved["workers"] == 3
     )
     assert "engine on this computer" in sec.current.text()
+
+
+def test_the_tray_serves_lightroom_from_the_remote_engine(
+    gpu_box: Box, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot
+) -> None:
+    """Remote mode still runs the Lightroom service in the tray's process; the plug-in's answers are the engine's."""
+    from bridge.api.plugin_remote import PluginRemote
+    from desktop.backend import Backend
+    from tests.bridge.lightroom.plugin_sim import PluginSim
+
+    bridge_dir = tmp_path / "bridge"
+    monkeypatch.setenv("PIXEL_DETECTIVE_BRIDGE_DIR", str(bridge_dir))  # never the user's ~/.pixel-detective
+    laptop = gpu_box.laptop(tmp_path / "laptop")
+    backend = Backend(laptop, with_service=True)
+    try:
+        with qtbot.waitSignal(backend.ready, timeout=30_000):
+            backend.start()
+        assert backend.service is not None and backend.service_problem is None
+        assert isinstance(backend.service.host, PluginRemote) and backend.service.host.api is backend.host
+        with PluginSim(bridge_dir) as sim:
+            assert sim.wait_connected(20), backend.service.status()
+            st = sim.request("status")["body"]
+            assert st["indexed"] == 12 and st["engine"] == gpu_box.server.url
+            got = sim.request("search", {"query": "a red sky", "limit": 3})["body"]["results"]
+            assert [h["path"] for h in got] == [
+                r.path for r in gpu_box.host.search_text("a red sky", limit=3)
+            ]
+            assert backend.lightroom_connected()
+    finally:
+        backend.close()
+    assert backend.service.status()["running"] is False  # stopped with the app
+    assert not laptop.ledger_path.exists()  # no local index was opened

@@ -115,6 +115,7 @@ def test_find_pick_and_use_an_engine_then_go_back_to_this_computer(
     said = s.messages()[-1]
     assert said["message"].startswith(f"The tray app will use GPU box at {URL}; restart it if it is running.")
     assert "pixel-detective serve" in said["message"]
+    assert "Once restarted it serves Lightroom from that engine" in said["message"]
     assert s.props.engine == "GPU box at " + URL and s.props.apiKey == ""  # the key is not kept in the dialog
 
     s.click("Use this computer")
