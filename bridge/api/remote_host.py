@@ -242,12 +242,18 @@ class ApiHost:
             return job
 
     def _on_event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "hello":
+        if kind == "hello":  # at open, and after each reconnect
+            ended: list[dict[str, Any]] = []
             for d in data.get("jobs") or []:
-                self._job(d)
+                before = self._jobs.get(str(d.get("job")))
+                was_live = before is not None and before.status in LIVE
+                if self._job(d).status not in LIVE and was_live:
+                    ended.append(d)
             self._state, self.last_error = str(data.get("state") or "idle"), None
             self._hello.set()
             self._emit("state", {"state": self._state})
+            for d in ended:  # finished while the stream was down: their end is still announced (no summary)
+                self._emit("job_finished", {"summary": None, **d})
             return
         if kind in ("job_started", "phase", "progress", "job_finished") and "job" in data:
             job = self._job(data)

@@ -199,3 +199,20 @@ def test_serve_with_a_remote_engine_answers_the_plugin_from_it(
     refused = subprocess.run([sys.executable, "-m", "bridge", "serve"], env=wrong, capture_output=True, text=True,
                              timeout=60)  # fmt: skip
     assert refused.returncode == 1 and "refused the API key" in refused.stderr, refused.stderr
+
+
+def test_a_job_that_ended_while_the_event_stream_was_down_still_ends_the_analyze(laptop: Laptop) -> None:
+    """The engine's `hello` after a reconnect lists a job that was live as finished: its `job_finished` is announced,
+    so the plug-in's progress bar ends."""
+    api, sim = laptop.api, laptop.sim
+    job = {"job": "job-77", "label": "x", "roots": [], "status": "running", "phase": "embed", "done": 1,
+           "failed": 0, "total": 2}  # fmt: skip
+    api._on_event("job_started", job)
+    seen: list[tuple[str, dict]] = []
+    api.subscribe(lambda ev: seen.append((ev.kind, dict(ev.data))))
+    api._on_event("hello", {"state": "idle", "jobs": [{**job, "status": "completed", "done": 2}]})
+    assert ("job_finished", {**job, "status": "completed", "done": 2, "summary": None}) in seen
+    assert api.job("job-77").finished.is_set()  # type: ignore[union-attr]
+    api._on_event("hello", {"state": "idle", "jobs": [{**job, "status": "completed", "done": 2}]})
+    assert [k for k, _ in seen].count("job_finished") == 1  # announced once
+    assert sim.request("status")["type"] == "status.result"
