@@ -30,6 +30,7 @@ def kill9_after_captions(proc, ledger_path, n: int) -> None:
     proc.wait()
 
 
+@pytest.mark.slow  # CI time: the default run keeps test_crash_resume.py's kill -9 and resume; `scripts/test.sh -m slow` runs this
 def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
     folder = tmp_path / "c"
     make_photos(folder, N, size=(64, 48))
@@ -54,6 +55,7 @@ def test_kill9_during_captions_then_resume(cli, settings, tmp_path):
         assert len(texts) == N and all(t and t.strip() for t in texts)
 
 
+@pytest.mark.slow  # CI time: the default run keeps test_crash_resume.py's kill -9 and resume; `scripts/test.sh -m slow` runs this
 def test_kill9_during_captions_in_the_shared_pass_then_resume(cli, settings, tmp_path):
     """Captions on from the first run: they come in the same pass as the embedding. A kill -9 there loses at
     most the caption batches in flight; the next run embeds and captions exactly what the ledger lacks."""

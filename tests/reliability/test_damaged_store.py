@@ -62,6 +62,7 @@ def test_damaged_store_is_moved_aside_and_rebuilt(settings, tmp_path):
         assert engine.notices == []  # no crash loop: the next open is clean
 
 
+@pytest.mark.slow  # CI time: the default run keeps the damaged store moved aside and rebuilt; `scripts/test.sh -m slow` runs this
 def test_damaged_store_is_said_by_status_and_doctor_until_rebuilt(settings, tmp_path):
     """Moved aside silently, the store looked empty and search said "no results": the user is told, by
     every view, until an index run has rebuilt it."""

@@ -61,6 +61,7 @@ def _fill(folder: Path, leave_mb: int) -> Path:
     return filler
 
 
+@pytest.mark.slow  # CI time: the default run keeps test_disk_full_store.py's full-disk imports; `scripts/test.sh -m slow` runs this
 def test_disk_fills_during_a_run_then_space_returns(cli, settings, small_data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PIXEL_DETECTIVE_MIN_FREE_MB", str(MIN_FREE_MB))
     folder = tmp_path / "photos"  # the photos are elsewhere: only the index's disk fills

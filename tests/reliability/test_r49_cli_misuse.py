@@ -79,9 +79,20 @@ def _judge(records: list[dict], at_least: int) -> None:
     assert not problems, f"{len(problems)} of {len(records)} cases:\n" + "\n".join(problems)
 
 
+@pytest.mark.slow  # ~1-2 min; the default run keeps the sample below
 def test_every_command_with_bad_arguments_answers_with_a_message(tmp_path):
     """Every hostile value in every parameter of every command (~1,100 cases, about a minute)."""
     _judge(_run_driver(tmp_path), at_least=1000)
+
+
+@pytest.mark.parametrize("command", ["search", "catalog write"])
+def test_a_sample_of_commands_with_bad_arguments_answers_with_a_message(tmp_path, command):
+    """The same judge on the cases of a few commands (the whole walk is slow)."""
+    records = _run_driver(tmp_path, only=f"{command}:")
+    assert {r["case"].split(":")[0] for r in records} == {command}
+    assert len(records) >= 20
+    problems = _problems(records)
+    assert not problems, f"{len(problems)} of {len(records)} cases:\n" + "\n".join(problems)
 
 
 def test_an_unexpected_error_is_one_line_and_a_private_crash_log(tmp_path):

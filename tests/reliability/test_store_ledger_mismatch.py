@@ -15,6 +15,7 @@ from tests.bridge.conftest import make_photos
 pytestmark = pytest.mark.reliability
 
 
+@pytest.mark.slow  # CI time: the default run keeps the doctor's other checks in test_cli.py; `scripts/test.sh -m slow` runs this
 def test_missing_points_reported_by_doctor_and_reembedded(cli, settings, tmp_path):
     folder = tmp_path / "photos"
     make_photos(folder, 30)

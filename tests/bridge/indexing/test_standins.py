@@ -108,6 +108,7 @@ def test_offline_originals_are_indexed_from_previews_and_upgraded_when_back(
     assert any("2 of 4 photos" in n and "--no-catalog-previews" in n for n in off["notes"]), off["notes"]
 
 
+@pytest.mark.slow  # CI time: the default run keeps the offline-originals stand-in test; `scripts/test.sh -m slow` runs this
 def test_search_shows_which_results_are_seen_through_a_preview(
     settings: Settings, archive: tuple[Path, Path], shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
