@@ -41,6 +41,7 @@ def test_storage_form_is_lossless_and_keeps_prefixes():
     assert shown(names[0]) == "/p/caf\\xe9.jpg" and shown("/p/a.jpg") == "/p/a.jpg"
 
 
+@pytest.mark.slow  # CI time: ~30 s of CLI runs; `scripts/test.sh -m slow` runs it
 def test_non_utf8_names_indexed_searchable_shown_and_repathed(cli, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # tables on one line each: names are not folded across rows
     root = tmp_path / os.fsdecode(b"ph\xf6tos")  # the folder given on the command line too
