@@ -88,16 +88,29 @@ class PathGate:
             raise PathRefused("refused", f"leads outside the indexed folders (a symlink?): {_shown(raw)}")
         if not roots and not new_photo_ok:
             raise PathRefused("refused", f"not in a folder Pixel Detective has indexed: {_shown(raw)}")
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:
-            raise PathRefused("not_found", f"no such photo: {_shown(raw)}") from None
-        except OSError:
-            raise PathRefused("refused", f"cannot be examined: {_shown(raw)}") from None
+        st = stat_of(real, raw)
         if stat.S_ISDIR(st.st_mode) and folder_ok and roots:
             return path
-        if not stat.S_ISREG(st.st_mode):
-            raise PathRefused("refused", f"not a regular file: {_shown(raw)}")
-        if not roots and not is_supported(real):
-            raise PathRefused("refused", f"not a photo file Pixel Detective reads: {_shown(raw)}")
-        return path
+        return regular_photo(path, st, raw, check_format=not roots, real=real)
+
+
+def stat_of(path: str, raw: str) -> os.stat_result:
+    """`os.stat(path)`, or `PathRefused` naming the path as the plugin sent it (`raw`)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise PathRefused("not_found", f"no such photo: {_shown(raw)}") from None
+    except OSError:
+        raise PathRefused("refused", f"cannot be examined: {_shown(raw)}") from None
+
+
+def regular_photo(
+    path: str, st: os.stat_result, raw: str, *, check_format: bool, real: str | None = None
+) -> str:
+    """`path` when `st` is a regular file (never a FIFO or a device) and, with `check_format`, a photo format
+    Pixel Detective reads; else `PathRefused`."""
+    if not stat.S_ISREG(st.st_mode):
+        raise PathRefused("refused", f"not a regular file: {_shown(raw)}")
+    if check_format and not is_supported(real or path):
+        raise PathRefused("refused", f"not a photo file Pixel Detective reads: {_shown(raw)}")
+    return path

@@ -12,14 +12,11 @@ client (this package cannot import `bridge.api`); its failures arrive as `Protoc
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from bridge.files.formats import is_supported
 from bridge.host import HostEvent, Job
-from bridge.lightroom.paths import PathRefused, lexical
+from bridge.lightroom.paths import lexical, regular_photo, stat_of
 from bridge.search.query import Result
 from bridge.settings import Settings
 
@@ -79,15 +76,4 @@ def example_photo(raw: str) -> str:
     a regular file (never a FIFO or a device) with a photo extension. No index here to check it against: these
     are the photos the user selected in Lightroom, sent to the engine the user chose."""
     path = lexical(raw)
-    shown = repr(raw[:300])
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise PathRefused("not_found", f"no such photo: {shown}") from None
-    except OSError:
-        raise PathRefused("refused", f"cannot be examined: {shown}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise PathRefused("refused", f"not a regular file: {shown}")
-    if not is_supported(path):
-        raise PathRefused("refused", f"not a photo file Pixel Detective reads: {shown}")
-    return path
+    return regular_photo(path, stat_of(path, raw), raw, check_format=True)

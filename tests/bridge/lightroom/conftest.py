@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from bridge.api.keys import KeyStore, Scope
+from bridge.api.limits import FailureLimiter
+from bridge.api.server import ApiServer, ApiSettings
 from bridge.host import EngineHost
 from bridge.lightroom import Service, Timeouts
 from bridge.settings import Settings
@@ -80,3 +84,20 @@ def sim(service: Service, bridge_dir: Path) -> Iterator[PluginSim]:
         assert s.wait_connected(20), service.status()
         assert service.wait_connected(10)
         yield s
+
+
+@contextmanager
+def tls_api(host: EngineHost, scope: Scope) -> Iterator[tuple[ApiServer, str]]:
+    """A "GPU box": `host`'s REST API on 127.0.0.1 over TLS (self-signed, pinned by clients), and a key of
+    `scope` it issued: (server, key)."""
+    key = KeyStore(host.settings.data_dir).create("laptop", scope)[1]
+    server = ApiServer(
+        host,
+        ApiSettings(listen="127.0.0.1", port=0, tls=True, advertise=False, webhooks=False, metrics=False),
+        local_token=lambda: None,
+        limiter=FailureLimiter(limit=10_000),  # the refusal tests fail on purpose
+    ).start()
+    try:
+        yield server, key
+    finally:
+        server.stop()

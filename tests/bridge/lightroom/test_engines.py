@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bridge.api.keys import KeyStore, Scope
-from bridge.api.limits import FailureLimiter
-from bridge.api.server import ApiServer, ApiSettings
+from bridge.api.keys import Scope
+from bridge.api.server import ApiServer
 from bridge.discovery import Advertiser
 from bridge.host import EngineHost
 from bridge.lightroom import Service
+from tests.bridge.lightroom.conftest import tls_api
 from tests.bridge.lightroom.plugin_sim import PluginSim
 
 LOOPBACK = ["127.0.0.1"]
@@ -35,17 +35,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def engine(indexed: EngineHost) -> Iterator[tuple[ApiServer, str]]:
     """The "GPU box": the REST API on 127.0.0.1 with TLS, and a read key it issued."""
-    key = KeyStore(indexed.settings.data_dir).create("laptop", Scope.READ)[1]
-    server = ApiServer(
-        indexed,
-        ApiSettings(listen="127.0.0.1", port=0, tls=True, advertise=False, webhooks=False, metrics=False),
-        local_token=lambda: None,
-        limiter=FailureLimiter(limit=10_000),
-    ).start()
-    try:
-        yield server, key
-    finally:
-        server.stop()
+    with tls_api(indexed, Scope.READ) as served:
+        yield served
 
 
 @pytest.fixture

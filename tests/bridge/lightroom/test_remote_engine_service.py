@@ -15,18 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from bridge.api.keys import KeyStore, Scope
-from bridge.api.limits import FailureLimiter
+from bridge.api.keys import Scope
 from bridge.api.plugin_remote import PluginRemote
 from bridge.api.remote_host import ApiHost
-from bridge.api.server import ApiServer, ApiSettings
+from bridge.api.server import ApiServer
 from bridge.host import EngineHost
 from bridge.lightroom import Service
 from bridge.lightroom.remote import NeedsLocalEngine
 from bridge.records import Stage
 from bridge.settings import Settings
 from tests.bridge.conftest import make_photos
-from tests.bridge.lightroom.conftest import FAST
+from tests.bridge.lightroom.conftest import FAST, tls_api
 from tests.bridge.lightroom.plugin_sim import PluginSim
 
 
@@ -42,17 +41,8 @@ class Laptop:
 @pytest.fixture
 def gpu_box(indexed: EngineHost) -> Iterator[tuple[ApiServer, str]]:
     """The engine's REST API over TLS on 127.0.0.1, and an `index` key it issued."""
-    key = KeyStore(indexed.settings.data_dir).create("laptop", Scope.INDEX)[1]
-    server = ApiServer(
-        indexed,
-        ApiSettings(listen="127.0.0.1", port=0, tls=True, advertise=False, webhooks=False, metrics=False),
-        local_token=lambda: None,
-        limiter=FailureLimiter(limit=10_000),
-    ).start()
-    try:
-        yield server, key
-    finally:
-        server.stop()
+    with tls_api(indexed, Scope.INDEX) as served:
+        yield served
 
 
 def _remote(server: ApiServer, key: str) -> dict[str, str]:
