@@ -130,6 +130,14 @@ def load_ports(directory: Path) -> Ports | PortsProblem | None:
         if why:
             return PortsProblem(why)
         raw = f.read(65536)
+    # The folder again, now that the file was read: loosened between the first look and the file appearing,
+    # someone else could have put this file there.
+    try:
+        why = _unsafe(os.lstat(directory), f"the bridge folder {directory}")
+    except OSError:
+        return None
+    if why:
+        return PortsProblem(why)
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
