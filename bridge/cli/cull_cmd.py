@@ -106,6 +106,8 @@ def cull_cmd(
                     overrides=[{"paths": [os.path.abspath(p) for p in ps], "decision": d} for ps, d in given],
                 )  # fmt: skip
         else:
+            if not settings.ledger_path.exists():  # nothing indexed: say so, and leave no empty index behind
+                raise fail(f"no index at {settings.data_dir}: run `pixel-detective index FOLDER` first")
             with user_errors(), Engine.open(settings, purpose="pixel-detective cull") as engine:
                 for paths, decision in given:
                     state.set_override(engine.ledger, [os.path.abspath(p) for p in paths], decision)
@@ -265,8 +267,8 @@ def _through_lightroom(
         why = (
             str(exc)
             if isinstance(exc, ClientError)
-            else "the Pixel Detective plug-in did not connect: is Lightroom open with the plug-in enabled?"
-        )
+            else "the Pixel Detective plug-in did not connect (is Lightroom open with the plug-in enabled?)"
+        ).rstrip(".")
         if locked:
             raise fail(
                 f"{locked} Sending through Lightroom failed too ({why}). {kept}", Exit.LOCKED

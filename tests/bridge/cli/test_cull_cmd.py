@@ -126,6 +126,8 @@ def _catalog_of(copy_shared, folder: Path, tmp_path: Path) -> Path:
 
 
 def test_cull_usage_errors(data_dir: Path, tmp_path: Path) -> None:
+    r = pd(data_dir, "cull", str(tmp_path), check=False)
+    assert r.returncode == 1 and "no index at" in r.stderr and not data_dir.exists()  # nothing created
     r = pd(data_dir, "cull", check=False)
     assert r.returncode == 2 and "FOLDER or --catalog" in r.stderr
     r = pd(data_dir, "cull", str(tmp_path), "--write", "catalog", check=False)
