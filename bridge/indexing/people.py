@@ -5,6 +5,7 @@ a new photo of a named person carries the name at once (`bridge/search/people.py
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -56,8 +57,18 @@ def live_faces(ledger: Ledger) -> tuple[dict[FaceRef, list[float]], dict[str, st
     return faces, versions
 
 
+# One placement pass at a time in this process: the indexer's pass after a run and the tray's People view
+# (or a command run by the owner) would otherwise both cluster the same new faces into two people each.
+_UPDATE = threading.Lock()
+
+
 def update(ledger: Ledger, target: Target | None, max_distance: float) -> PeopleReport:
     """Place every face not yet in a person; new people for clusters of faces seen at least twice."""
+    with _UPDATE:
+        return _update(ledger, target, max_distance)
+
+
+def _update(ledger: Ledger, target: Target | None, max_distance: float) -> PeopleReport:
     people = People(ledger)
     faces, versions = live_faces(ledger)
     report = PeopleReport(faces=len(faces))
@@ -76,7 +87,11 @@ def update(ledger: Ledger, target: Target | None, max_distance: float) -> People
 
 
 def refresh(
-    ledger: Ledger, target: Target | None, people: People, fingerprints: Iterable[str], before: dict[str, list[str]]
+    ledger: Ledger,
+    target: Target | None,
+    people: People,
+    fingerprints: Iterable[str],
+    before: dict[str, list[str]],
 ) -> int:
     """Store each content's named people (`people` analysis) and show them in its payload when they changed."""
     fps = set(fingerprints)
