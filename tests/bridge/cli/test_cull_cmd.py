@@ -132,3 +132,16 @@ def test_cull_usage_errors(data_dir: Path, tmp_path: Path) -> None:
     assert r.returncode == 2 and "FOLDER or --catalog" in r.stderr
     r = pd(data_dir, "cull", str(tmp_path), "--write", "catalog", check=False)
     assert r.returncode == 2 and "--catalog" in r.stderr
+
+
+def test_cull_of_a_catalog_lightroom_has_open_points_to_the_plugin(data_dir: Path, copy_shared) -> None:
+    """Lightroom holds the catalog (its lock file names a running process): 75, and the way that works."""
+    import os
+
+    from catalog.lock import lock_file_for
+
+    (cat,) = copy_shared("catalogs/lr5_test_catalog_1.lrcat")
+    lock_file_for(cat).write_text(f"Adobe Lightroom Classic\n{os.getpid()}\n")
+    r = pd(data_dir, "cull", "--catalog", str(cat), "--write", "catalog", check=False)
+    assert r.returncode == 75 and "Lightroom has this catalog open" in r.stderr
+    assert "cull FOLDER --write lightroom" in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
