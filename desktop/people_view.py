@@ -21,6 +21,7 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +45,7 @@ from PySide6.QtWidgets import (
 from bridge.files.thumbs import thumbs_dir
 from bridge.settings import Settings
 from desktop.search.empty_state import EmptyState
-from desktop.thumbnails import ThumbnailCache
+from desktop.thumbnails import ImageCache, ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -208,60 +209,22 @@ def make_face_crop(face: FaceRef, dest: Path, size: int = CROP_SIZE) -> None:
     write_thumbnail(img.resize((size, size), Image.Resampling.LANCZOS), dest)
 
 
-class _Loaded(QObject):
-    done = Signal(str, QImage)  # crop key, image (null when the photo cannot be read)
+def _crop_image(face: FaceRef, dest: Path) -> QImage:
+    make_face_crop(face, dest)
+    return QImage(str(dest))
 
 
-class _CropLoad(QRunnable):
-    def __init__(self, sig: _Loaded, dest: Path, face: FaceRef) -> None:
-        super().__init__()
-        self.sig, self.dest, self.face = sig, dest, face
-
-    def run(self) -> None:
-        img = QImage(str(self.dest)) if self.dest.exists() else QImage()
-        if img.isNull():
-            try:
-                make_face_crop(self.face, self.dest)
-                img = QImage(str(self.dest))
-            except Exception:  # a moved or unreadable photo: the tile keeps its placeholder
-                log.info("no face crop for %s", self.face.path, exc_info=True)
-        self.sig.done.emit(str(self.dest), img)
-
-
-class FaceCrops(QObject):
-    """Face crops on disk (made on first use) and in memory; `ready(key)` when one arrives."""
-
-    ready = Signal(str)
+class FaceCrops(ImageCache):
+    """Face crops on disk (made on first use) and in memory; `ready(key)` when one arrives (key: the crop's
+    path)."""
 
     def __init__(self, cache_dir: Path, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(threads=2, parent=parent)
         self.cache_dir = cache_dir
-        self._mem: dict[str, QPixmap] = {}
-        self._pending: set[str] = set()
-        self._failed: set[str] = set()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max(1, min(2, (os.cpu_count() or 2) - 1)))
-        self._sig = _Loaded(self)
-        self._sig.done.connect(self._arrived)
 
     def get(self, face: FaceRef) -> QPixmap | None:
-        key = str(crop_path(self.cache_dir, face))
-        pm = self._mem.get(key)
-        if pm is None and key not in self._pending and key not in self._failed:
-            self._pending.add(key)
-            self._pool.start(_CropLoad(self._sig, Path(key), face))
-        return pm
-
-    def _arrived(self, key: str, img: QImage) -> None:
-        self._pending.discard(key)
-        if img.isNull():
-            self._failed.add(key)
-        else:
-            self._mem[key] = QPixmap.fromImage(img)  # QPixmap only on the UI thread
-        self.ready.emit(key)
-
-    def wait(self, msecs: int = 30_000) -> bool:
-        return self._pool.waitForDone(msecs)
+        dest = crop_path(self.cache_dir, face)
+        return self.load(str(dest), dest, partial(_crop_image, face))
 
 
 def placeholder(size: int = CROP_SIZE) -> QPixmap:

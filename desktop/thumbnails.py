@@ -5,11 +5,12 @@ they come from it (`ApiHost.thumbnail`) and are cached the same way.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from bridge.files.thumbs import THUMB_SIZE, shrink, thumb_path, write_thumbnail
+
+log = logging.getLogger(__name__)
 
 
 def make_thumbnail(path: str, dest: Path, size: int = THUMB_SIZE) -> QImage:
@@ -26,10 +29,6 @@ def make_thumbnail(path: str, dest: Path, size: int = THUMB_SIZE) -> QImage:
 
     write_thumbnail(shrink(decode_image(path, target=size).pixels, size), dest)
     return QImage(str(dest))
-
-
-class _Loaded(QObject):
-    done = Signal(str, QImage)  # fingerprint, image (null when the photo cannot be read)
 
 
 def fetch_thumbnail(host: Any, fingerprint: str, dest: Path) -> QImage:
@@ -49,27 +48,80 @@ def fetch_thumbnail(host: Any, fingerprint: str, dest: Path) -> QImage:
     return img
 
 
+class _Loaded(QObject):
+    done = Signal(str, QImage)  # key, image (null when it could not be made)
+
+
 class _Load(QRunnable):
-    def __init__(self, sig: _Loaded, cache_dir: Path, fingerprint: str, path: str, host: Any = None) -> None:
+    """Read `dest`, else `make(dest)` it (a failure leaves a null image: the caller's placeholder stays)."""
+
+    def __init__(self, sig: _Loaded, key: str, dest: Path, make: Callable[[Path], QImage]) -> None:
         super().__init__()
-        self.sig, self.cache_dir, self.fp, self.path, self.host = sig, cache_dir, fingerprint, path, host
+        self.sig, self.key, self.dest, self.make = sig, key, dest, make
 
     def run(self) -> None:
-        dest = thumb_path(self.cache_dir, self.fp)
-        img = QImage(str(dest)) if dest.exists() else QImage()
+        img = QImage(str(self.dest)) if self.dest.exists() else QImage()
         if img.isNull():
-            with contextlib.suppress(Exception):  # unreadable photo or engine gone: the placeholder stays
-                if callable(getattr(self.host, "thumbnail", None)):
-                    img = fetch_thumbnail(self.host, self.fp, dest)
-                else:
-                    img = make_thumbnail(self.path, dest)
-        self.sig.done.emit(self.fp, img)
+            try:
+                img = self.make(self.dest)
+            except Exception:  # an unreadable or moved photo, an engine gone: logged, never shown
+                log.debug("could not make %s", self.dest, exc_info=True)
+        self.sig.done.emit(self.key, img)
 
 
-class ThumbnailCache(QObject):
-    """Memory LRU over the disk cache; `ready(fingerprint)` when a requested thumbnail arrives."""
+class ImageCache(QObject):
+    """Small images cached on disk (made once, off the UI thread) and in a memory LRU; `ready(key)` when a
+    requested one arrives. `load(key, dest, make)` is the one way in: thumbnails, face crops."""
 
     ready = Signal(str)
+
+    def __init__(self, *, threads: int, memory_items: int = 3000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._mem: OrderedDict[str, QPixmap] = OrderedDict()
+        self._failed: set[str] = set()
+        self._pending: set[str] = set()
+        self._limit = memory_items
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, min(threads, (os.cpu_count() or 2) - 1)))
+        self._sig = _Loaded(self)
+        self._sig.done.connect(self._arrived)
+
+    def load(self, key: str, dest: Path, make: Callable[[Path], QImage]) -> QPixmap | None:
+        """The pixmap when cached; otherwise None and a background load is queued (once)."""
+        pm = self._mem.get(key)
+        if pm is not None:
+            self._mem.move_to_end(key)
+            return pm
+        if key not in self._pending and key not in self._failed:
+            self._pending.add(key)
+            self._pool.start(_Load(self._sig, key, dest, make))
+        return None
+
+    def failed(self, key: str) -> bool:
+        return key in self._failed
+
+    def _arrived(self, key: str, img: QImage) -> None:
+        self._pending.discard(key)
+        if img.isNull():
+            self._failed.add(key)
+        else:
+            self._mem[key] = QPixmap.fromImage(img)  # QPixmap only on the UI thread
+            while len(self._mem) > self._limit:
+                self._mem.popitem(last=False)
+        self.ready.emit(key)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._pool.waitForDone(msecs)
+
+    def clear_queue(self) -> None:
+        """Drop loads not yet started (a new query replaced the grid)."""
+        self._pool.clear()
+        self._pending.clear()
+
+
+class ThumbnailCache(ImageCache):
+    """Photo thumbnails by fingerprint: the indexer's, made here from the photo when missing, or a remote
+    engine's (`host().thumbnail(fp)`)."""
 
     def __init__(
         self,
@@ -79,47 +131,13 @@ class ThumbnailCache(QObject):
         host: Callable[[], Any] | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(threads=4, memory_items=memory_items, parent=parent)
         self.cache_dir = cache_dir
         self._host = host  # the current engine host: a remote one sends its thumbnails (`thumbnail(fp)`)
-        self._mem: OrderedDict[str, QPixmap] = OrderedDict()
-        self._failed: set[str] = set()
-        self._pending: set[str] = set()
-        self._limit = memory_items
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max(1, min(4, (os.cpu_count() or 2) - 1)))
-        self._sig = _Loaded(self)
-        self._sig.done.connect(self._arrived)
 
     def get(self, fingerprint: str, path: str) -> QPixmap | None:
         """The pixmap when cached; otherwise None and a background load is queued (once)."""
-        pm = self._mem.get(fingerprint)
-        if pm is not None:
-            self._mem.move_to_end(fingerprint)
-            return pm
-        if fingerprint not in self._pending and fingerprint not in self._failed:
-            self._pending.add(fingerprint)
-            host = self._host() if self._host is not None else None
-            self._pool.start(_Load(self._sig, self.cache_dir, fingerprint, path, host))
-        return None
-
-    def failed(self, fingerprint: str) -> bool:
-        return fingerprint in self._failed
-
-    def _arrived(self, fingerprint: str, img: QImage) -> None:
-        self._pending.discard(fingerprint)
-        if img.isNull():
-            self._failed.add(fingerprint)
-        else:
-            self._mem[fingerprint] = QPixmap.fromImage(img)  # QPixmap only on the UI thread
-            while len(self._mem) > self._limit:
-                self._mem.popitem(last=False)
-        self.ready.emit(fingerprint)
-
-    def wait(self, msecs: int = 30000) -> bool:
-        return self._pool.waitForDone(msecs)
-
-    def clear_queue(self) -> None:
-        """Drop loads not yet started (a new query replaced the grid)."""
-        self._pool.clear()
-        self._pending.clear()
+        host = self._host() if self._host is not None else None
+        remote = callable(getattr(host, "thumbnail", None))
+        make = partial(fetch_thumbnail, host, fingerprint) if remote else partial(make_thumbnail, path)
+        return self.load(fingerprint, thumb_path(self.cache_dir, fingerprint), make)
