@@ -168,18 +168,18 @@ class Handlers:
         if self.remote is not None:  # the engine takes the filter's text itself
             hits = self.remote.search_text(body.query, limit=body.limit, min_score=body.min_score,
                                             where=body.where or None)  # fmt: skip
-            return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+            return _results(hits)
         hits = self.host.search_text(body.query, limit=body.limit, min_score=body.min_score, where=where)
-        return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+        return _results(hits)
 
     def similar(self, body: p.Similar, frame: Frame, session: PluginSession) -> dict[str, Any]:
         if self.remote is not None:  # the selected photos (files here) are uploaded as examples
             examples = [example_photo(x) for x in body.paths]
             hits = self.remote.search_like(examples, limit=body.limit)
-            return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+            return _results(hits)
         gate = PathGate(self.host.reader())
         hits = self.host.search_like([gate.photo(x) for x in body.paths], limit=body.limit)
-        return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
+        return _results(hits)
 
     def analyze(self, body: p.Analyze, frame: Frame, session: PluginSession) -> None:
         """`analyze.accepted` now; `progress` frames and `analyze.done` from the job's events."""
@@ -419,6 +419,11 @@ def _by_fingerprint(fps: dict[str, str]) -> dict[str, list[str]]:
     for path, fp in fps.items():
         out.setdefault(fp, []).append(path)
     return out
+
+
+def _results(hits: Iterable[Any]) -> dict[str, Any]:
+    """A search's reply body: path, score and rank of each hit."""
+    return {"results": [{"path": h.path, "score": round(h.score, 6), "rank": h.rank} for h in hits]}
 
 
 def _where(text: str | None, re: str) -> Any:
