@@ -47,6 +47,11 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+def is_loopback_host(host: str) -> bool:
+    """`is_loopback`, with the name `localhost` counted too (a listen address or a URL's host)."""
+    return host == "localhost" or is_loopback(host)
+
+
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, "authorization", {"WWW-Authenticate": "Bearer"})
 

@@ -20,7 +20,6 @@ Every failure is a `ClientError` whose message is a sentence for the user (never
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
 import ssl
@@ -35,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bridge import pinned
+from bridge.api.auth import is_loopback_host
 from bridge.api.client import ClientError, parse_events
 from bridge.api.routes.jobs import HEARTBEAT_S
 from bridge.api.routes.search import MAX_LIMIT, MAX_OFFSET
@@ -69,15 +69,6 @@ class RemoteJob(Job):
         return {**mine, **{k: self.reported[k] for k in ("rate", "eta_seconds") if k in self.reported}}
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class ApiHost:
     """EngineHost's API over `{remote_url}/api/v1`; raises `ClientError` (a sentence) when it cannot open."""
 
@@ -94,7 +85,7 @@ class ApiHost:
         if not settings.remote_api_key:
             raise ClientError(f"no API key for the engine at {self.url}: ask its owner for one "
                               "(`pixel-detective keys create`) and choose the engine again")  # fmt: skip
-        if parts.scheme == "http" and not _is_loopback(self._host):
+        if parts.scheme == "http" and not is_loopback_host(self._host):
             raise ClientError(f"the engine at {self.url} is not served over TLS: the API key is never sent "
                               "in the clear; turn network mode on there (it uses TLS) and choose it again")  # fmt: skip
         verify: ssl.SSLContext | bool = self._pinned_context() if parts.scheme == "https" else False

@@ -21,7 +21,7 @@ import uvicorn
 
 from bridge.api import tls
 from bridge.api.app import close_app, create_app
-from bridge.api.auth import is_loopback
+from bridge.api.auth import is_loopback_host
 from bridge.api.limits import FailureLimiter
 from bridge.host import EngineHost
 
@@ -88,7 +88,7 @@ class ApiServer:
 
     @property
     def loopback(self) -> bool:
-        return _loopback_address(self.settings.listen)
+        return is_loopback_host(self.settings.listen)
 
     @property
     def url(self) -> str:
@@ -256,12 +256,6 @@ def serve_local_clients(host: EngineHost, purpose: str) -> ClientEndpoint | None
     except Exception as e:
         log.warning("commands beside this process cannot use its engine: %s", type(e).__name__)
         return None
-
-
-def _loopback_address(listen: str) -> bool:
-    if listen == "localhost":
-        return True
-    return is_loopback(listen)
 
 
 def _bind(listen: str, port: int) -> socket.socket:
