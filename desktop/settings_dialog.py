@@ -181,7 +181,7 @@ class EngineSection(QWidget):
         self.result.setText(f"Looking for engines on the local network ({self.browse_seconds:g} s)…")
 
         def run() -> None:
-            from bridge.api.discovery import browse
+            from bridge.discovery import browse
 
             got: list[Any] | None
             try:

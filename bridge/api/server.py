@@ -173,7 +173,7 @@ class ApiServer:
             self.webhooks = WebhookDispatcher(self.host)
         advertise = self.settings.advertise if self.settings.advertise is not None else not self.loopback
         if advertise:
-            from bridge.api.discovery import Advertiser
+            from bridge.discovery import Advertiser
 
             try:
                 self.advertiser = Advertiser(

@@ -43,7 +43,7 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """Browse for a few seconds and list the engines found (name, address, port, TLS fingerprint)."""
-    from bridge.api.discovery import browse
+    from bridge.discovery import browse
 
     found = browse(seconds, interfaces=_addresses(interface))
     if as_json:
@@ -69,7 +69,7 @@ def use(
 ) -> None:
     """Check KEY against the engine (TLS pinned to its advertised fingerprint), then store its URL, fingerprint and
     KEY in the settings file (remote_url, remote_api_key, remote_tls_fingerprint); a refusal writes nothing."""
-    from bridge.api.discovery import browse
+    from bridge.discovery import browse
     from bridge.lightroom.engines import refusal
     from bridge.pinned import EngineCheck, check_key
 

@@ -17,9 +17,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from bridge.api.discovery import Advertiser
 from bridge.api.keys import KeyStore
 from bridge.api.server import ApiServer, ApiSettings
+from bridge.discovery import Advertiser
 from bridge.host import EngineHost
 from bridge.settings import Settings
 from tests.bridge.conftest import make_photos

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tomllib
 
-from bridge.api.discovery import SERVICE_TYPE, Advertiser, browse
+from bridge.discovery import SERVICE_TYPE, Advertiser, browse
 
 LOOPBACK = ["127.0.0.1"]
 FP = "AB:CD:" + ":".join(["01"] * 30)

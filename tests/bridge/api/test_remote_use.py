@@ -10,9 +10,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from bridge.api.discovery import Advertiser
 from bridge.api.limits import FailureLimiter
 from bridge.api.server import ApiServer, ApiSettings
+from bridge.discovery import Advertiser
 from tests.bridge.api.conftest import Api
 
 LOOPBACK = ["127.0.0.1"]
