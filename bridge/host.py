@@ -31,6 +31,7 @@ from typing import Any
 from bridge.engine import Engine, load_rules
 from bridge.indexing.pipeline import Progress, RunSummary
 from bridge.indexing.summary import throughput
+from bridge.records import Stage
 from bridge.settings import Settings
 from bridge.state.ledger import Ledger
 
@@ -335,6 +336,23 @@ class EngineHost:
             with self._swap:
                 self._swapping = False
                 self._swap.notify_all()
+
+    def counts(self) -> dict[str, Any]:
+        """What a status view shows of this engine: `model`, `indexed` (photos embedded with it), `vectors`,
+        `failed`, `weights_ok`, `captions` (the setting) — the plug-in's `status` and `GET /status`."""
+        engine, led = self.engine, self.reader()
+        return {
+            "model": engine.model_id,
+            "indexed": led.stage_counts().get((Stage.EMBED, engine.model_id), 0),
+            "vectors": engine.store().count() if engine.embedder is not None else 0,
+            "failed": int(led.counts()["failed"]),
+            "weights_ok": engine.embedder is not None,
+            "captions": bool(self.settings.captions),
+        }
+
+    def running(self) -> Job | None:
+        """The job running now, if any."""
+        return next((j for j in self.jobs() if j.status == "running"), None)
 
     def search_text(
         self, query: str, *, limit: int = 50, min_score: float | None = None, where: Any = None

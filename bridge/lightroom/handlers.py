@@ -33,7 +33,6 @@ from bridge.lightroom.paths import PathGate, PathRefused, lexical
 from bridge.lightroom.protocol import Frame, ProtocolError
 from bridge.lightroom.remote import RemoteEngine, example_photo, is_remote, needs_local
 from bridge.lightroom.uploads import Cancelled, PartSender, Uploads
-from bridge.records import Stage
 from bridge.state import culling
 from bridge.state.ledger import Ledger
 
@@ -143,21 +142,11 @@ class Handlers:
         if self.remote is not None:  # the engine's own counts; `engine` names the one serving, not the file's
             got = self.remote.plugin_status()
             return {"service_version": __version__, **got, "engine": self.engines.using(self.remote.url)}
-        host, engine = self.host, self.host.engine
-        led = host.reader()
-        counts = led.counts()
-        indexed = led.stage_counts().get((Stage.EMBED, engine.model_id), 0)
-        vectors = engine.store().count() if engine.embedder is not None else 0
-        running = next((j.as_dict() for j in host.jobs() if j.status == "running"), None)
+        running = self.host.running()
         return {
             "service_version": __version__,
-            "model": engine.model_id,
-            "indexed": indexed,
-            "vectors": vectors,
-            "failed": counts["failed"],
-            "running": running,
-            "weights_ok": engine.embedder is not None,
-            "captions": bool(host.settings.captions),
+            **self.host.counts(),
+            "running": running.as_dict() if running is not None else None,
             "engine": self.engines.using(),
         }
 

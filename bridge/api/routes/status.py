@@ -11,7 +11,6 @@ from bridge import __version__
 from bridge.api.auth import Reader
 from bridge.api.context import Ctx
 from bridge.api.routes.jobs import JobOut, job_out
-from bridge.records import Stage
 
 router = APIRouter(tags=["service"])
 
@@ -32,20 +31,8 @@ class StatusOut(BaseModel):
 
 @router.get("/status", response_model=StatusOut, summary="The engine's model, counts and running job")
 def status(ctx: Ctx, who: Reader) -> StatusOut:
-    host = ctx.host
-    engine = host.engine
-    led = host.reader()
-    running = next((job_out(j) for j in host.jobs() if j.status == "running"), None)
+    job = ctx.host.running()
+    running = job_out(job) if job is not None else None
     if running is not None:
         running.roots = running.roots[:20]
-    return StatusOut(
-        version=__version__,
-        model=engine.model_id,
-        indexed=led.stage_counts().get((Stage.EMBED, engine.model_id), 0),
-        vectors=engine.store().count() if engine.embedder is not None else 0,
-        failed=int(led.counts()["failed"]),
-        weights_ok=engine.embedder is not None,
-        captions=bool(host.settings.captions),
-        state=str(host.state),
-        running=running,
-    )
+    return StatusOut(version=__version__, **ctx.host.counts(), state=str(ctx.host.state), running=running)
