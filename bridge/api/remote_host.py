@@ -303,10 +303,7 @@ class ApiHost:
         for root in map(str, roots):
             kind = "url" if is_url(root) else "catalog" if root.lower().endswith(".lrcat") else "folder"
             body = {kind: root, "captions": captions, "label": (label or root)[:200]}
-            d = self._call("POST", "/jobs", json=body)
-            with self._lock:
-                known = self._jobs.get(str(d["job"]))
-                job = known if known is not None and known.status != "queued" else self._job(d)
+            job = self._queued(self._call("POST", "/jobs", json=body))
         assert job is not None
         return job
 
@@ -334,7 +331,10 @@ class ApiHost:
         if not paths:
             raise ClientError("nothing to index: give photos on the engine's machine")
         body = {"photos": list(paths), "captions": captions, "label": label[:200]}
-        d = self._call("POST", "/jobs", json=body)
+        return self._queued(self._call("POST", "/jobs", json=body))
+
+    def _queued(self, d: dict[str, Any]) -> RemoteJob:
+        """The job `POST /jobs` answered with; its events may have come first and moved it on already."""
         with self._lock:
             known = self._jobs.get(str(d["job"]))
             return known if known is not None and known.status != "queued" else self._job(d)
