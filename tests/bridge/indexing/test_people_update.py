@@ -1,6 +1,6 @@
 """Two placement passes at once (the indexer's after a run and the tray's People view) make each new person
-once: `update` runs one pass at a time. Real ledger; the faces and a slow clustering step are stand-ins that
-widen the window in which two passes would both see the same faces unplaced."""
+once: `update` runs one pass at a time. Real ledger with stored `faces` analyses; the real clustering step is
+slowed down to widen the window in which two passes would both see the same faces unplaced."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import threading
 import time
 
 from bridge.indexing import people as placement
+from bridge.records import ScannedFile, Stage
 from bridge.state.ledger import Ledger
+from bridge.state.rows import AnalysisResult
 
 
 def test_concurrent_passes_make_each_person_once(tmp_path, monkeypatch) -> None:
-    faces = {(f"fp{i}", 0): [1.0, 0.0, 0.0] if i < 3 else [0.0, 1.0, 0.0] for i in range(6)}  # two people
-    versions = {fp: "faces-test" for fp, _ in faces}
-    monkeypatch.setattr(placement, "live_faces", lambda ledger: (dict(faces), dict(versions)))
     real_assign = placement.assign
 
     def slow_assign(*a, **kw):
@@ -23,6 +22,14 @@ def test_concurrent_passes_make_each_person_once(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setattr(placement, "assign", slow_assign)
     led = Ledger(tmp_path / "ledger.sqlite")
+    two_people = [[1.0, 0.0, 0.0]] * 3 + [[0.0, 1.0, 0.0]] * 3  # three faces of each, one face a photo
+    led.record_scanned([ScannedFile(f"/p/{i}.jpg", 1, 1, "/p", f"fp{i}") for i in range(6)], scan_id=1)
+    led.commit_batch(
+        analyses=[
+            AnalysisResult(f"fp{i}", Stage.FACES, "faces-test", {"faces": [{"embedding": emb}]})
+            for i, emb in enumerate(two_people)
+        ]
+    )
     try:
         reports = []
         threads = [
