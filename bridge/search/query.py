@@ -270,11 +270,10 @@ def with_cull(ledger: Ledger, results: list[Result]) -> list[Result]:
     the results a `pixel-detective cull` run has decided; one lookup bounded by the results."""
     from bridge.state import culling
 
-    rows = culling.rows_for(ledger, [r.path for r in results])
+    decisions = culling.decisions_for(ledger, [r.path for r in results])
     for r in results:
-        row = rows.get(r.path)
-        if row is not None:
-            decision = row.override or row.decision
+        decision = decisions.get(r.path)
+        if decision is not None:
             r.fields["cull"] = decision
             if decision in _FLAG:
                 r.fields.setdefault("pick", _FLAG[decision])

@@ -103,7 +103,9 @@ def ensure(ledger: Ledger) -> None:
 
 
 def _exists(ledger: Ledger) -> bool:
-    row = ledger.db.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cull'").fetchone()
+    row = ledger.db.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cull'"
+    ).fetchone()
     return row is not None
 
 
@@ -169,7 +171,9 @@ def set_override(ledger: Ledger, paths: Iterable[str], decision: str | None) -> 
     with ledger.write() as conn:
         for path in paths:
             if decision is None:
-                cur = conn.execute("UPDATE cull SET override = NULL, override_at = NULL WHERE path = ?", (path,))
+                cur = conn.execute(
+                    "UPDATE cull SET override = NULL, override_at = NULL WHERE path = ?", (path,)
+                )
             else:
                 cur = conn.execute(
                     "UPDATE cull SET override = ?, override_at = ?, decision = ? WHERE path = ?",
@@ -202,6 +206,26 @@ def rows_for(ledger: Ledger, paths: Iterable[str]) -> dict[str, CullRow]:
             values = dict(zip(_FIELDS, r, strict=True))
             values["reasons"] = tuple(json.loads(values["reasons"] or "[]"))
             out[r[0]] = CullRow(**values)
+    return out
+
+
+def decisions_for(ledger: Ledger, paths: Iterable[str]) -> dict[str, str]:
+    """path → its decision (the user's override first), for the paths culled; only the two columns read (the
+    search results' flag: one lookup per 500 results, nothing parsed)."""
+    if not _exists(ledger):
+        return {}
+    wanted = list(paths)
+    out: dict[str, str] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        try:
+            got = ledger.db.conn.execute(
+                f"SELECT path, COALESCE(override, decision) FROM cull WHERE path IN ({marks})", chunk
+            )
+        except sqlite3.OperationalError:
+            return {}
+        out.update((str(path), str(decision)) for path, decision in got)
     return out
 
 
